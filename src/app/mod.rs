@@ -1,0 +1,3 @@
+//! Wiring: commands built from the core and the adapters.
+
+pub mod replay;

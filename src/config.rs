@@ -1,0 +1,163 @@
+//! Loading the registry, the scoring model and the holidays from files (TOML or JSON).
+//!
+//! Parsing and validation errors name the file and say what is wrong; the core validates the
+//! content itself (tree shape, group maxima, …).
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+use crate::core::scoring::ScoringFile;
+use crate::core::time::{days_from_civil, days_in_month};
+use crate::core::{AgencyDef, Registry, ScoringModel, WorkCalendar};
+
+/// The default scoring model, built into the binary (same as `config/scoring.toml`).
+pub const DEFAULT_SCORING: &str = include_str!("../config/scoring.toml");
+/// The sample registry, built into the binary (same as `config/agencies/tuyen-quang.toml`).
+pub const SAMPLE_AGENCIES: &str = include_str!("../config/agencies/tuyen-quang.toml");
+/// The official holidays shipped with chiso (same as `config/holidays/vn.toml`).
+pub const DEFAULT_HOLIDAYS: &str = include_str!("../config/holidays/vn.toml");
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Format {
+    Toml,
+    Json,
+}
+
+fn format_of(path: &Path, text: &str) -> Format {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("json") => Format::Json,
+        Some("toml") => Format::Toml,
+        // No telling extension: a JSON array opens with `[` then a value, never `[[` or `[name]`.
+        _ => {
+            let t = text.trim_start();
+            let after = t.strip_prefix('[').map(str::trim_start);
+            match after.and_then(|a| a.chars().next()) {
+                Some(c) if c != '[' && !c.is_ascii_alphabetic() => Format::Json,
+                _ => Format::Toml,
+            }
+        }
+    }
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// Parses a registry: TOML with `[[agency]]` tables, or a JSON array of `{id, name, level, parent}`.
+pub fn parse_registry(text: &str, json: bool) -> Result<Registry> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct TomlRegistry {
+        agency: Vec<AgencyDef>,
+    }
+    let defs = if json {
+        serde_json::from_str::<Vec<AgencyDef>>(text)?
+    } else {
+        toml::from_str::<TomlRegistry>(text)?.agency
+    };
+    Ok(Registry::new(defs)?)
+}
+
+pub fn load_registry(path: &Path) -> Result<Registry> {
+    let text = read(path)?;
+    parse_registry(&text, format_of(path, &text) == Format::Json)
+        .with_context(|| format!("invalid agency registry {}", path.display()))
+}
+
+pub fn parse_scoring(text: &str) -> Result<ScoringModel> {
+    let file: ScoringFile = toml::from_str(text)?;
+    Ok(ScoringModel::from_file(file)?)
+}
+
+pub fn load_scoring(path: Option<&Path>) -> Result<ScoringModel> {
+    match path {
+        None => parse_scoring(DEFAULT_SCORING).context("invalid built-in scoring model"),
+        Some(p) => parse_scoring(&read(p)?)
+            .with_context(|| format!("invalid scoring model {}", p.display())),
+    }
+}
+
+/// Parses a `YYYY-MM-DD` date into a local day number.
+pub fn parse_date(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        b[r.clone()]
+            .iter()
+            .all(u8::is_ascii_digit)
+            .then(|| s[r].parse().ok())?
+    };
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    (y >= 1 && (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m))
+        .then(|| days_from_civil(y, m, d))
+}
+
+/// Parses holidays: TOML `holidays = ["YYYY-MM-DD", …]` or a JSON array of such strings.
+pub fn parse_holidays(text: &str, json: bool) -> Result<WorkCalendar> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct TomlHolidays {
+        holidays: Vec<String>,
+    }
+    let dates = if json {
+        serde_json::from_str::<Vec<String>>(text)?
+    } else {
+        toml::from_str::<TomlHolidays>(text)?.holidays
+    };
+    let mut days = Vec::with_capacity(dates.len());
+    for d in dates {
+        match parse_date(&d) {
+            Some(day) => days.push(day),
+            None => bail!("`{d}` is not a date of the form YYYY-MM-DD"),
+        }
+    }
+    Ok(WorkCalendar::new(days))
+}
+
+pub fn load_holidays(path: Option<&Path>) -> Result<WorkCalendar> {
+    match path {
+        None => parse_holidays(DEFAULT_HOLIDAYS, false).context("invalid built-in holidays"),
+        Some(p) => {
+            let text = read(p)?;
+            parse_holidays(&text, format_of(p, &text) == Format::Json)
+                .with_context(|| format!("invalid holidays file {}", p.display()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_files_load() {
+        let toml = parse_registry(SAMPLE_AGENCIES, false).unwrap();
+        let json =
+            parse_registry(include_str!("../config/agencies/tuyen-quang.json"), true).unwrap();
+        assert_eq!(toml.defs(), json.defs());
+        parse_registry(
+            include_str!("../config/agencies/example-3-level.toml"),
+            false,
+        )
+        .unwrap();
+        parse_scoring(DEFAULT_SCORING).unwrap();
+        let toml = parse_holidays(DEFAULT_HOLIDAYS, false).unwrap();
+        let json = parse_holidays(include_str!("../config/holidays/vn.json"), true).unwrap();
+        assert_eq!(toml.holidays(), json.holidays());
+        assert!(parse_holidays("holidays = [\"2024-02-30\"]", false).is_err());
+    }
+
+    #[test]
+    fn sniffs_json_without_an_extension() {
+        assert_eq!(format_of(Path::new("x"), " [ {\"id\": 1} ]"), Format::Json);
+        assert_eq!(format_of(Path::new("x"), "[\"2024-01-01\"]"), Format::Json);
+        assert_eq!(
+            format_of(Path::new("x"), "[[agency]]\nid='A'"),
+            Format::Toml
+        );
+    }
+}

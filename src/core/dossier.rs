@@ -1,0 +1,419 @@
+//! One dossier's accepted events in compact form, and its state at any evaluation time `c`.
+//!
+//! A period that is already final is evaluated at its end, the open ones at `now`, and late or
+//! out-of-order events may land anywhere, so the state is not kept "as of now": what is kept is
+//! enough to answer "what was this dossier at `c`?" exactly, for any `c`.
+//!
+//! - Events where only the earliest matters (an end, `overdue`, `rejected`, `apology`, an online
+//!   payment, `synced`) shrink to one instant each.
+//! - Events where several can matter (`received` corrections, supplement requests and receipts,
+//!   ratings) stay in a short log sorted by instant.
+
+use compact_str::CompactString;
+
+use super::agency::AgencyIdx;
+use super::calendar::WorkCalendar;
+use super::counts::{Count, Mask};
+use super::event::{Channel, DueSpec, EventKind, Outcome, Rating};
+use super::time::Timestamp;
+
+const NONE: Timestamp = Timestamp::MAX;
+
+/// Kinds of logged entries; the order breaks ties at one instant (a receipt closes a request
+/// made at the same instant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u8)]
+enum EntryKind {
+    Received,
+    SupplementRequested,
+    SupplementReceived,
+    Rated,
+}
+
+// Flags of a `received` entry.
+const ONLINE: u8 = 1;
+const NATIONAL_PORTAL: u8 = 2;
+const FEE: u8 = 4;
+const DIGITIZED: u8 = 8;
+const REUSED: u8 = 16;
+const STORAGE: u8 = 32;
+// Flag of a `supplement_received` entry that carries a new due time.
+const HAS_DUE: u8 = 1;
+// Flags of the end.
+const END_COMPLETED: u8 = 1;
+const END_ELECTRONIC: u8 = 2;
+
+#[derive(Debug, Clone)]
+struct Entry {
+    at: Timestamp,
+    /// `received`: its due time; `supplement_received`: its `due_at` (if `HAS_DUE`).
+    due: Timestamp,
+    /// The event id, kept only where "latest wins, ties to the greater `event_id`" needs it.
+    tie: Option<Box<str>>,
+    kind: EntryKind,
+    flags: u8,
+}
+
+impl Entry {
+    /// Whether `self` is later than `other` by (`occurred_at`, `event_id`).
+    fn later_than(&self, other: &Entry) -> bool {
+        (self.at, self.tie.as_deref()) > (other.at, other.tie.as_deref())
+    }
+}
+
+/// All that is kept of one dossier.
+#[derive(Debug, Clone)]
+pub struct Dossier {
+    pub(crate) id: CompactString,
+    pub(crate) agency: AgencyIdx,
+    /// Interned procedure code, `u32::MAX` if none was given.
+    pub(crate) procedure: u32,
+    end_at: Timestamp,
+    end_flags: u8,
+    overdue_at: Timestamp,
+    rejected_at: Timestamp,
+    apology_at: Timestamp,
+    paid_online_at: Timestamp,
+    synced_at: Timestamp,
+    /// The earliest live timer of this dossier in the engine's deadline index.
+    pub(crate) scheduled: Timestamp,
+    log: Vec<Entry>,
+}
+
+/// A dossier's state at one evaluation time, when it has a governing `received`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status {
+    pub received_at: Timestamp,
+    pub due: Timestamp,
+    pub end: Option<Timestamp>,
+    pub rejected: bool,
+    pub late: bool,
+    pub paused: bool,
+    pub due_soon: bool,
+    flags: u8,
+    pub completed: bool,
+    pub electronic_result: bool,
+    pub dissatisfied: bool,
+    pub apology: bool,
+    pub paid_online: bool,
+    pub synced: bool,
+}
+
+impl Status {
+    pub fn online(&self) -> bool {
+        self.flags & ONLINE != 0
+    }
+    pub fn via_national_portal(&self) -> bool {
+        self.flags & NATIONAL_PORTAL != 0
+    }
+    pub fn fee_required(&self) -> bool {
+        self.flags & FEE != 0
+    }
+    pub fn is_open(&self) -> bool {
+        self.end.is_none()
+    }
+}
+
+/// What a dossier is at one evaluation time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// None of its events happened before `c`.
+    Unseen,
+    /// Events before `c`, but no `received`: in no indicator.
+    Pending,
+    Known(Status),
+}
+
+impl Dossier {
+    pub fn new(agency: AgencyIdx, id: &str) -> Self {
+        Dossier {
+            id: CompactString::new(id),
+            agency,
+            procedure: u32::MAX,
+            end_at: NONE,
+            end_flags: 0,
+            overdue_at: NONE,
+            rejected_at: NONE,
+            apology_at: NONE,
+            paid_online_at: NONE,
+            synced_at: NONE,
+            scheduled: NONE,
+            log: Vec::new(),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn agency(&self) -> AgencyIdx {
+        self.agency
+    }
+
+    fn log(
+        &mut self,
+        at: Timestamp,
+        kind: EntryKind,
+        due: Timestamp,
+        flags: u8,
+        tie: Option<&str>,
+    ) {
+        let pos = self.log.partition_point(|e| (e.at, e.kind) <= (at, kind));
+        if self.log.capacity() == self.log.len() {
+            // Most dossiers log one or two entries: grow by one, not by doubling.
+            self.log.reserve_exact(1);
+        }
+        self.log.insert(
+            pos,
+            Entry {
+                at,
+                due,
+                tie: tie.map(Into::into),
+                kind,
+                flags,
+            },
+        );
+    }
+
+    /// Records one accepted event. `indicator_reported` never reaches a dossier.
+    pub fn apply(
+        &mut self,
+        at: Timestamp,
+        event_id: &str,
+        kind: &EventKind<'_>,
+        calendar: &WorkCalendar,
+    ) {
+        fn earliest(slot: &mut Timestamp, at: Timestamp) {
+            *slot = (*slot).min(at);
+        }
+        match kind {
+            EventKind::Received(r) => {
+                let due = match r.due {
+                    DueSpec::At(t) => t,
+                    DueSpec::WorkingNanos(Some(n)) => calendar.add_working_time(at, n),
+                    DueSpec::WorkingNanos(None) => NONE,
+                };
+                let flags = u8::from(r.channel == Channel::Online) * ONLINE
+                    | u8::from(r.via_national_portal) * NATIONAL_PORTAL
+                    | u8::from(r.fee_required) * FEE
+                    | u8::from(r.digitized) * DIGITIZED
+                    | u8::from(r.reused_data) * REUSED
+                    | u8::from(r.citizen_storage) * STORAGE;
+                self.log(at, EntryKind::Received, due, flags, Some(event_id));
+            }
+            EventKind::SupplementRequested => {
+                self.log(at, EntryKind::SupplementRequested, NONE, 0, None)
+            }
+            EventKind::SupplementReceived { due_at } => match due_at {
+                Some(d) => self.log(
+                    at,
+                    EntryKind::SupplementReceived,
+                    *d,
+                    HAS_DUE,
+                    Some(event_id),
+                ),
+                None => self.log(at, EntryKind::SupplementReceived, NONE, 0, None),
+            },
+            EventKind::Rated { rating } => {
+                self.log(at, EntryKind::Rated, NONE, *rating as u8, Some(event_id))
+            }
+            EventKind::Processed { .. } | EventKind::Returned | EventKind::Withdrawn => {
+                let flags = match kind {
+                    EventKind::Processed {
+                        outcome: Outcome::Completed,
+                        electronic_result,
+                    } => END_COMPLETED | u8::from(*electronic_result) * END_ELECTRONIC,
+                    _ => 0,
+                };
+                if at < self.end_at {
+                    self.end_at = at;
+                    self.end_flags = flags;
+                } else if at == self.end_at {
+                    // Several events at the end instant: any completed one makes it completed.
+                    self.end_flags |= flags;
+                }
+            }
+            EventKind::Overdue => earliest(&mut self.overdue_at, at),
+            EventKind::Rejected => earliest(&mut self.rejected_at, at),
+            EventKind::Apology { .. } => earliest(&mut self.apology_at, at),
+            EventKind::Payment { method } if method.is_online() => {
+                earliest(&mut self.paid_online_at, at)
+            }
+            EventKind::Payment { .. } => {}
+            EventKind::Synced => earliest(&mut self.synced_at, at),
+            EventKind::IndicatorReported(_) => {
+                debug_assert!(false, "reports are not dossier events")
+            }
+        }
+    }
+
+    fn singles(&self) -> [Timestamp; 6] {
+        [
+            self.end_at,
+            self.overdue_at,
+            self.rejected_at,
+            self.apology_at,
+            self.paid_online_at,
+            self.synced_at,
+        ]
+    }
+
+    /// The dossier at evaluation time `c`, using only events with `occurred_at < c`.
+    pub fn view(&self, c: Timestamp, due_soon_horizon: i64) -> View {
+        let mut governing: Option<&Entry> = None;
+        let mut new_due: Option<&Entry> = None;
+        let mut rating: Option<&Entry> = None;
+        let mut requests = 0u32;
+        // Requests not yet closed by a receipt: how many, the earliest, and the sum of their
+        // instants, so that one receipt closes them all at once (its pause lengths add up to
+        // `open × s − Σr`).
+        let mut open = 0i128;
+        let mut open_sum = 0i128;
+        let mut earliest_open = NONE;
+        let mut closed = 0i128;
+        let mut seen = false;
+        for e in self.log.iter().take_while(|e| e.at < c) {
+            seen = true;
+            match e.kind {
+                EntryKind::Received => {
+                    if governing.is_none_or(|g| e.later_than(g)) {
+                        governing = Some(e);
+                    }
+                }
+                EntryKind::SupplementRequested => {
+                    requests += 1;
+                    if open == 0 {
+                        earliest_open = e.at;
+                    }
+                    open += 1;
+                    open_sum += e.at.as_nanos() as i128;
+                }
+                EntryKind::SupplementReceived => {
+                    closed += open * e.at.as_nanos() as i128 - open_sum;
+                    open = 0;
+                    open_sum = 0;
+                    if e.flags & HAS_DUE != 0 && new_due.is_none_or(|d| e.later_than(d)) {
+                        new_due = Some(e);
+                    }
+                }
+                EntryKind::Rated => {
+                    if rating.is_none_or(|r| e.later_than(r)) {
+                        rating = Some(e);
+                    }
+                }
+            }
+        }
+        let Some(governing) = governing else {
+            return if seen || self.singles().iter().any(|&t| t < c) {
+                View::Pending
+            } else {
+                View::Unseen
+            };
+        };
+        let end = (self.end_at < c).then_some(self.end_at);
+        let due = match new_due {
+            Some(d) => d.due,
+            None if governing.due == NONE => NONE,
+            None => Timestamp::saturating(governing.due.as_nanos() as i128 + closed),
+        };
+        let paused = open > 0;
+        let overdue_declared = self.overdue_at < c && end.is_none_or(|e| self.overdue_at < e);
+        let late = requests > 1
+            || overdue_declared
+            || match end {
+                Some(e) => e > due,
+                None if paused => earliest_open > due,
+                None => c > due,
+            };
+        let due_soon =
+            end.is_none() && !paused && !late && due <= c.saturating_add(due_soon_horizon);
+        let completed = end.is_some() && self.end_flags & END_COMPLETED != 0;
+        View::Known(Status {
+            received_at: governing.at,
+            due,
+            end,
+            rejected: self.rejected_at < c,
+            late,
+            paused,
+            due_soon,
+            flags: governing.flags,
+            completed,
+            electronic_result: completed && self.end_flags & END_ELECTRONIC != 0,
+            dissatisfied: rating.is_some_and(|r| r.flags == Rating::Dissatisfied as u8),
+            apology: self.apology_at < c,
+            paid_online: self.paid_online_at < c,
+            synced: self.synced_at < c,
+        })
+    }
+
+    /// The first instant after `now` at which [`Dossier::view`] may answer differently, as `c`
+    /// moves forward with the clock: an event becoming visible, the due time passing (rule 5), or
+    /// the due-soon horizon reaching the due time. `Timestamp::MAX` if none.
+    pub fn next_change(&self, now: Timestamp, due_soon_horizon: i64) -> Timestamp {
+        let mut next = NONE;
+        for t in self.log.iter().map(|e| e.at).chain(self.singles()) {
+            if t >= now {
+                next = next.min(t.saturating_add(1));
+            }
+        }
+        if let View::Known(s) = self.view(now, due_soon_horizon) {
+            if s.is_open() && !s.paused && !s.late && s.due != NONE {
+                next = next.min(s.due.saturating_add(1));
+                let soon = s.due.saturating_sub(due_soon_horizon);
+                if soon > now {
+                    next = next.min(soon);
+                }
+            }
+        }
+        next
+    }
+}
+
+/// What one dossier adds to the counts of a period `[start, …)` evaluated at `c`.
+pub fn contribution(view: &View, start: Timestamp, c: Timestamp) -> Mask {
+    let s = match view {
+        View::Unseen => return Mask::EMPTY,
+        View::Pending => return Mask::PENDING,
+        View::Known(s) => s,
+    };
+    if s.rejected || s.end.is_some_and(|e| e < start) {
+        return Mask::EMPTY;
+    }
+    debug_assert!(s.received_at < c);
+    let open = s.is_open();
+    let mut m = Mask::EMPTY
+        .with(Count::InScope, true)
+        .with(Count::OnTime, !s.late)
+        .with(Count::Late, s.late)
+        .with(Count::OpenOnTime, open && !s.late)
+        .with(Count::OpenOverdue, open && s.late)
+        .with(
+            Count::OpenOverdueNationalPortal,
+            open && s.late && s.via_national_portal(),
+        )
+        .with(Count::AwaitingSupplement, open && s.paused)
+        .with(Count::DueSoon, s.due_soon)
+        .with(Count::Dissatisfied, s.dissatisfied)
+        .with(Count::DissatisfiedOnTime, s.dissatisfied && !s.late)
+        .with(Count::LateWithApology, s.late && s.apology);
+    if !open {
+        // In scope and ended means ended in this period: start ≤ end < c.
+        m = m
+            .with(Count::EndedOnTime, !s.late)
+            .with(Count::EndedLate, s.late)
+            .with(Count::Completed, s.completed)
+            .with(Count::ElectronicResult, s.electronic_result);
+    }
+    if s.received_at >= start {
+        m = m
+            .with(Count::Received, true)
+            .with(Count::Online, s.online())
+            .with(Count::FeeRequired, s.fee_required())
+            .with(Count::PaidOnline, s.fee_required() && s.paid_online)
+            .with(Count::Digitized, s.flags & DIGITIZED != 0)
+            .with(Count::ReusedData, s.flags & REUSED != 0)
+            .with(Count::CitizenStorage, s.flags & STORAGE != 0)
+            .with(Count::Synced, s.synced);
+    }
+    m
+}

@@ -1,0 +1,531 @@
+//! The engine: events in, results out, time as an input.
+//!
+//! - [`Engine::ingest`] drops duplicates by `event_id`, updates one dossier and moves that
+//!   dossier's contribution in every tracked period (retract the old mask, add the new one).
+//! - [`Engine::advance_to`] moves the evaluation time. Open dossiers change with time alone
+//!   (rule 5: late at the due time; due soon at the horizon; events stamped in the future become
+//!   visible), so every dossier sits in a deadline index at its next such instant and only the
+//!   dossiers whose instant has passed are re-evaluated.
+//! - [`Engine::results`] pools the counts through the agency tree and scores them.
+//!
+//! Invariant: for every tracked period `p` and agency `a`, `counts[p][a]` equals the sum of the
+//! contributions of `a`'s dossiers evaluated at `min(now, p.end)`.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use hashbrown::{HashSet, HashTable};
+use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
+
+use super::agency::{AgencyIdx, Registry};
+use super::calendar::WorkCalendar;
+use super::counts::{Counts, Mask};
+use super::dossier::{contribution, Dossier, View};
+use super::event::{Event, EventKind};
+use super::period::{Period, PeriodKind};
+use super::reports::Reports;
+use super::scoring::{ScoreCard, ScoringModel, Source};
+use super::time::{Timestamp, NANOS_PER_HOUR};
+
+/// Which periods the engine keeps counts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PeriodPolicy {
+    /// The month, quarter and year containing `now`, plus this many final ones before each
+    /// (months, quarters, years), rolling forward with the clock.
+    Rolling { finals_kept: [u32; 3] },
+    /// Exactly these periods (replay with `--period`).
+    Fixed(Vec<Period>),
+}
+
+/// Engine settings that are not the registry, the model or the calendar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// How far ahead of its due time an open dossier counts as due soon, in nanoseconds.
+    pub due_soon_horizon: i64,
+    pub periods: PeriodPolicy,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            due_soon_horizon: 24 * NANOS_PER_HOUR,
+            periods: PeriodPolicy::Rolling {
+                finals_kept: [0, 0, 0],
+            },
+        }
+    }
+}
+
+/// What happened to one ingested event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingested {
+    Applied,
+    /// Its `event_id` was accepted before: ignored.
+    Duplicate,
+}
+
+/// Engine-wide figures for health metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    pub applied: u64,
+    pub duplicates: u64,
+    /// The latest `occurred_at` among applied events.
+    pub last_event_at: Option<Timestamp>,
+}
+
+struct Tracked {
+    period: Period,
+    /// Own (not pooled) counts, indexed by agency.
+    counts: Vec<Counts>,
+}
+
+/// One agency's result for one period (DOMAIN results, before serialisation).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgencyResult {
+    pub agency: AgencyIdx,
+    pub period: Period,
+    pub evaluated_at: Timestamp,
+    pub is_final: bool,
+    pub counts: Counts,
+    pub card: ScoreCard,
+}
+
+/// The hash of a value that is already a hash.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("only u64 keys are hashed")
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+/// The pure indicator engine. See the module docs.
+pub struct Engine {
+    registry: Arc<Registry>,
+    model: Arc<ScoringModel>,
+    calendar: Arc<WorkCalendar>,
+    settings: Settings,
+    now: Timestamp,
+    periods: Vec<Tracked>,
+    dossiers: Vec<Dossier>,
+    /// (agency, dossier id) → index into `dossiers`.
+    index: HashTable<u32>,
+    /// xxh3-64 of every accepted `event_id`.
+    seen: HashSet<u64, BuildHasherDefault<Prehashed>>,
+    timers: BinaryHeap<Reverse<(Timestamp, u32)>>,
+    reports: Reports,
+    reported: HashMap<String, u16>,
+    procedures: Vec<Box<str>>,
+    procedure_ids: HashMap<Box<str>, u32>,
+    stats: Stats,
+    old_masks: Vec<Mask>,
+    new_masks: Vec<Mask>,
+}
+
+fn dossier_hash(agency: AgencyIdx, id: &str) -> u64 {
+    xxh3_64_with_seed(id.as_bytes(), agency.0 as u64)
+}
+
+/// Fills `out` with a dossier's contribution to each tracked period at `now`.
+fn masks_into(periods: &[Tracked], d: &Dossier, now: Timestamp, horizon: i64, out: &mut Vec<Mask>) {
+    out.clear();
+    let mut cached: Option<(Timestamp, View)> = None;
+    for t in periods {
+        let c = now.min(t.period.end());
+        let view = match cached {
+            Some((cc, v)) if cc == c => v,
+            _ => {
+                let v = d.view(c, horizon);
+                cached = Some((c, v));
+                v
+            }
+        };
+        out.push(contribution(&view, t.period.start(), c));
+    }
+}
+
+impl Engine {
+    pub fn new(
+        registry: Arc<Registry>,
+        model: Arc<ScoringModel>,
+        calendar: Arc<WorkCalendar>,
+        settings: Settings,
+        now: Timestamp,
+    ) -> Self {
+        let reported = model
+            .indicators
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.source == Source::Reported)
+            .map(|(n, i)| (i.id.clone(), n as u16))
+            .collect();
+        let mut engine = Engine {
+            registry,
+            model,
+            calendar,
+            settings,
+            now,
+            periods: Vec::new(),
+            dossiers: Vec::new(),
+            index: HashTable::new(),
+            seen: HashSet::default(),
+            timers: BinaryHeap::new(),
+            reports: Reports::default(),
+            reported,
+            procedures: Vec::new(),
+            procedure_ids: HashMap::new(),
+            stats: Stats::default(),
+            old_masks: Vec::new(),
+            new_masks: Vec::new(),
+        };
+        engine.roll_periods();
+        engine
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    pub fn model(&self) -> &Arc<ScoringModel> {
+        &self.model
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The tracked periods, sorted by kind then start.
+    pub fn periods(&self) -> impl Iterator<Item = Period> + '_ {
+        self.periods.iter().map(|t| t.period)
+    }
+
+    pub fn dossier_count(&self) -> usize {
+        self.dossiers.len()
+    }
+
+    /// Event ids remembered for duplicate detection.
+    pub fn seen_count(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Dossiers with events but no `received` yet, at `now`, engine-wide.
+    pub fn pending(&self) -> u64 {
+        // Every current period is evaluated at `now`; the month is always tracked.
+        self.periods
+            .iter()
+            .find(|t| t.period.kind() == PeriodKind::Month && t.period.end() > self.now)
+            .map_or(0, |t| t.counts.iter().map(Counts::pending).sum())
+    }
+
+    /// Applies one event. Duplicates (by `event_id`) are ignored.
+    pub fn ingest(&mut self, ev: &Event<'_>) -> Ingested {
+        if !self.seen.insert(xxh3_64(ev.id.as_bytes())) {
+            self.stats.duplicates += 1;
+            return Ingested::Duplicate;
+        }
+        self.stats.applied += 1;
+        self.stats.last_event_at = Some(
+            self.stats
+                .last_event_at
+                .map_or(ev.occurred_at, |t| t.max(ev.occurred_at)),
+        );
+        if let EventKind::IndicatorReported(r) = &ev.kind {
+            if let Some(&i) = self.reported.get(r.indicator.as_ref()) {
+                self.reports.add(
+                    ev.agency,
+                    i,
+                    r.period,
+                    ev.occurred_at,
+                    &ev.id,
+                    r.numerator,
+                    r.denominator,
+                );
+            }
+            return Ingested::Applied;
+        }
+        let (idx, created) = self.dossier_index(ev.agency, &ev.dossier);
+        if let Some(p) = ev.procedure.as_deref() {
+            let d = &self.dossiers[idx as usize];
+            if d.procedure == u32::MAX || matches!(ev.kind, EventKind::Received(_)) {
+                let pid = self.intern_procedure(p);
+                self.dossiers[idx as usize].procedure = pid;
+            }
+        }
+        // An event stamped at or after every evaluation time changes no count yet; its timer will.
+        let latest_c = self
+            .periods
+            .iter()
+            .map(|t| self.now.min(t.period.end()))
+            .max()
+            .unwrap_or(Timestamp::MIN);
+        let visible = ev.occurred_at < latest_c;
+        let horizon = self.settings.due_soon_horizon;
+        if visible && !created {
+            masks_into(
+                &self.periods,
+                &self.dossiers[idx as usize],
+                self.now,
+                horizon,
+                &mut self.old_masks,
+            );
+        }
+        self.dossiers[idx as usize].apply(ev.occurred_at, &ev.id, &ev.kind, &self.calendar);
+        if visible {
+            let d = &self.dossiers[idx as usize];
+            masks_into(&self.periods, d, self.now, horizon, &mut self.new_masks);
+            let agency = d.agency.index();
+            for (i, t) in self.periods.iter_mut().enumerate() {
+                let old = if created {
+                    Mask::EMPTY
+                } else {
+                    self.old_masks[i]
+                };
+                t.counts[agency].replace(old, self.new_masks[i]);
+            }
+        }
+        self.schedule(idx);
+        Ingested::Applied
+    }
+
+    /// Moves the evaluation time forward to `now` (a time in the past is ignored).
+    pub fn advance_to(&mut self, now: Timestamp) {
+        if now <= self.now {
+            return;
+        }
+        let horizon = self.settings.due_soon_horizon;
+        let mut fired = Vec::new();
+        while let Some(&Reverse((at, idx))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let d = &mut self.dossiers[idx as usize];
+            if d.scheduled == at {
+                d.scheduled = Timestamp::MAX;
+                fired.push(idx);
+            }
+        }
+        for &idx in &fired {
+            let d = &self.dossiers[idx as usize];
+            masks_into(&self.periods, d, self.now, horizon, &mut self.old_masks);
+            masks_into(&self.periods, d, now, horizon, &mut self.new_masks);
+            let agency = d.agency.index();
+            for (i, t) in self.periods.iter_mut().enumerate() {
+                t.counts[agency].replace(self.old_masks[i], self.new_masks[i]);
+            }
+        }
+        self.now = now;
+        for idx in fired {
+            self.schedule(idx);
+        }
+        self.roll_periods();
+    }
+
+    /// Puts a dossier's next change instant in the deadline index if it is earlier than the one
+    /// already there (a later one is found when the earlier timer fires and changes nothing).
+    fn schedule(&mut self, idx: u32) {
+        let d = &mut self.dossiers[idx as usize];
+        let next = d.next_change(self.now, self.settings.due_soon_horizon);
+        if next < d.scheduled {
+            d.scheduled = next;
+            self.timers.push(Reverse((next, idx)));
+        }
+    }
+
+    fn wanted_periods(&self) -> Vec<Period> {
+        let mut wanted = match &self.settings.periods {
+            PeriodPolicy::Fixed(list) => list.clone(),
+            PeriodPolicy::Rolling { finals_kept } => {
+                let mut v = Vec::new();
+                for (kind, &keep) in PeriodKind::ALL.iter().zip(finals_kept) {
+                    let mut p = Some(Period::containing(*kind, self.now));
+                    for _ in 0..=keep {
+                        let Some(cur) = p else { break };
+                        v.push(cur);
+                        p = cur.previous();
+                    }
+                }
+                v
+            }
+        };
+        wanted.sort_by_key(|p| (p.kind(), p.start()));
+        wanted.dedup();
+        wanted
+    }
+
+    /// Brings the tracked periods in line with the policy at `now`: new periods are counted from
+    /// every dossier (once per period), periods no longer wanted are dropped.
+    fn roll_periods(&mut self) {
+        let wanted = self.wanted_periods();
+        if wanted.len() == self.periods.len()
+            && wanted
+                .iter()
+                .zip(&self.periods)
+                .all(|(w, t)| *w == t.period)
+        {
+            return;
+        }
+        let mut old: HashMap<Period, Tracked> =
+            self.periods.drain(..).map(|t| (t.period, t)).collect();
+        let horizon = self.settings.due_soon_horizon;
+        for p in wanted {
+            let tracked = old.remove(&p).unwrap_or_else(|| {
+                let mut counts = vec![Counts::default(); self.registry.len()];
+                let c = self.now.min(p.end());
+                for d in &self.dossiers {
+                    counts[d.agency.index()].add_mask(contribution(
+                        &d.view(c, horizon),
+                        p.start(),
+                        c,
+                    ));
+                }
+                Tracked { period: p, counts }
+            });
+            self.periods.push(tracked);
+        }
+    }
+
+    fn dossier_index(&mut self, agency: AgencyIdx, id: &str) -> (u32, bool) {
+        let hash = dossier_hash(agency, id);
+        let dossiers = &self.dossiers;
+        if let Some(&i) = self.index.find(hash, |&i| {
+            let d = &dossiers[i as usize];
+            d.agency == agency && d.id == id
+        }) {
+            return (i, false);
+        }
+        let i =
+            u32::try_from(self.dossiers.len()).expect("more than 4 billion dossiers in one engine");
+        self.dossiers.push(Dossier::new(agency, id));
+        let dossiers = &self.dossiers;
+        self.index.insert_unique(hash, i, |&j| {
+            let d = &dossiers[j as usize];
+            dossier_hash(d.agency, &d.id)
+        });
+        (i, true)
+    }
+
+    fn intern_procedure(&mut self, p: &str) -> u32 {
+        if let Some(&i) = self.procedure_ids.get(p) {
+            return i;
+        }
+        let i = self.procedures.len() as u32;
+        self.procedures.push(p.into());
+        self.procedure_ids.insert(p.into(), i);
+        i
+    }
+
+    /// Looks a dossier up by agency and dossier id.
+    pub fn dossier(&self, agency: AgencyIdx, id: &str) -> Option<&Dossier> {
+        let hash = dossier_hash(agency, id);
+        self.index
+            .find(hash, |&i| {
+                let d = &self.dossiers[i as usize];
+                d.agency == agency && d.id == id
+            })
+            .map(|&i| &self.dossiers[i as usize])
+    }
+
+    /// All dossiers, in arrival order of their first event.
+    pub fn dossiers(&self) -> &[Dossier] {
+        &self.dossiers
+    }
+
+    /// The procedure code of a dossier, if any event gave one.
+    pub fn procedure_of(&self, d: &Dossier) -> Option<&str> {
+        self.procedures.get(d.procedure as usize).map(|p| &**p)
+    }
+
+    /// Results of every agency for every tracked period, sorted by agency id, then period kind
+    /// and start.
+    pub fn results(&self) -> Vec<AgencyResult> {
+        let per_period: Vec<Vec<AgencyResult>> = self
+            .periods
+            .iter()
+            .map(|t| self.period_results(t))
+            .collect();
+        let mut out = Vec::with_capacity(per_period.iter().map(Vec::len).sum());
+        for &a in self.registry.sorted_by_id() {
+            for results in &per_period {
+                out.push(results[a.index()].clone());
+            }
+        }
+        out
+    }
+
+    /// Results of every agency (indexed by agency) for one tracked period.
+    pub fn results_for(&self, period: Period) -> Option<Vec<AgencyResult>> {
+        self.periods
+            .iter()
+            .find(|t| t.period == period)
+            .map(|t| self.period_results(t))
+    }
+
+    fn period_results(&self, t: &Tracked) -> Vec<AgencyResult> {
+        let registry = &self.registry;
+        let mut pooled = t.counts.clone();
+        registry.pool(&mut pooled, |a, b| a.add(b));
+        // Reported indicators: each agency's own value, pooled like the counts.
+        let reported: Vec<(usize, Vec<(u64, u64)>)> = self
+            .reported
+            .values()
+            .map(|&i| {
+                let mut own: Vec<(u64, u64)> = (0..registry.len() as u32)
+                    .map(|a| {
+                        self.reports
+                            .own(AgencyIdx(a), i, t.period, self.now)
+                            .unwrap_or((0, 0))
+                    })
+                    .collect();
+                registry.pool(&mut own, |a, b| {
+                    a.0 = a.0.saturating_add(b.0);
+                    a.1 = a.1.saturating_add(b.1);
+                });
+                (i as usize, own)
+            })
+            .collect();
+        let is_final = t.period.end() <= self.now;
+        pooled
+            .into_iter()
+            .enumerate()
+            .map(|(a, counts)| {
+                debug_assert!(
+                    counts.is_consistent(),
+                    "inconsistent counts for agency {a} in {}",
+                    t.period
+                );
+                let card = self.model.score(&counts, |ind| {
+                    reported
+                        .iter()
+                        .find(|(i, _)| *i == ind)
+                        .map_or((0, 0), |(_, own)| own[a])
+                });
+                AgencyResult {
+                    agency: AgencyIdx(a as u32),
+                    period: t.period,
+                    evaluated_at: self.now,
+                    is_final,
+                    counts,
+                    card,
+                }
+            })
+            .collect()
+    }
+}

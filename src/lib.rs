@@ -1,0 +1,5 @@
+//! chiso
+pub mod app;
+pub mod config;
+pub mod core;
+pub mod wire;
