@@ -28,6 +28,10 @@ struct Cli {
 enum Command {
     /// Replay a file of events (JSON lines) and print the results at one evaluation time.
     Replay(ReplayArgs),
+    /// Consume events from Kafka and publish results, exactly once.
+    Run(chiso::app::run::RunArgs),
+    /// The sample province with a built-in event generator and the HTTP server; no Kafka needed.
+    Demo(chiso::app::demo::DemoArgs),
 }
 
 #[derive(clap::Args)]
@@ -102,5 +106,7 @@ fn run_replay(args: ReplayArgs) -> Result<()> {
 fn main() -> Result<()> {
     match Cli::parse().command {
         Command::Replay(args) => run_replay(args),
+        Command::Run(args) => chiso::app::run::main(args),
+        Command::Demo(args) => chiso::app::demo::main(args),
     }
 }

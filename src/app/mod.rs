@@ -1,3 +1,5 @@
 //! Wiring: commands built from the core and the adapters.
 
+pub mod demo;
 pub mod replay;
+pub mod run;

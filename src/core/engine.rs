@@ -456,11 +456,8 @@ impl Engine {
     /// Results of every agency for every tracked period, sorted by agency id, then period kind
     /// and start.
     pub fn results(&self) -> Vec<AgencyResult> {
-        let per_period: Vec<Vec<AgencyResult>> = self
-            .periods
-            .iter()
-            .map(|t| self.period_results(t))
-            .collect();
+        let per_period: Vec<Vec<AgencyResult>> =
+            self.periods.iter().map(|t| self.score(t)).collect();
         let mut out = Vec::with_capacity(per_period.iter().map(Vec::len).sum());
         for &a in self.registry.sorted_by_id() {
             for results in &per_period {
@@ -475,57 +472,128 @@ impl Engine {
         self.periods
             .iter()
             .find(|t| t.period == period)
-            .map(|t| self.period_results(t))
+            .map(|t| self.score(t))
     }
 
-    fn period_results(&self, t: &Tracked) -> Vec<AgencyResult> {
-        let registry = &self.registry;
-        let mut pooled = t.counts.clone();
-        registry.pool(&mut pooled, |a, b| a.add(b));
-        // Reported indicators: each agency's own value, pooled like the counts.
-        let reported: Vec<(usize, Vec<(u64, u64)>)> = self
-            .reported
-            .values()
-            .map(|&i| {
-                let mut own: Vec<(u64, u64)> = (0..registry.len() as u32)
-                    .map(|a| {
-                        self.reports
-                            .own(AgencyIdx(a), i, t.period, self.now)
-                            .unwrap_or((0, 0))
-                    })
-                    .collect();
-                registry.pool(&mut own, |a, b| {
-                    a.0 = a.0.saturating_add(b.0);
-                    a.1 = a.1.saturating_add(b.1);
-                });
-                (i as usize, own)
+    /// Each agency's own (not pooled) figures for one tracked period, indexed by agency: what this
+    /// engine contributes when the agency tree is spread over several engines.
+    pub fn own_figures(&self, period: Period) -> Option<Vec<Own>> {
+        let t = self.periods.iter().find(|t| t.period == period)?;
+        let n_ind = self.model.indicators.len();
+        let mut own: Vec<Own> = t
+            .counts
+            .iter()
+            .map(|c| Own {
+                counts: *c,
+                reported: vec![(0, 0); n_ind],
             })
             .collect();
-        let is_final = t.period.end() <= self.now;
-        pooled
-            .into_iter()
-            .enumerate()
-            .map(|(a, counts)| {
-                debug_assert!(
-                    counts.is_consistent(),
-                    "inconsistent counts for agency {a} in {}",
-                    t.period
-                );
-                let card = self.model.score(&counts, |ind| {
-                    reported
-                        .iter()
-                        .find(|(i, _)| *i == ind)
-                        .map_or((0, 0), |(_, own)| own[a])
-                });
-                AgencyResult {
-                    agency: AgencyIdx(a as u32),
-                    period: t.period,
-                    evaluated_at: self.now,
-                    is_final,
-                    counts,
-                    card,
+        if !self.reports.is_empty() {
+            for &i in self.reported.values() {
+                for (a, o) in own.iter_mut().enumerate() {
+                    o.reported[i as usize] = self
+                        .reports
+                        .own(AgencyIdx(a as u32), i, period, self.now)
+                        .unwrap_or((0, 0));
                 }
+            }
+        }
+        Some(own)
+    }
+
+    fn score(&self, t: &Tracked) -> Vec<AgencyResult> {
+        let own = self.own_figures(t.period).expect("tracked period");
+        score_pooled(&self.registry, &self.model, t.period, self.now, own)
+    }
+
+    /// Open (not ended, not rejected) dossiers of the agencies `include` accepts, at `now`.
+    pub fn open_dossiers(
+        &self,
+        mut include: impl FnMut(AgencyIdx) -> bool,
+    ) -> Vec<OpenDossier<'_>> {
+        let horizon = self.settings.due_soon_horizon;
+        self.dossiers
+            .iter()
+            .filter(|d| include(d.agency))
+            .filter_map(|d| match d.view(self.now, horizon) {
+                View::Known(s) if s.is_open() && !s.rejected => Some(OpenDossier {
+                    id: d.id(),
+                    agency: d.agency,
+                    procedure: self.procedure_of(d),
+                    received_at: s.received_at,
+                    due: s.due,
+                    late: s.late,
+                    paused: s.paused,
+                    due_soon: s.due_soon,
+                }),
+                _ => None,
             })
             .collect()
     }
+}
+
+/// One agency's own figures in one period: its counts and its reported (numerator,
+/// denominator) per model indicator ((0, 0) where nothing is reported).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Own {
+    pub counts: Counts,
+    pub reported: Vec<(u64, u64)>,
+}
+
+impl Own {
+    pub fn add(&mut self, other: &Own) {
+        self.counts.add(&other.counts);
+        if self.reported.len() < other.reported.len() {
+            self.reported.resize(other.reported.len(), (0, 0));
+        }
+        for (a, b) in self.reported.iter_mut().zip(&other.reported) {
+            a.0 = a.0.saturating_add(b.0);
+            a.1 = a.1.saturating_add(b.1);
+        }
+    }
+}
+
+/// Pools own figures (indexed by agency) through the agency tree and scores every agency.
+pub fn score_pooled(
+    registry: &Registry,
+    model: &ScoringModel,
+    period: Period,
+    now: Timestamp,
+    mut own: Vec<Own>,
+) -> Vec<AgencyResult> {
+    registry.pool(&mut own, Own::add);
+    let is_final = period.end() <= now;
+    own.into_iter()
+        .enumerate()
+        .map(|(a, o)| {
+            debug_assert!(
+                o.counts.is_consistent(),
+                "inconsistent counts for agency {a} in {period}"
+            );
+            let card = model.score(&o.counts, |i| o.reported.get(i).copied().unwrap_or((0, 0)));
+            AgencyResult {
+                agency: AgencyIdx(a as u32),
+                period,
+                evaluated_at: now,
+                is_final,
+                counts: o.counts,
+                card,
+            }
+        })
+        .collect()
+}
+
+/// An open dossier as the operator lists show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenDossier<'a> {
+    pub id: &'a str,
+    pub agency: AgencyIdx,
+    pub procedure: Option<&'a str>,
+    pub received_at: Timestamp,
+    pub due: Timestamp,
+    /// Late already (overdue, including paused dossiers late by rule 4).
+    pub late: bool,
+    /// Waiting for the applicant's papers.
+    pub paused: bool,
+    pub due_soon: bool,
 }

@@ -17,7 +17,9 @@ pub mod time;
 pub use agency::{AgencyDef, AgencyIdx, Registry};
 pub use calendar::WorkCalendar;
 pub use counts::{Count, Counts};
-pub use engine::{AgencyResult, Engine, Ingested, PeriodPolicy, Settings};
+pub use engine::{
+    score_pooled, AgencyResult, Engine, Ingested, OpenDossier, Own, PeriodPolicy, Settings,
+};
 pub use event::{Event, EventKind, Reject};
 pub use period::{Period, PeriodKind};
 pub use scoring::ScoringModel;
