@@ -1,1 +1,242 @@
-fn main() {}
+//! Benchmarks of the pure core: ingest throughput (pre-decoded and with JSON decoding), the cost
+//! of `advance_to` when many deadlines pass at once, and the memory held per dossier.
+//!
+//! `cargo bench --bench core` measures a realistic generated stream of 500,000 dossiers (about
+//! 6 events each) in the sample province. Under `cargo test` the same code runs once on a small
+//! stream, as a smoke test. Every throughput is also reported as a ratio to a baseline measured
+//! in the same run (parsing the same lines into `serde_json::Value`), since machines are noisy.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, BatchSize, Criterion, Throughput};
+
+use chiso::core::event::{Channel, DueSpec, Received};
+use chiso::core::time::NANOS_PER_HOUR;
+use chiso::core::{Engine, Event, EventKind, PeriodPolicy, Registry, ScoringModel, Settings, Timestamp, WorkCalendar};
+use chiso::demo::{Generator, GeneratorConfig};
+use chiso::wire::event_json::{decode, DEFAULT_MAX_BYTES};
+
+/// Counts live heap bytes, for the memory-per-dossier figure.
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+        LIVE.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
+        unsafe { System.realloc(p, l, new) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn full_run() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+struct Fixture {
+    registry: Arc<Registry>,
+    model: Arc<ScoringModel>,
+    calendar: Arc<WorkCalendar>,
+    lines: Vec<String>,
+    at: Timestamp,
+}
+
+fn fixture(dossiers: u64) -> Fixture {
+    let registry = Arc::new(chiso::config::parse_registry(chiso::config::SAMPLE_AGENCIES, false).unwrap());
+    let model = Arc::new(chiso::config::load_scoring(None).unwrap());
+    let calendar = Arc::new(chiso::config::load_holidays(None).unwrap());
+    let at = Timestamp::parse_rfc3339("2026-01-15T12:00:00+07:00").unwrap();
+    let config = GeneratorConfig {
+        max_dossiers: Some(dossiers),
+        until: Some(at),
+        // About a year of a busy province at 500k dossiers.
+        dossiers_per_working_day: 2000.0,
+        start: Timestamp::parse_rfc3339("2025-01-01T00:00:00+07:00").unwrap(),
+        ..GeneratorConfig::default()
+    };
+    let mut generator = Generator::new(registry.clone(), config);
+    let mut lines = Vec::new();
+    while let Some(line) = generator.next_event() {
+        lines.push(line);
+    }
+    Fixture { registry, model, calendar, lines, at }
+}
+
+impl Fixture {
+    fn engine(&self, at: Timestamp) -> Engine {
+        // Live-mode shape: current month, quarter, year plus the previous one of each (final).
+        let settings = Settings { periods: PeriodPolicy::Rolling { finals_kept: [1, 1, 1] }, ..Settings::default() };
+        Engine::new(self.registry.clone(), self.model.clone(), self.calendar.clone(), settings, at)
+    }
+
+    fn decoded(&self) -> Vec<Event<'static>> {
+        self.lines
+            .iter()
+            .map(|l| decode(l.as_bytes(), &self.registry, DEFAULT_MAX_BYTES).expect("generated events are valid").into_owned())
+            .collect()
+    }
+}
+
+/// Live heap bytes per dossier held by an engine that ingested the whole stream.
+fn memory_per_dossier(f: &Fixture, events: &[Event<'static>]) -> (usize, f64) {
+    let before = LIVE.load(Ordering::Relaxed);
+    let mut engine = f.engine(f.at);
+    for e in events {
+        engine.ingest(e);
+    }
+    let held = LIVE.load(Ordering::Relaxed) - before;
+    let n = engine.dossier_count();
+    drop(engine);
+    (n, held as f64 / n as f64)
+}
+
+/// 10,000 open dossiers (of `open`) whose due times all pass between two `advance_to` calls.
+fn deadline_engine(f: &Fixture, open: usize, passing: usize) -> (Engine, Timestamp) {
+    let t0 = Timestamp::parse_rfc3339("2025-03-03T08:00:00+07:00").unwrap();
+    let mut engine = f.engine(t0);
+    let agency = f.registry.sorted_by_id()[0];
+    for i in 0..open {
+        // The first `passing` are due at one instant, the rest a month later.
+        let due = if i < passing { t0.saturating_add(4 * NANOS_PER_HOUR) } else { t0.saturating_add(30 * 24 * NANOS_PER_HOUR) };
+        let ev = Event {
+            id: format!("dl-{i}").into(),
+            occurred_at: t0.saturating_sub(NANOS_PER_HOUR),
+            agency,
+            dossier: format!("D{i}").into(),
+            procedure: None,
+            kind: EventKind::Received(Received {
+                due: DueSpec::At(due),
+                channel: Channel::Online,
+                via_national_portal: false,
+                fee_required: false,
+                digitized: false,
+                reused_data: false,
+                citizen_storage: false,
+            }),
+        };
+        engine.ingest(&ev);
+    }
+    // Past the due-soon horizon, so the only change left at the due time is rule 5.
+    engine.advance_to(t0.saturating_add(3 * NANOS_PER_HOUR));
+    (engine, t0.saturating_add(5 * NANOS_PER_HOUR))
+}
+
+fn bench(c: &mut Criterion) {
+    let full = full_run();
+    let f = fixture(if full { 500_000 } else { 2_000 });
+    let events = f.decoded();
+    let n = events.len() as u64;
+
+    let (dossiers, bytes) = memory_per_dossier(&f, &events);
+    println!("memory: {bytes:.1} bytes of heap per dossier ({dossiers} dossiers, {n} events, {:.2} events/dossier)", n as f64 / dossiers as f64);
+
+    let mut g = c.benchmark_group("ingest");
+    g.throughput(Throughput::Elements(n));
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(if full { 20 } else { 1 }));
+    g.bench_function("baseline: serde_json::Value parse", |b| {
+        b.iter(|| {
+            for l in &f.lines {
+                criterion::black_box(serde_json::from_str::<serde_json::Value>(l).unwrap());
+            }
+        })
+    });
+    g.bench_function("decoded events", |b| {
+        b.iter_batched(
+            || f.engine(f.at),
+            |mut engine| {
+                for e in &events {
+                    engine.ingest(e);
+                }
+                engine
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.bench_function("JSON decode + ingest", |b| {
+        b.iter_batched(
+            || f.engine(f.at),
+            |mut engine| {
+                for l in &f.lines {
+                    if let Ok(e) = decode(l.as_bytes(), &f.registry, DEFAULT_MAX_BYTES) {
+                        engine.ingest(&e);
+                    }
+                }
+                engine
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("advance_to");
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(if full { 10 } else { 1 }));
+    let open = if full { 200_000 } else { 20_000 };
+    for passing in [1_000, 10_000] {
+        g.bench_function(format!("{passing} of {open} open dossiers turn late"), |b| {
+            b.iter_batched(|| deadline_engine(&f, open, passing), |(mut e, t)| {
+                e.advance_to(t);
+                e
+            }, BatchSize::PerIteration)
+        });
+    }
+    g.finish();
+
+    // One timed pass of each, printed as ratios to the baseline (same run, same data).
+    if full {
+        let time = |run: &mut dyn FnMut()| {
+            let t = Instant::now();
+            run();
+            t.elapsed().as_secs_f64()
+        };
+        let base = time(&mut || {
+            for l in &f.lines {
+                criterion::black_box(serde_json::from_str::<serde_json::Value>(l).unwrap());
+            }
+        });
+        let mut engine = f.engine(f.at);
+        let decoded = time(&mut || {
+            for e in &events {
+                engine.ingest(e);
+            }
+        });
+        let mut engine = f.engine(f.at);
+        let json = time(&mut || {
+            for l in &f.lines {
+                if let Ok(e) = decode(l.as_bytes(), &f.registry, DEFAULT_MAX_BYTES) {
+                    engine.ingest(&e);
+                }
+            }
+        });
+        let rate = |s: f64| n as f64 / s / 1e6;
+        println!(
+            "summary: baseline Value parse {:.2} M events/s; core ingest {:.2} M events/s ({:.2}x baseline); decode+ingest {:.2} M events/s ({:.2}x baseline)",
+            rate(base),
+            rate(decoded),
+            base / decoded,
+            rate(json),
+            base / json
+        );
+    }
+}
+
+criterion_group!(benches, bench);
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

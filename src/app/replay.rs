@@ -22,7 +22,7 @@ pub struct Summary {
     pub duplicates: u64,
     /// Rejects by reason code.
     pub rejects: BTreeMap<&'static str, u64>,
-    /// The first reject of each reason: (line number, message).
+    /// The first reject of each reason: (line number in the input, counting blank lines, message).
     pub first_reject: BTreeMap<&'static str, (u64, String)>,
 }
 
@@ -71,11 +71,13 @@ pub fn feed(
     let mut input = input;
     let mut line = Vec::with_capacity(1024);
     let registry = engine.registry().clone();
+    let mut line_no = 0u64;
     loop {
         line.clear();
         if input.read_until(b'\n', &mut line)? == 0 {
             break;
         }
+        line_no += 1;
         let mut msg = line.as_slice();
         if let Some(rest) = msg.strip_suffix(b"\n") {
             msg = rest.strip_suffix(b"\r").unwrap_or(rest);
@@ -94,7 +96,7 @@ pub fn feed(
                 summary
                     .first_reject
                     .entry(reject.code())
-                    .or_insert_with(|| (summary.lines, reject.to_string()));
+                    .or_insert_with(|| (line_no, reject.to_string()));
             }
         }
     }

@@ -1,6 +1,22 @@
-//! `chiso run`: the Kafka pipeline (being built).
+//! `chiso run`: the Kafka pipeline (see `crate::kafka` and `docs/kafka.md`).
+//!
+//! Wiring only: load and check the configuration, start logging, the two pipeline stages and
+//! the HTTP server, wait for SIGTERM/SIGINT, then shut down deliberately: cancel, let each stage
+//! commit its last transaction and close, and exit anyway after `shutdown.timeout_ms` (a
+//! watchdog thread) because librdkafka can hang while closing.
 
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
+
+use crate::kafka::{Pipeline, Progress};
+use crate::live::LiveState;
+use crate::settings::{self, Config};
 
 /// Arguments of `chiso run`.
 #[derive(clap::Args, Debug)]
@@ -8,8 +24,138 @@ pub struct RunArgs {
     /// Configuration file (TOML), layered over the built-in defaults and under CHISO_* variables.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Print the effective configuration (secrets masked) and exit.
+    #[arg(long)]
+    pub check: bool,
 }
 
-pub fn main(_args: RunArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`chiso run` is not implemented yet")
+pub fn main(args: RunArgs) -> Result<()> {
+    let cfg = settings::load(args.config.as_deref())?;
+    if args.check {
+        print_config(&cfg);
+        return Ok(());
+    }
+    init_logging(&cfg);
+    let cfg = Arc::new(cfg);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("chiso-rt")
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(cfg))
+}
+
+async fn serve(cfg: Arc<Config>) -> Result<()> {
+    let live = LiveState::new(cfg.registry.clone(), cfg.model.clone());
+    let progress = Arc::new(Progress::default());
+    let cancel = CancellationToken::new();
+    info!(
+        instance = %cfg.instance_id,
+        bootstrap = %cfg.settings.kafka.bootstrap_servers,
+        events = %cfg.topics().events,
+        clock = ?cfg.clock,
+        "chiso run starting"
+    );
+    // TODO(lead): start the HTTP API and /metrics on `cfg.settings.http.bind` (with
+    // `cfg.settings.http.token`) once `crate::http` exists: it serves `live` (results from the
+    // roll-up stage under source u32::MAX, open dossiers per partition) and `live.is_ready()`.
+    let pipeline = Pipeline::start(cfg.clone(), live.clone(), progress.clone(), cancel.clone())
+        .context("starting the pipeline threads")?;
+    let reporter = tokio::spawn(report_progress(progress.clone(), cancel.clone()));
+
+    wait_for_signal(&cancel).await;
+    cancel.cancel();
+    let timeout = cfg.shutdown_timeout();
+    std::thread::Builder::new()
+        .name("chiso-watchdog".into())
+        .spawn(move || {
+            std::thread::sleep(timeout);
+            eprintln!(
+                "chiso run: shutdown did not finish within {} ms; exiting",
+                timeout.as_millis()
+            );
+            std::process::exit(3);
+        })
+        .context("starting the shutdown watchdog")?;
+    let joined = tokio::task::spawn_blocking(move || pipeline.join()).await;
+    reporter.abort();
+    match joined {
+        Ok(Ok(())) => {
+            info!("chiso run stopped cleanly");
+            Ok(())
+        }
+        Ok(Err(e)) => {
+            error!(error = %e, "chiso run stopped on an error");
+            Err(anyhow::Error::new(e).context("the Kafka pipeline failed"))
+        }
+        Err(e) => Err(anyhow::anyhow!("pipeline join failed: {e}")),
+    }
+}
+
+async fn wait_for_signal(cancel: &CancellationToken) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("installing the SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => info!("SIGTERM: shutting down"),
+        _ = int.recv() => info!("SIGINT: shutting down"),
+        // A fatal pipeline error cancels too.
+        _ = cancel.cancelled() => warn!("pipeline stopped: shutting down"),
+    }
+}
+
+/// One log line every 10 s with the running totals (no dossier or event ids).
+async fn report_progress(progress: Arc<Progress>, cancel: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(10));
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = cancel.cancelled() => return,
+        }
+        let rejected: u64 = progress.rejects().iter().map(|(_, n)| n).sum();
+        info!(
+            consumed = progress.consumed.load(Ordering::Relaxed),
+            applied = progress.applied.load(Ordering::Relaxed),
+            duplicates = progress.duplicates.load(Ordering::Relaxed),
+            rejected,
+            results = progress.results_published.load(Ordering::Relaxed),
+            restarts = progress.session_restarts.load(Ordering::Relaxed),
+            "progress"
+        );
+    }
+}
+
+fn init_logging(cfg: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(&cfg.settings.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if cfg.settings.log.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+fn print_config(cfg: &Config) {
+    let s = &cfg.settings;
+    println!("instance_id = {:?}", cfg.instance_id);
+    println!("{:#?}", s.kafka.topics);
+    println!("bootstrap_servers = {:?}", s.kafka.bootstrap_servers);
+    println!("group_id = {:?}", s.kafka.group_id);
+    for (k, v) in &cfg.librdkafka {
+        let secret = k.contains("password") || k.contains("secret") || k.contains("key");
+        println!("librdkafka {k} = {}", if secret { "***" } else { v });
+    }
+    println!("{:#?}", s.pipeline);
+    println!("{:#?}", s.engine);
+    println!("http.bind = {:?}, token set: {}", s.http.bind, !s.http.token.is_empty());
+    println!("{:#?}", s.shutdown);
+    println!("{:#?}", s.log);
 }

@@ -28,6 +28,10 @@ enum EntryKind {
     SupplementRequested,
     SupplementReceived,
     Rated,
+    // Rare kinds where only the earliest matters: logged rather than given a field each.
+    Overdue,
+    Rejected,
+    Apology,
 }
 
 // Flags of a `received` entry.
@@ -39,46 +43,83 @@ const REUSED: u8 = 16;
 const STORAGE: u8 = 32;
 // Flag of a `supplement_received` entry that carries a new due time.
 const HAS_DUE: u8 = 1;
-// Flags of the end.
-const END_COMPLETED: u8 = 1;
-const END_ELECTRONIC: u8 = 2;
+// Flags of the end, kept in the top bits of `Dossier::procedure`.
+const END_COMPLETED: u32 = 1 << 30;
+const END_ELECTRONIC: u32 = 1 << 31;
+const END_FLAGS: u32 = END_COMPLETED | END_ELECTRONIC;
+/// "No procedure" in the low 30 bits of `Dossier::procedure`.
+pub(crate) const NO_PROCEDURE: u32 = !END_FLAGS;
 
+/// Event ids kept for tie-breaking, packed end to end in 1 MiB chunks (no per-id allocation).
+#[derive(Debug, Clone, Default)]
+pub struct Ties {
+    chunks: Vec<Vec<u8>>,
+}
+
+const TIE_CHUNK_BITS: u32 = 20;
+const TIE_CHUNK: usize = 1 << TIE_CHUNK_BITS;
+
+impl Ties {
+    fn push(&mut self, id: &str) -> (u32, u16) {
+        debug_assert!(!id.is_empty() && id.len() <= u16::MAX as usize);
+        if self.chunks.last().is_none_or(|c| c.len() + id.len() > TIE_CHUNK) {
+            self.chunks.push(Vec::with_capacity(TIE_CHUNK));
+        }
+        let chunk = self.chunks.len() - 1;
+        let buf = &mut self.chunks[chunk];
+        let pos = buf.len();
+        buf.extend_from_slice(id.as_bytes());
+        let offset = u32::try_from(chunk << TIE_CHUNK_BITS | pos).expect("over 4 GiB of event ids in one engine");
+        (offset, id.len() as u16)
+    }
+
+    fn get(&self, offset: u32, len: u16) -> &[u8] {
+        let (chunk, pos) = ((offset >> TIE_CHUNK_BITS) as usize, (offset as usize) & (TIE_CHUNK - 1));
+        &self.chunks[chunk][pos..pos + len as usize]
+    }
+}
+
+/// 24 bytes: most dossiers log one or two of these.
 #[derive(Debug, Clone)]
 struct Entry {
     at: Timestamp,
     /// `received`: its due time; `supplement_received`: its `due_at` (if `HAS_DUE`).
     due: Timestamp,
-    /// The event id, kept only where "latest wins, ties to the greater `event_id`" needs it.
-    tie: Option<Box<str>>,
+    /// Where the event id is kept in [`Ties`], for kinds where "latest wins, ties to the greater
+    /// `event_id`"; `tie_len == 0` for the others (an id is never empty).
+    tie: u32,
+    tie_len: u16,
     kind: EntryKind,
     flags: u8,
 }
 
 impl Entry {
     /// Whether `self` is later than `other` by (`occurred_at`, `event_id`).
-    fn later_than(&self, other: &Entry) -> bool {
-        (self.at, self.tie.as_deref()) > (other.at, other.tie.as_deref())
+    fn later_than(&self, other: &Entry, ties: &Ties) -> bool {
+        match self.at.cmp(&other.at) {
+            std::cmp::Ordering::Equal => ties.get(self.tie, self.tie_len) > ties.get(other.tie, other.tie_len),
+            o => o.is_gt(),
+        }
     }
 }
 
-/// All that is kept of one dossier.
+/// All that is kept of one dossier (80 bytes, plus its log).
 #[derive(Debug, Clone)]
 pub struct Dossier {
     pub(crate) id: CompactString,
-    pub(crate) agency: AgencyIdx,
-    /// Interned procedure code, `u32::MAX` if none was given.
-    pub(crate) procedure: u32,
     end_at: Timestamp,
-    end_flags: u8,
-    overdue_at: Timestamp,
-    rejected_at: Timestamp,
-    apology_at: Timestamp,
     paid_online_at: Timestamp,
     synced_at: Timestamp,
     /// The earliest live timer of this dossier in the engine's deadline index.
     pub(crate) scheduled: Timestamp,
-    log: Vec<Entry>,
+    log: Box<[Entry]>,
+    pub(crate) agency: AgencyIdx,
+    /// Interned procedure code in the low 30 bits ([`NO_PROCEDURE`] if none was given), the end
+    /// flags in the top two.
+    procedure: u32,
 }
+
+const _: () = assert!(std::mem::size_of::<Dossier>() == 80 && std::mem::size_of::<Entry>() == 24);
 
 /// A dossier's state at one evaluation time, when it has a governing `received`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,18 +169,25 @@ impl Dossier {
     pub fn new(agency: AgencyIdx, id: &str) -> Self {
         Dossier {
             id: CompactString::new(id),
-            agency,
-            procedure: u32::MAX,
             end_at: NONE,
-            end_flags: 0,
-            overdue_at: NONE,
-            rejected_at: NONE,
-            apology_at: NONE,
             paid_online_at: NONE,
             synced_at: NONE,
             scheduled: NONE,
-            log: Vec::new(),
+            log: Box::default(),
+            agency,
+            procedure: NO_PROCEDURE,
         }
+    }
+
+    /// The interned procedure code, if any.
+    pub(crate) fn procedure(&self) -> Option<u32> {
+        let p = self.procedure & !END_FLAGS;
+        (p != NO_PROCEDURE).then_some(p)
+    }
+
+    pub(crate) fn set_procedure(&mut self, p: u32) {
+        debug_assert!(p < NO_PROCEDURE);
+        self.procedure = (self.procedure & END_FLAGS) | p;
     }
 
     pub fn id(&self) -> &str {
@@ -150,29 +198,14 @@ impl Dossier {
         self.agency
     }
 
-    fn log(
-        &mut self,
-        at: Timestamp,
-        kind: EntryKind,
-        due: Timestamp,
-        flags: u8,
-        tie: Option<&str>,
-    ) {
+    fn log(&mut self, at: Timestamp, kind: EntryKind, due: Timestamp, flags: u8, tie: Option<&str>, ties: &mut Ties) {
         let pos = self.log.partition_point(|e| (e.at, e.kind) <= (at, kind));
-        if self.log.capacity() == self.log.len() {
-            // Most dossiers log one or two entries: grow by one, not by doubling.
-            self.log.reserve_exact(1);
-        }
-        self.log.insert(
-            pos,
-            Entry {
-                at,
-                due,
-                tie: tie.map(Into::into),
-                kind,
-                flags,
-            },
-        );
+        let (tie, tie_len) = tie.map_or((0, 0), |id| ties.push(id));
+        // Most dossiers log one or two entries: the slice is exactly as long as needed.
+        let mut log = std::mem::take(&mut self.log).into_vec();
+        log.reserve_exact(1);
+        log.insert(pos, Entry { at, due, tie, tie_len, kind, flags });
+        self.log = log.into_boxed_slice();
     }
 
     /// Records one accepted event. `indicator_reported` never reaches a dossier.
@@ -182,6 +215,7 @@ impl Dossier {
         event_id: &str,
         kind: &EventKind<'_>,
         calendar: &WorkCalendar,
+        ties: &mut Ties,
     ) {
         fn earliest(slot: &mut Timestamp, at: Timestamp) {
             *slot = (*slot).min(at);
@@ -199,10 +233,10 @@ impl Dossier {
                     | u8::from(r.digitized) * DIGITIZED
                     | u8::from(r.reused_data) * REUSED
                     | u8::from(r.citizen_storage) * STORAGE;
-                self.log(at, EntryKind::Received, due, flags, Some(event_id));
+                self.log(at, EntryKind::Received, due, flags, Some(event_id), ties);
             }
             EventKind::SupplementRequested => {
-                self.log(at, EntryKind::SupplementRequested, NONE, 0, None)
+                self.log(at, EntryKind::SupplementRequested, NONE, 0, None, ties)
             }
             EventKind::SupplementReceived { due_at } => match due_at {
                 Some(d) => self.log(
@@ -211,31 +245,32 @@ impl Dossier {
                     *d,
                     HAS_DUE,
                     Some(event_id),
+                    ties,
                 ),
-                None => self.log(at, EntryKind::SupplementReceived, NONE, 0, None),
+                None => self.log(at, EntryKind::SupplementReceived, NONE, 0, None, ties),
             },
             EventKind::Rated { rating } => {
-                self.log(at, EntryKind::Rated, NONE, *rating as u8, Some(event_id))
+                self.log(at, EntryKind::Rated, NONE, *rating as u8, Some(event_id), ties)
             }
             EventKind::Processed { .. } | EventKind::Returned | EventKind::Withdrawn => {
                 let flags = match kind {
                     EventKind::Processed {
                         outcome: Outcome::Completed,
                         electronic_result,
-                    } => END_COMPLETED | u8::from(*electronic_result) * END_ELECTRONIC,
+                    } => END_COMPLETED | if *electronic_result { END_ELECTRONIC } else { 0 },
                     _ => 0,
                 };
                 if at < self.end_at {
                     self.end_at = at;
-                    self.end_flags = flags;
+                    self.procedure = (self.procedure & !END_FLAGS) | flags;
                 } else if at == self.end_at {
                     // Several events at the end instant: any completed one makes it completed.
-                    self.end_flags |= flags;
+                    self.procedure |= flags;
                 }
             }
-            EventKind::Overdue => earliest(&mut self.overdue_at, at),
-            EventKind::Rejected => earliest(&mut self.rejected_at, at),
-            EventKind::Apology { .. } => earliest(&mut self.apology_at, at),
+            EventKind::Overdue => self.log(at, EntryKind::Overdue, NONE, 0, None, ties),
+            EventKind::Rejected => self.log(at, EntryKind::Rejected, NONE, 0, None, ties),
+            EventKind::Apology { .. } => self.log(at, EntryKind::Apology, NONE, 0, None, ties),
             EventKind::Payment { method } if method.is_online() => {
                 earliest(&mut self.paid_online_at, at)
             }
@@ -247,19 +282,12 @@ impl Dossier {
         }
     }
 
-    fn singles(&self) -> [Timestamp; 6] {
-        [
-            self.end_at,
-            self.overdue_at,
-            self.rejected_at,
-            self.apology_at,
-            self.paid_online_at,
-            self.synced_at,
-        ]
+    fn singles(&self) -> [Timestamp; 3] {
+        [self.end_at, self.paid_online_at, self.synced_at]
     }
 
     /// The dossier at evaluation time `c`, using only events with `occurred_at < c`.
-    pub fn view(&self, c: Timestamp, due_soon_horizon: i64) -> View {
+    pub fn view(&self, c: Timestamp, due_soon_horizon: i64, ties: &Ties) -> View {
         let mut governing: Option<&Entry> = None;
         let mut new_due: Option<&Entry> = None;
         let mut rating: Option<&Entry> = None;
@@ -272,11 +300,12 @@ impl Dossier {
         let mut earliest_open = NONE;
         let mut closed = 0i128;
         let mut seen = false;
+        let (mut overdue_at, mut rejected_at, mut apology_at) = (NONE, NONE, NONE);
         for e in self.log.iter().take_while(|e| e.at < c) {
             seen = true;
             match e.kind {
                 EntryKind::Received => {
-                    if governing.is_none_or(|g| e.later_than(g)) {
+                    if governing.is_none_or(|g| e.later_than(g, ties)) {
                         governing = Some(e);
                     }
                 }
@@ -292,15 +321,18 @@ impl Dossier {
                     closed += open * e.at.as_nanos() as i128 - open_sum;
                     open = 0;
                     open_sum = 0;
-                    if e.flags & HAS_DUE != 0 && new_due.is_none_or(|d| e.later_than(d)) {
+                    if e.flags & HAS_DUE != 0 && new_due.is_none_or(|d| e.later_than(d, ties)) {
                         new_due = Some(e);
                     }
                 }
                 EntryKind::Rated => {
-                    if rating.is_none_or(|r| e.later_than(r)) {
+                    if rating.is_none_or(|r| e.later_than(r, ties)) {
                         rating = Some(e);
                     }
                 }
+                EntryKind::Overdue => overdue_at = overdue_at.min(e.at),
+                EntryKind::Rejected => rejected_at = rejected_at.min(e.at),
+                EntryKind::Apology => apology_at = apology_at.min(e.at),
             }
         }
         let Some(governing) = governing else {
@@ -317,7 +349,7 @@ impl Dossier {
             None => Timestamp::saturating(governing.due.as_nanos() as i128 + closed),
         };
         let paused = open > 0;
-        let overdue_declared = self.overdue_at < c && end.is_none_or(|e| self.overdue_at < e);
+        let overdue_declared = overdue_at < c && end.is_none_or(|e| overdue_at < e);
         let late = requests > 1
             || overdue_declared
             || match end {
@@ -327,20 +359,20 @@ impl Dossier {
             };
         let due_soon =
             end.is_none() && !paused && !late && due <= c.saturating_add(due_soon_horizon);
-        let completed = end.is_some() && self.end_flags & END_COMPLETED != 0;
+        let completed = end.is_some() && self.procedure & END_COMPLETED != 0;
         View::Known(Status {
             received_at: governing.at,
             due,
             end,
-            rejected: self.rejected_at < c,
+            rejected: rejected_at < c,
             late,
             paused,
             due_soon,
             flags: governing.flags,
             completed,
-            electronic_result: completed && self.end_flags & END_ELECTRONIC != 0,
+            electronic_result: completed && self.procedure & END_ELECTRONIC != 0,
             dissatisfied: rating.is_some_and(|r| r.flags == Rating::Dissatisfied as u8),
-            apology: self.apology_at < c,
+            apology: apology_at < c,
             paid_online: self.paid_online_at < c,
             synced: self.synced_at < c,
         })
@@ -349,14 +381,14 @@ impl Dossier {
     /// The first instant after `now` at which [`Dossier::view`] may answer differently, as `c`
     /// moves forward with the clock: an event becoming visible, the due time passing (rule 5), or
     /// the due-soon horizon reaching the due time. `Timestamp::MAX` if none.
-    pub fn next_change(&self, now: Timestamp, due_soon_horizon: i64) -> Timestamp {
+    pub fn next_change(&self, now: Timestamp, due_soon_horizon: i64, ties: &Ties) -> Timestamp {
         let mut next = NONE;
         for t in self.log.iter().map(|e| e.at).chain(self.singles()) {
             if t >= now {
                 next = next.min(t.saturating_add(1));
             }
         }
-        if let View::Known(s) = self.view(now, due_soon_horizon) {
+        if let View::Known(s) = self.view(now, due_soon_horizon, ties) {
             if s.is_open() && !s.paused && !s.late && s.due != NONE {
                 next = next.min(s.due.saturating_add(1));
                 let soon = s.due.saturating_sub(due_soon_horizon);

@@ -13,16 +13,17 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
-use hashbrown::{HashSet, HashTable};
+use hashbrown::HashTable;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use super::agency::{AgencyIdx, Registry};
 use super::calendar::WorkCalendar;
 use super::counts::{Counts, Mask};
-use super::dossier::{contribution, Dossier, View};
+use super::dossier::{contribution, Dossier, Ties, View};
+use super::idset::IdSet;
+use super::slab::Slab;
 use super::event::{Event, EventKind};
 use super::period::{Period, PeriodKind};
 use super::reports::Reports;
@@ -92,22 +93,6 @@ pub struct AgencyResult {
     pub card: ScoreCard,
 }
 
-/// The hash of a value that is already a hash.
-#[derive(Default)]
-struct Prehashed(u64);
-
-impl Hasher for Prehashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, _: &[u8]) {
-        unreachable!("only u64 keys are hashed")
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
 /// The pure indicator engine. See the module docs.
 pub struct Engine {
     registry: Arc<Registry>,
@@ -116,11 +101,13 @@ pub struct Engine {
     settings: Settings,
     now: Timestamp,
     periods: Vec<Tracked>,
-    dossiers: Vec<Dossier>,
+    dossiers: Slab<Dossier>,
+    /// Event ids kept for "latest wins" tie-breaks.
+    ties: Ties,
     /// (agency, dossier id) → index into `dossiers`.
     index: HashTable<u32>,
     /// xxh3-64 of every accepted `event_id`.
-    seen: HashSet<u64, BuildHasherDefault<Prehashed>>,
+    seen: IdSet,
     timers: BinaryHeap<Reverse<(Timestamp, u32)>>,
     reports: Reports,
     reported: HashMap<String, u16>,
@@ -136,7 +123,7 @@ fn dossier_hash(agency: AgencyIdx, id: &str) -> u64 {
 }
 
 /// Fills `out` with a dossier's contribution to each tracked period at `now`.
-fn masks_into(periods: &[Tracked], d: &Dossier, now: Timestamp, horizon: i64, out: &mut Vec<Mask>) {
+fn masks_into(periods: &[Tracked], d: &Dossier, now: Timestamp, horizon: i64, ties: &Ties, out: &mut Vec<Mask>) {
     out.clear();
     let mut cached: Option<(Timestamp, View)> = None;
     for t in periods {
@@ -144,7 +131,7 @@ fn masks_into(periods: &[Tracked], d: &Dossier, now: Timestamp, horizon: i64, ou
         let view = match cached {
             Some((cc, v)) if cc == c => v,
             _ => {
-                let v = d.view(c, horizon);
+                let v = d.view(c, horizon, ties);
                 cached = Some((c, v));
                 v
             }
@@ -175,9 +162,10 @@ impl Engine {
             settings,
             now,
             periods: Vec::new(),
-            dossiers: Vec::new(),
+            dossiers: Slab::default(),
+            ties: Ties::default(),
             index: HashTable::new(),
-            seen: HashSet::default(),
+            seen: IdSet::default(),
             timers: BinaryHeap::new(),
             reports: Reports::default(),
             reported,
@@ -263,9 +251,9 @@ impl Engine {
         let (idx, created) = self.dossier_index(ev.agency, &ev.dossier);
         if let Some(p) = ev.procedure.as_deref() {
             let d = &self.dossiers[idx as usize];
-            if d.procedure == u32::MAX || matches!(ev.kind, EventKind::Received(_)) {
+            if d.procedure().is_none() || matches!(ev.kind, EventKind::Received(_)) {
                 let pid = self.intern_procedure(p);
-                self.dossiers[idx as usize].procedure = pid;
+                self.dossiers[idx as usize].set_procedure(pid);
             }
         }
         // An event stamped at or after every evaluation time changes no count yet; its timer will.
@@ -283,13 +271,14 @@ impl Engine {
                 &self.dossiers[idx as usize],
                 self.now,
                 horizon,
+                &self.ties,
                 &mut self.old_masks,
             );
         }
-        self.dossiers[idx as usize].apply(ev.occurred_at, &ev.id, &ev.kind, &self.calendar);
+        self.dossiers[idx as usize].apply(ev.occurred_at, &ev.id, &ev.kind, &self.calendar, &mut self.ties);
         if visible {
             let d = &self.dossiers[idx as usize];
-            masks_into(&self.periods, d, self.now, horizon, &mut self.new_masks);
+            masks_into(&self.periods, d, self.now, horizon, &self.ties, &mut self.new_masks);
             let agency = d.agency.index();
             for (i, t) in self.periods.iter_mut().enumerate() {
                 let old = if created {
@@ -324,8 +313,8 @@ impl Engine {
         }
         for &idx in &fired {
             let d = &self.dossiers[idx as usize];
-            masks_into(&self.periods, d, self.now, horizon, &mut self.old_masks);
-            masks_into(&self.periods, d, now, horizon, &mut self.new_masks);
+            masks_into(&self.periods, d, self.now, horizon, &self.ties, &mut self.old_masks);
+            masks_into(&self.periods, d, now, horizon, &self.ties, &mut self.new_masks);
             let agency = d.agency.index();
             for (i, t) in self.periods.iter_mut().enumerate() {
                 t.counts[agency].replace(self.old_masks[i], self.new_masks[i]);
@@ -342,7 +331,7 @@ impl Engine {
     /// already there (a later one is found when the earlier timer fires and changes nothing).
     fn schedule(&mut self, idx: u32) {
         let d = &mut self.dossiers[idx as usize];
-        let next = d.next_change(self.now, self.settings.due_soon_horizon);
+        let next = d.next_change(self.now, self.settings.due_soon_horizon, &self.ties);
         if next < d.scheduled {
             d.scheduled = next;
             self.timers.push(Reverse((next, idx)));
@@ -389,9 +378,9 @@ impl Engine {
             let tracked = old.remove(&p).unwrap_or_else(|| {
                 let mut counts = vec![Counts::default(); self.registry.len()];
                 let c = self.now.min(p.end());
-                for d in &self.dossiers {
+                for d in self.dossiers.iter() {
                     counts[d.agency.index()].add_mask(contribution(
-                        &d.view(c, horizon),
+                        &d.view(c, horizon, &self.ties),
                         p.start(),
                         c,
                     ));
@@ -414,6 +403,7 @@ impl Engine {
         let i =
             u32::try_from(self.dossiers.len()).expect("more than 4 billion dossiers in one engine");
         self.dossiers.push(Dossier::new(agency, id));
+        debug_assert!(i < (1 << 30), "procedure ids and flags share 32 bits");
         let dossiers = &self.dossiers;
         self.index.insert_unique(hash, i, |&j| {
             let d = &dossiers[j as usize];
@@ -444,13 +434,13 @@ impl Engine {
     }
 
     /// All dossiers, in arrival order of their first event.
-    pub fn dossiers(&self) -> &[Dossier] {
-        &self.dossiers
+    pub fn dossiers(&self) -> impl Iterator<Item = &Dossier> {
+        self.dossiers.iter()
     }
 
     /// The procedure code of a dossier, if any event gave one.
     pub fn procedure_of(&self, d: &Dossier) -> Option<&str> {
-        self.procedures.get(d.procedure as usize).map(|p| &**p)
+        d.procedure().map(|p| &*self.procedures[p as usize])
     }
 
     /// Results of every agency for every tracked period, sorted by agency id, then period kind
@@ -515,7 +505,7 @@ impl Engine {
         self.dossiers
             .iter()
             .filter(|d| include(d.agency))
-            .filter_map(|d| match d.view(self.now, horizon) {
+            .filter_map(|d| match d.view(self.now, horizon, &self.ties) {
                 View::Known(s) if s.is_open() && !s.rejected => Some(OpenDossier {
                     id: d.id(),
                     agency: d.agency,

@@ -9,9 +9,11 @@ pub mod counts;
 pub mod dossier;
 pub mod engine;
 pub mod event;
+pub mod idset;
 pub mod period;
 pub mod reports;
 pub mod scoring;
+pub mod slab;
 pub mod time;
 
 pub use agency::{AgencyDef, AgencyIdx, Registry};

@@ -270,6 +270,13 @@ impl ScoringModel {
                 10.0,
                 "in [0, 100], at most 1 decimal",
             )?;
+            if min_tenths > 1000 {
+                return Err(ScoringError::Number {
+                    what: format!("band {} min_score", b.id),
+                    rule: "in [0, 100], at most 1 decimal",
+                    value: b.min_score,
+                });
+            }
             bands.push(Band {
                 id: b.id,
                 name_vi: b.name_vi,

@@ -1,0 +1,139 @@
+//! The Kafka adapter of `chiso run`: consume events, publish results, exactly once.
+//!
+//! ```text
+//!  events topic (key = agency_id, N partitions)
+//!    │  stage 1: one engine per partition (consumer group `group_id`)
+//!    ├──► state topic, partition p   every applied event, binary batches (the changelog)
+//!    ├──► dead-letter topic          rejects, with reason and source headers
+//!    └──► partials topic (1 part.)   own figures per (agency, period), changed ones only
+//!            │  stage 2: one owner at a time (consumer group `group_id-rollup`)
+//!            └──► results topic      pooled results per (agency, period), key `agency|period`
+//! ```
+//!
+//! Each stage commits what it wrote together with the offsets it consumed, in one Kafka
+//! transaction; readers use `read_committed`. A partition's engine is rebuilt by replaying its
+//! state partition, which holds exactly the events before the committed offset. See
+//! `docs/kafka.md` for the design and why.
+//!
+//! Invariants: only the thread that owns a partition touches its engine; nothing in memory is
+//! ahead of Kafka after a failed commit (the session is dropped and restored); an agency is
+//! exported to [`crate::live`] by at most one instance at a time (the stage-2 owner).
+
+pub mod client;
+pub mod clock;
+pub mod partials;
+pub mod partition;
+pub mod rollup;
+pub mod stage1;
+pub mod txn;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use rdkafka::TopicPartitionList;
+use tokio_util::sync::CancellationToken;
+
+pub use client::PipelineError;
+pub use clock::Clock;
+
+use crate::core::Reject;
+use crate::live::LiveState;
+use crate::settings::Config;
+
+/// Running totals of the pipeline, for logs, health and benchmarks.
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Event messages read from event partitions (restores not included).
+    pub consumed: AtomicU64,
+    pub applied: AtomicU64,
+    pub duplicates: AtomicU64,
+    /// Rejects by reason, in [`Reject::CODES`] order.
+    pub rejected: [AtomicU64; Reject::CODES.len()],
+    /// Stage-1 offsets committed: sum over partitions of the committed offsets.
+    pub committed_offsets: AtomicU64,
+    pub session_restarts: AtomicU64,
+    /// Result records published by stage 2.
+    pub results_published: AtomicU64,
+}
+
+impl Progress {
+    pub fn consumed(&self, n: u64) {
+        self.consumed.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn applied(&self, n: u64) {
+        self.applied.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn duplicate(&self, n: u64) {
+        self.duplicates.fetch_add(n, Ordering::Relaxed);
+    }
+    pub fn rejected(&self, code: &str) {
+        if let Some(i) = Reject::CODES.iter().position(|c| *c == code) {
+            self.rejected[i].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    fn committed(&self, offsets: &TopicPartitionList) {
+        let _ = offsets;
+    }
+    /// Rejects so far, by reason code.
+    pub fn rejects(&self) -> Vec<(&'static str, u64)> {
+        Reject::CODES
+            .iter()
+            .zip(&self.rejected)
+            .map(|(c, n)| (*c, n.load(Ordering::Relaxed)))
+            .collect()
+    }
+}
+
+/// The two stages, running on their own threads.
+pub struct Pipeline {
+    stage1: JoinHandle<Result<(), PipelineError>>,
+    rollup: JoinHandle<Result<(), PipelineError>>,
+}
+
+impl Pipeline {
+    /// Starts both stages; they run until `cancel` fires (or a fatal error).
+    pub fn start(
+        cfg: Arc<Config>,
+        live: LiveState,
+        progress: Arc<Progress>,
+        cancel: CancellationToken,
+    ) -> std::io::Result<Pipeline> {
+        let stage1 = {
+            let (cfg, live, progress, cancel) =
+                (cfg.clone(), live.clone(), progress.clone(), cancel.clone());
+            std::thread::Builder::new()
+                .name("chiso-stage1".into())
+                .spawn(move || {
+                    let r = stage1::run(cfg, live, progress, cancel.clone());
+                    if r.is_err() {
+                        cancel.cancel();
+                    }
+                    r
+                })?
+        };
+        let rollup = std::thread::Builder::new()
+            .name("chiso-rollup".into())
+            .spawn(move || {
+                let r = rollup::run(cfg, live, progress, cancel.clone());
+                if r.is_err() {
+                    cancel.cancel();
+                }
+                r
+            })?;
+        Ok(Pipeline { stage1, rollup })
+    }
+
+    /// Waits for both stages to end; the first fatal error, if any.
+    pub fn join(self) -> Result<(), PipelineError> {
+        let a = self
+            .stage1
+            .join()
+            .unwrap_or_else(|_| Err(PipelineError::Fatal("stage 1 panicked".into())));
+        let b = self
+            .rollup
+            .join()
+            .unwrap_or_else(|_| Err(PipelineError::Fatal("stage 2 panicked".into())));
+        a.and(b)
+    }
+}

@@ -1,0 +1,396 @@
+//! Stage 1, one event partition: the thread that owns its engine.
+//!
+//! Lifecycle: restore (replay the state partition of the same number to its end, read
+//! committed), then consume the event partition's queue from the committed offset. Every event
+//! is decoded; rejects become dead letters; events the engine applies (not duplicates) are
+//! appended to the next state batch. The stage-1 thread asks for the outputs at every commit
+//! ([`Cmd::Flush`]) and writes them in one transaction with this partition's next offset, so
+//! the state topic always holds exactly the events up to the committed offset.
+//!
+//! Nothing here survives a failed commit: the session drops every worker and restores again.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::consumer::base_consumer::PartitionQueue;
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::{Offset, TopicPartitionList};
+use tracing::{info, warn};
+
+use super::client::{self, op, PipelineError};
+use super::partials;
+use super::txn::Out;
+use super::Progress;
+use crate::core::{AgencyIdx, Engine, Ingested, Own, Period};
+use crate::live::{LiveState, OpenItem, Snapshot};
+use crate::settings::Config;
+use crate::wire::event_bin::{BatchReader, BatchWriter, BinError};
+use crate::wire::event_json;
+
+/// Dead-letter header names.
+pub const H_REASON: &str = "chiso.reason";
+pub const H_REASON_TEXT: &str = "chiso.reason_text";
+pub const H_TOPIC: &str = "chiso.source_topic";
+pub const H_PARTITION: &str = "chiso.source_partition";
+pub const H_OFFSET: &str = "chiso.source_offset";
+
+/// How often the engine's clock moves and the operator list is refreshed.
+const TICK: Duration = Duration::from_secs(1);
+
+/// What the stage-1 thread asks of a worker.
+#[derive(Debug)]
+pub enum Cmd {
+    /// Hand over the outputs since the last flush (and changed partial figures if asked).
+    Flush { epoch: u64, partials: bool },
+    /// Final flush (with partial figures), then exit: the partition is being given up.
+    Stop { epoch: u64 },
+    /// Exit without output: the session failed and will restore.
+    Discard,
+}
+
+/// A worker's outputs for one commit.
+#[derive(Debug, Default)]
+pub struct Flushed {
+    pub partition: i32,
+    pub epoch: u64,
+    pub restored: bool,
+    /// The offset to commit (next to consume), if anything was consumed since the start.
+    pub next_offset: Option<i64>,
+    pub state: Vec<Vec<u8>>,
+    pub dead: Vec<Out>,
+    pub partials: Vec<Out>,
+    /// The worker cannot go on (the session must restart, or stop if `fatal`).
+    pub error: Option<(String, bool)>,
+}
+
+pub struct Worker<C: ConsumerContext + 'static> {
+    partition: i32,
+    cfg: Arc<Config>,
+    live: LiveState,
+    progress: Arc<Progress>,
+    /// `None` only while [`Worker::consume`] holds it.
+    queue: Option<PartitionQueue<C>>,
+    cmds: Receiver<Cmd>,
+    replies: Sender<Flushed>,
+    engine: Engine,
+    /// Agencies with at least one applied event here: the only ones this partition reports.
+    seen: Vec<bool>,
+    batch: BatchWriter,
+    state: Vec<Vec<u8>>,
+    dead: Vec<Out>,
+    next_offset: Option<i64>,
+    published: HashMap<(AgencyIdx, Period), Own>,
+    restored: bool,
+    error: Option<(String, bool)>,
+}
+
+enum Next {
+    Go,
+    Exit,
+}
+
+impl<C: ConsumerContext + 'static> Worker<C> {
+    pub fn new(
+        partition: i32,
+        cfg: Arc<Config>,
+        live: LiveState,
+        progress: Arc<Progress>,
+        queue: PartitionQueue<C>,
+        cmds: Receiver<Cmd>,
+        replies: Sender<Flushed>,
+    ) -> Self {
+        let engine = Engine::new(
+            cfg.registry.clone(),
+            cfg.model.clone(),
+            cfg.calendar.clone(),
+            cfg.engine_settings(),
+            cfg.clock.now(),
+        );
+        Worker {
+            partition,
+            seen: vec![false; cfg.registry.len()],
+            cfg,
+            live,
+            progress,
+            queue: Some(queue),
+            cmds,
+            replies,
+            engine,
+            batch: BatchWriter::new(),
+            state: Vec::new(),
+            dead: Vec::new(),
+            next_offset: None,
+            published: HashMap::new(),
+            restored: false,
+            error: None,
+        }
+    }
+
+    /// Runs until stopped; gives the partition queue back for a later assignment.
+    pub fn run(mut self) -> PartitionQueue<C> {
+        let t0 = Instant::now();
+        match self.restore() {
+            Ok(Next::Go) => {
+                self.restored = true;
+                info!(
+                    partition = self.partition,
+                    events = self.engine.stats().applied,
+                    dossiers = self.engine.dossier_count(),
+                    seconds = t0.elapsed().as_secs_f64(),
+                    "partition restored from the state topic"
+                );
+                self.consume();
+            }
+            Ok(Next::Exit) => {}
+            Err(e) => {
+                warn!(partition = self.partition, error = %e, "restore failed");
+                self.error = Some((e.to_string(), !e.retryable()));
+                // Report the failure at the next flush, then wait to be stopped.
+                while let Ok(cmd) = self.cmds.recv() {
+                    if let Next::Exit = self.handle(cmd) {
+                        break;
+                    }
+                }
+            }
+        }
+        self.live.withdraw(self.partition as u32);
+        self.queue.take().expect("queue returned by consume")
+    }
+
+    /// Rebuilds the engine from the state partition of the same number.
+    fn restore(&mut self) -> Result<Next, PipelineError> {
+        let topic = self.cfg.topics().state.clone();
+        let reader: BaseConsumer = client::reader(&self.cfg, &format!("restore-{}", self.partition))
+            .create()
+            .map_err(op("creating the state reader"))?;
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(&topic, self.partition, Offset::Beginning)
+            .map_err(op("assigning the state partition"))?;
+        reader.assign(&tpl).map_err(op("assigning the state partition"))?;
+        let registry = self.cfg.registry.clone();
+        loop {
+            if let Next::Exit = self.serve_commands()? {
+                return Ok(Next::Exit);
+            }
+            match reader.poll(Duration::from_millis(100)) {
+                None => {}
+                Some(Ok(m)) => {
+                    let Some(payload) = m.payload() else { continue };
+                    let corrupt = |e: BinError| {
+                        PipelineError::Fatal(format!(
+                            "state topic {topic} partition {} offset {}: {e}",
+                            self.partition,
+                            m.offset()
+                        ))
+                    };
+                    let mut r = BatchReader::new(payload).map_err(corrupt)?;
+                    while let Some(ev) = r.next_event(&registry) {
+                        match ev {
+                            Ok(ev) => {
+                                self.engine.ingest(&ev);
+                                self.seen[ev.agency.index()] = true;
+                            }
+                            Err(BinError::UnknownAgency(a)) => {
+                                warn!(agency = %a, "state event of an agency no longer in the registry skipped");
+                            }
+                            Err(e) => return Err(corrupt(e)),
+                        }
+                    }
+                }
+                Some(Err(KafkaError::PartitionEOF(_))) => break,
+                Some(Err(e)) => warn!(partition = self.partition, error = %e, "state reader"),
+            }
+        }
+        self.engine.advance_to(self.cfg.clock.now());
+        self.publish_open();
+        Ok(Next::Go)
+    }
+
+    /// Answers commands during the restore: nothing to hand over yet.
+    fn serve_commands(&mut self) -> Result<Next, PipelineError> {
+        loop {
+            match self.cmds.try_recv() {
+                Ok(cmd) => {
+                    if let Next::Exit = self.handle(cmd) {
+                        return Ok(Next::Exit);
+                    }
+                }
+                Err(TryRecvError::Empty) => return Ok(Next::Go),
+                Err(TryRecvError::Disconnected) => return Ok(Next::Exit),
+            }
+        }
+    }
+
+    fn consume(&mut self) {
+        let queue = self.queue.take().expect("queue present");
+        self.consume_from(&queue);
+        self.queue = Some(queue);
+    }
+
+    fn consume_from(&mut self, queue: &PartitionQueue<C>) {
+        let mut last_tick = Instant::now();
+        loop {
+            loop {
+                match self.cmds.try_recv() {
+                    Ok(cmd) => {
+                        if let Next::Exit = self.handle(cmd) {
+                            return;
+                        }
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => return,
+                }
+            }
+            if last_tick.elapsed() >= TICK {
+                last_tick = Instant::now();
+                self.engine.advance_to(self.cfg.clock.now());
+                self.publish_open();
+            }
+            // Short waits: commands are answered within this much while the partition is idle.
+            match queue.poll(Duration::from_millis(20)) {
+                None => {}
+                Some(Ok(m)) => self.process(&m),
+                Some(Err(e)) => {
+                    warn!(partition = self.partition, error = %e, "event partition consumer")
+                }
+            }
+        }
+    }
+
+    fn process(&mut self, m: &BorrowedMessage<'_>) {
+        let payload = m.payload().unwrap_or_default();
+        let registry = self.engine.registry().clone();
+        match event_json::decode(payload, &registry, self.cfg.settings.pipeline.max_event_bytes) {
+            Ok(ev) => {
+                if self.engine.ingest(&ev) == Ingested::Applied {
+                    self.seen[ev.agency.index()] = true;
+                    self.batch.push(&registry, &ev);
+                    if self.batch.bytes() >= self.cfg.settings.pipeline.state_batch_bytes {
+                        self.state.push(self.batch.finish());
+                    }
+                    self.progress.applied(1);
+                } else {
+                    self.progress.duplicate(1);
+                }
+            }
+            Err(reject) => {
+                self.progress.rejected(reject.code());
+                self.dead.push(Out {
+                    partition: None,
+                    key: m.key().map(<[u8]>::to_vec),
+                    value: payload.to_vec(),
+                    headers: vec![
+                        (H_REASON, reject.code().as_bytes().to_vec()),
+                        (H_REASON_TEXT, reject.to_string().into_bytes()),
+                        (H_TOPIC, m.topic().as_bytes().to_vec()),
+                        (H_PARTITION, m.partition().to_string().into_bytes()),
+                        (H_OFFSET, m.offset().to_string().into_bytes()),
+                    ],
+                });
+            }
+        }
+        self.next_offset = Some(m.offset() + 1);
+        self.progress.consumed(1);
+    }
+
+    fn handle(&mut self, cmd: Cmd) -> Next {
+        let (epoch, partials, exit) = match cmd {
+            Cmd::Flush { epoch, partials } => (epoch, partials, false),
+            Cmd::Stop { epoch } => (epoch, true, true),
+            Cmd::Discard => return Next::Exit,
+        };
+        let mut out = Flushed {
+            partition: self.partition,
+            epoch,
+            restored: self.restored,
+            next_offset: self.next_offset,
+            error: self.error.clone(),
+            ..Flushed::default()
+        };
+        if self.restored {
+            if !self.batch.is_empty() {
+                self.state.push(self.batch.finish());
+            }
+            out.state = std::mem::take(&mut self.state);
+            out.dead = std::mem::take(&mut self.dead);
+            if partials {
+                out.partials = self.changed_partials();
+            }
+        }
+        // The receiver is gone only when the session is over; nothing to do then.
+        let _ = self.replies.send(out);
+        if exit {
+            Next::Exit
+        } else {
+            Next::Go
+        }
+    }
+
+    /// Own figures of this partition's agencies that differ from what was last handed over.
+    fn changed_partials(&mut self) -> Vec<Out> {
+        let now = self.engine.now();
+        let periods: Vec<Period> = self.engine.periods().collect();
+        self.published.retain(|(_, p), _| periods.contains(p));
+        let (registry, model) = (self.engine.registry().clone(), self.engine.model().clone());
+        let mut out = Vec::new();
+        for period in periods {
+            let own = self.engine.own_figures(period).expect("tracked period");
+            for (a, figures) in own.into_iter().enumerate() {
+                if !self.seen[a] {
+                    continue;
+                }
+                let agency = AgencyIdx(a as u32);
+                if self.published.get(&(agency, period)) == Some(&figures) {
+                    continue;
+                }
+                out.push(Out {
+                    partition: Some(0),
+                    key: Some(partials::key(&registry, agency, period).into_bytes()),
+                    value: partials::encode(
+                        &registry,
+                        &model,
+                        agency,
+                        period,
+                        now,
+                        self.partition,
+                        &figures,
+                    ),
+                    headers: Vec::new(),
+                });
+                self.published.insert((agency, period), figures);
+            }
+        }
+        out
+    }
+
+    /// The operator list of this partition's open dossiers, for HTTP and metrics.
+    fn publish_open(&self) {
+        let open = self
+            .engine
+            .open_dossiers(|_| true)
+            .into_iter()
+            .map(|d| OpenItem {
+                dossier_id: d.id.to_owned(),
+                agency: d.agency,
+                procedure: d.procedure.map(str::to_owned),
+                received_at: d.received_at,
+                due: d.due,
+                late: d.late,
+                paused: d.paused,
+                due_soon: d.due_soon,
+            })
+            .collect();
+        self.live.publish(
+            self.partition as u32,
+            Snapshot {
+                evaluated_at: Some(self.engine.now()),
+                results: Vec::new(),
+                open,
+            },
+        );
+    }
+}

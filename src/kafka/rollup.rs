@@ -1,0 +1,482 @@
+//! Stage 2: pools the partial figures of every partition through the agency tree and publishes
+//! the results of every agency, roll-ups included.
+//!
+//! The partials topic has one partition, so the roll-up consumer group (`{group_id}-rollup`)
+//! gives it to exactly one instance at a time; the others stand by. On assignment the owner
+//! rebuilds its view from scratch: it reads the results topic to its end (each key's latest
+//! revision and content fingerprint) and the partials topic from the beginning (compacted: the
+//! latest own figures of every (agency, period)). Only then does it publish, and only what
+//! differs from the results topic. It commits its results with its consumed offsets in one
+//! transaction, so a fenced former owner cannot publish over it, and it exports results to
+//! [`LiveState`] only while it owns the partition.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, ConsumerGroupMetadata};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::topic_partition_list::TopicPartitionList;
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::Offset;
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::client::{self, op, Backoff, PipelineError};
+use super::stage1::{cancel_aware_sleep, drop_bounded};
+use super::txn::{Out, Transactor};
+use super::{partials, Progress};
+use crate::core::{score_pooled, AgencyResult, Own, Period, PeriodKind, PeriodPolicy, Timestamp};
+use crate::live::{LiveState, Snapshot};
+use crate::settings::Config;
+use crate::wire::result_json;
+
+/// The [`LiveState`] source number of pooled results.
+pub const LIVE_SOURCE: u32 = u32::MAX;
+
+/// Runs stage 2 until cancelled; returns an error only for problems no retry can fix.
+pub fn run(
+    cfg: Arc<Config>,
+    live: LiveState,
+    progress: Arc<Progress>,
+    cancel: CancellationToken,
+) -> Result<(), PipelineError> {
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(15));
+    while !cancel.is_cancelled() {
+        match session(&cfg, &live, &progress, &cancel) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.retryable() => {
+                let delay = backoff.next_delay();
+                warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "stage 2 session ended; starting a new one");
+                cancel_aware_sleep(&cancel, delay);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// What the results topic holds for one key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Published {
+    revision: u64,
+    fingerprint: u64,
+    is_final: bool,
+}
+
+/// The part of a result that makes a new revision: everything from `counts` on (counts,
+/// indicators, groups, points, score, band), not the identity, `evaluated_at`, `final` or
+/// `revision` that come before it in the fixed field order of [`result_json::encode`].
+fn fingerprint(json: &str) -> u64 {
+    xxh3_64(json.find("\"counts\":").map_or(json, |i| &json[i..]).as_bytes())
+}
+
+struct Core {
+    cfg: Arc<Config>,
+    live: LiveState,
+    progress: Arc<Progress>,
+    producer: Option<Transactor>,
+    owned: bool,
+    needs_restore: bool,
+    caught_up: bool,
+    figures: HashMap<Period, Vec<Own>>,
+    dirty: HashSet<Period>,
+    /// Latest results per tracked period (what LiveState shows), with their `final` flag.
+    current: HashMap<Period, Vec<AgencyResult>>,
+    published: HashMap<String, Published>,
+    next_offset: Option<i64>,
+    broken: Option<PipelineError>,
+}
+
+pub struct Ctx {
+    core: Arc<Mutex<Core>>,
+}
+
+impl ClientContext for Ctx {
+    fn error(&self, error: KafkaError, reason: &str) {
+        warn!(error = %error, reason, "stage 2 consumer");
+    }
+}
+
+impl ConsumerContext for Ctx {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let mut core = self.core.lock().expect("core lock");
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                info!("roll-up partition assigned: restoring");
+                // Always from the beginning: the compacted topic is the whole state.
+                let mut from_start = tpl.clone();
+                let _ = from_start.set_all_offsets(Offset::Beginning);
+                if let Err(e) = consumer.incremental_assign(&from_start) {
+                    core.broken.get_or_insert(op("assigning the partials partition")(e));
+                }
+                core.owned = tpl.count() > 0 || core.owned;
+                core.needs_restore = true;
+                core.caught_up = false;
+                core.figures.clear();
+                core.dirty.clear();
+                core.current.clear();
+                core.published.clear();
+                core.next_offset = None;
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                let lost = consumer.assignment_lost();
+                info!(lost, "roll-up partition revoked");
+                if core.owned && !lost && !core.needs_restore && core.caught_up {
+                    if let Some(g) = consumer.group_metadata() {
+                        if let Err(e) = core.publish(&g) {
+                            core.broken.get_or_insert(e);
+                        }
+                    }
+                }
+                core.owned = false;
+                core.live.withdraw(LIVE_SOURCE);
+                if let Err(e) = consumer.incremental_unassign(tpl) {
+                    core.broken.get_or_insert(op("unassigning the partials partition")(e));
+                }
+            }
+            _ => {
+                let code: rdkafka::error::RDKafkaErrorCode = err.into();
+                core.broken
+                    .get_or_insert(PipelineError::Retry(format!("rebalance error: {code}")));
+            }
+        }
+    }
+}
+
+impl Core {
+    fn apply(&mut self, payload: Option<&[u8]>, offset: i64) {
+        self.next_offset = Some(offset + 1);
+        let Some(bytes) = payload else { return };
+        match partials::decode(bytes, &self.cfg.registry, &self.cfg.model) {
+            Ok(p) => {
+                let n = self.cfg.registry.len();
+                let width = self.cfg.model.indicators.len();
+                let figures = self.figures.entry(p.period).or_insert_with(|| {
+                    vec![
+                        Own {
+                            counts: Default::default(),
+                            reported: vec![(0, 0); width],
+                        };
+                        n
+                    ]
+                });
+                figures[p.agency.index()] = p.own;
+                self.dirty.insert(p.period);
+            }
+            Err(e) => warn!(offset, error = %e, "partials record skipped"),
+        }
+    }
+
+    /// The periods results are published for at `now` (same policy as the partition engines).
+    fn periods(&self, now: Timestamp) -> Vec<Period> {
+        let PeriodPolicy::Rolling { finals_kept } = self.cfg.engine_settings().periods else {
+            unreachable!("chiso run always rolls periods")
+        };
+        let mut v = Vec::new();
+        for (kind, keep) in PeriodKind::ALL.iter().zip(finals_kept) {
+            let mut p = Some(Period::containing(*kind, now));
+            for _ in 0..=keep {
+                let Some(cur) = p else { break };
+                v.push(cur);
+                p = cur.previous();
+            }
+        }
+        v
+    }
+
+    /// Scores the periods that changed and publishes the results that differ from the topic.
+    fn publish(&mut self, group: &ConsumerGroupMetadata) -> Result<(), PipelineError> {
+        let now = self.cfg.clock.now();
+        let periods = self.periods(now);
+        self.current.retain(|p, _| periods.contains(p));
+        let (registry, model) = (self.cfg.registry.clone(), self.cfg.model.clone());
+        let mut outs = Vec::new();
+        let mut staged = Vec::new();
+        for &period in &periods {
+            let final_now = period.end() <= now;
+            let stale = match self.current.get(&period) {
+                None => true,
+                Some(r) => r.first().is_some_and(|r| r.is_final != final_now),
+            };
+            if !stale && !self.dirty.contains(&period) {
+                continue;
+            }
+            let own = self.figures.get(&period).cloned().unwrap_or_else(|| {
+                vec![
+                    Own {
+                        counts: Default::default(),
+                        reported: vec![(0, 0); model.indicators.len()],
+                    };
+                    registry.len()
+                ]
+            });
+            let results = score_pooled(&registry, &model, period, now, own);
+            for r in &results {
+                let key = result_json::key(&registry, r);
+                let probe = result_json::encode(&registry, &model, r, 0);
+                let fp = fingerprint(&probe);
+                let prev = self.published.get(&key).copied();
+                let revision = match prev {
+                    Some(p) if p.fingerprint == fp && p.is_final == r.is_final => continue,
+                    Some(p) if p.fingerprint == fp => p.revision,
+                    Some(p) => p.revision + 1,
+                    None => 0,
+                };
+                let value = if revision == 0 {
+                    probe
+                } else {
+                    result_json::encode(&registry, &model, r, revision)
+                };
+                outs.push(Out {
+                    partition: None,
+                    key: Some(key.clone().into_bytes()),
+                    value: value.into_bytes(),
+                    headers: Vec::new(),
+                });
+                staged.push((
+                    key,
+                    Published {
+                        revision,
+                        fingerprint: fp,
+                        is_final: r.is_final,
+                    },
+                ));
+            }
+            self.current.insert(period, results);
+        }
+        self.dirty.clear();
+        let mut offsets = TopicPartitionList::new();
+        if let Some(o) = self.next_offset {
+            offsets
+                .add_partition_offset(&self.cfg.topics().partials, 0, Offset::Offset(o))
+                .map_err(op("building the offsets list"))?;
+        }
+        if !outs.is_empty() || offsets.count() > 0 {
+            let t0 = Instant::now();
+            let topic = self.cfg.topics().results.clone();
+            let producer = self.producer.as_mut().expect("producer present while running");
+            producer.begin()?;
+            for o in &outs {
+                if let Err(e) = producer.send(&topic, o) {
+                    producer.abort();
+                    return Err(e);
+                }
+            }
+            producer.commit(&offsets, group)?;
+            debug!(results = outs.len(), ms = t0.elapsed().as_millis() as u64, "stage 2 transaction committed");
+        }
+        // Only what is committed counts as published.
+        self.published.extend(staged);
+        self.progress
+            .results_published
+            .fetch_add(outs.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        if !outs.is_empty() || self.live_stale(now) {
+            self.live.publish(
+                LIVE_SOURCE,
+                Snapshot {
+                    evaluated_at: Some(now),
+                    results: self.current.values().flatten().cloned().collect(),
+                    open: Vec::new(),
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn live_stale(&self, _now: Timestamp) -> bool {
+        !self
+            .live
+            .snapshots()
+            .iter()
+            .any(|(s, _)| *s == LIVE_SOURCE)
+    }
+
+    /// Reads the results topic to its end: latest revision and fingerprint of every key.
+    fn restore_results(&mut self) -> Result<(), PipelineError> {
+        #[derive(Deserialize)]
+        struct Head {
+            revision: u64,
+            #[serde(rename = "final")]
+            is_final: bool,
+        }
+        let t0 = Instant::now();
+        let topic = self.cfg.topics().results.clone();
+        let reader: BaseConsumer = client::reader(&self.cfg, "results-restore")
+            .create()
+            .map_err(op("creating the results reader"))?;
+        let md = reader
+            .fetch_metadata(Some(&topic), Duration::from_secs(10))
+            .map_err(op("fetching results topic metadata"))?;
+        let parts = md.topics().first().map_or(0, |t| t.partitions().len());
+        if parts == 0 {
+            return Err(PipelineError::Fatal(format!("topic `{topic}` does not exist")));
+        }
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..parts as i32 {
+            tpl.add_partition_offset(&topic, p, Offset::Beginning)
+                .map_err(op("assigning the results topic"))?;
+        }
+        reader.assign(&tpl).map_err(op("assigning the results topic"))?;
+        let mut open: HashSet<i32> = (0..parts as i32).collect();
+        let mut records = 0u64;
+        while !open.is_empty() {
+            match reader.poll(Duration::from_millis(200)) {
+                None => {}
+                Some(Ok(m)) => {
+                    records += 1;
+                    let Some(key) = m.key().and_then(|k| std::str::from_utf8(k).ok()) else {
+                        continue;
+                    };
+                    match m.payload() {
+                        None => {
+                            self.published.remove(key);
+                        }
+                        Some(v) => {
+                            let text = String::from_utf8_lossy(v);
+                            match serde_json::from_str::<Head>(&text) {
+                                Ok(h) => {
+                                    self.published.insert(
+                                        key.to_owned(),
+                                        Published {
+                                            revision: h.revision,
+                                            fingerprint: fingerprint(&text),
+                                            is_final: h.is_final,
+                                        },
+                                    );
+                                }
+                                Err(e) => warn!(error = %e, "unreadable record in the results topic"),
+                            }
+                        }
+                    }
+                }
+                Some(Err(KafkaError::PartitionEOF(p))) => {
+                    open.remove(&p);
+                }
+                Some(Err(e)) => warn!(error = %e, "results reader"),
+            }
+        }
+        info!(
+            records,
+            keys = self.published.len(),
+            seconds = t0.elapsed().as_secs_f64(),
+            "roll-up stage restored revisions from the results topic"
+        );
+        drop_bounded("results reader", move || drop(reader));
+        Ok(())
+    }
+}
+
+fn session(
+    cfg: &Arc<Config>,
+    live: &LiveState,
+    progress: &Arc<Progress>,
+    cancel: &CancellationToken,
+) -> Result<(), PipelineError> {
+    let core = Arc::new(Mutex::new(Core {
+        cfg: cfg.clone(),
+        live: live.clone(),
+        progress: progress.clone(),
+        producer: None,
+        owned: false,
+        needs_restore: false,
+        caught_up: false,
+        figures: HashMap::new(),
+        dirty: HashSet::new(),
+        current: HashMap::new(),
+        published: HashMap::new(),
+        next_offset: None,
+        broken: None,
+    }));
+    let result = session_inner(cfg, cancel, &core);
+    let producer = {
+        let mut c = core.lock().expect("core lock");
+        if c.owned {
+            c.live.withdraw(LIVE_SOURCE);
+        }
+        c.owned = false;
+        c.producer.take()
+    };
+    drop_bounded("stage 2 producer", move || drop(producer));
+    result
+}
+
+fn session_inner(
+    cfg: &Arc<Config>,
+    cancel: &CancellationToken,
+    core: &Arc<Mutex<Core>>,
+) -> Result<(), PipelineError> {
+    let producer = Transactor::new(
+        &client::producer(cfg, &format!("{}-rollup", cfg.instance_id)),
+        Duration::from_millis(cfg.settings.pipeline.transaction_timeout_ms / 2),
+    )?;
+    core.lock().expect("core lock").producer = Some(producer);
+    let group = format!("{}-rollup", cfg.settings.kafka.group_id);
+    let consumer: BaseConsumer<Ctx> = client::group_consumer(cfg, &group, "rollup", true)
+        .create_with_context(Ctx { core: core.clone() })
+        .map_err(op("creating the partials consumer"))?;
+    consumer
+        .subscribe(&[&cfg.topics().partials])
+        .map_err(op("subscribing to the partials topic"))?;
+    let result = (|| {
+        let mut last_publish = Instant::now();
+        loop {
+            if cancel.is_cancelled() {
+                break;
+            }
+            match consumer.poll(Duration::from_millis(50)) {
+                None => {}
+                Some(Ok(m)) => {
+                    let mut c = core.lock().expect("core lock");
+                    if c.owned {
+                        c.apply(m.payload(), m.offset());
+                    }
+                }
+                Some(Err(KafkaError::PartitionEOF(_))) => {
+                    core.lock().expect("core lock").caught_up = true;
+                }
+                Some(Err(e)) => warn!(error = %e, "stage 2 consumer"),
+            }
+            let mut c = core.lock().expect("core lock");
+            if let Some(e) = c.broken.take() {
+                return Err(e);
+            }
+            if c.owned && c.needs_restore {
+                c.restore_results()?;
+                c.needs_restore = false;
+            }
+            if c.owned
+                && c.caught_up
+                && !c.needs_restore
+                && last_publish.elapsed() >= cfg.rollup_interval()
+            {
+                last_publish = Instant::now();
+                if let Some(g) = consumer.group_metadata() {
+                    c.publish(&g)?;
+                }
+            }
+        }
+        // Final publish before leaving.
+        let mut c = core.lock().expect("core lock");
+        if c.owned && c.caught_up && !c.needs_restore {
+            if let Some(g) = consumer.group_metadata() {
+                if let Err(e) = c.publish(&g) {
+                    error!(error = %e, "stage 2: final transaction failed");
+                }
+            }
+        }
+        Ok(())
+    })();
+    consumer.unsubscribe();
+    drop_bounded("stage 2 consumer", move || drop(consumer));
+    result
+}

@@ -1,0 +1,549 @@
+//! Stage 1: the event partitions of this instance, and the transactions that commit them.
+//!
+//! One thread (this module) owns the group consumer and the transactional producer. It polls the
+//! consumer's main queue, which serves the rebalance callbacks; every event partition's messages
+//! go to a queue of their own, read by that partition's worker thread ([`super::partition`]).
+//! Every `commit_interval` the thread collects the workers' outputs and commits them with their
+//! offsets in one transaction. Before a partition is given up (cooperative rebalance) its worker
+//! stops and the same commit runs inside the revoke callback, so the next owner restores from a
+//! state topic that matches the committed offset exactly.
+//!
+//! A session is one consumer + one producer. Any failed commit, lost assignment or worker error
+//! ends the session: everything in memory is dropped and the next session restores from Kafka.
+//! That is the whole recovery story, for broker outages too.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::base_consumer::PartitionQueue;
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, ConsumerGroupMetadata};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::topic_partition_list::TopicPartitionList;
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::Offset;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, error, info, warn};
+
+use super::client::{self, op, Backoff, PipelineError};
+use super::partition::{Cmd, Flushed, Worker};
+use super::txn::{Out, Transactor};
+use super::Progress;
+use crate::live::LiveState;
+use crate::settings::Config;
+
+/// How long the stage waits for the workers' outputs before it declares the session broken.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the offsets of newly assigned partitions may take to fetch.
+const OFFSETS_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs stage 1 until cancelled; returns an error only for problems no retry can fix.
+pub fn run(
+    cfg: Arc<Config>,
+    live: LiveState,
+    progress: Arc<Progress>,
+    cancel: CancellationToken,
+) -> Result<(), PipelineError> {
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(15));
+    while !cancel.is_cancelled() {
+        live.set_ready(false);
+        match session(&cfg, &live, &progress, &cancel) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.retryable() => {
+                let delay = backoff.next_delay();
+                warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "stage 1 session ended; restoring in a new one");
+                progress.session_restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                cancel_aware_sleep(&cancel, delay);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn cancel_aware_sleep(cancel: &CancellationToken, d: Duration) {
+    let end = Instant::now() + d;
+    while !cancel.is_cancelled() && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+type Queue = PartitionQueue<Ctx>;
+
+struct WorkerHandle {
+    cmds: Sender<Cmd>,
+    join: JoinHandle<Queue>,
+    restored: bool,
+}
+
+/// Everything the session shares between its main loop and the rebalance callbacks.
+struct Core {
+    cfg: Arc<Config>,
+    live: LiveState,
+    progress: Arc<Progress>,
+    producer: Option<Transactor>,
+    queues: HashMap<i32, Queue>,
+    workers: HashMap<i32, WorkerHandle>,
+    replies_tx: Sender<Flushed>,
+    replies: Receiver<Flushed>,
+    epoch: u64,
+    last_partials: Instant,
+    /// Set when the session can no longer be trusted; the main loop then ends it.
+    broken: Option<PipelineError>,
+}
+
+/// The consumer context: rebalance callbacks with access to the session core.
+pub struct Ctx {
+    core: Arc<Mutex<Core>>,
+    live: LiveState,
+}
+
+impl ClientContext for Ctx {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
+            self.live.set_ready(false);
+        }
+        warn!(error = %error, reason, "stage 1 consumer");
+    }
+}
+
+impl ConsumerContext for Ctx {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let partitions: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+        match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
+                info!(?partitions, "event partitions assigned");
+                // Offsets first, state second: the restore then reads at least everything the
+                // committed offset covers (an older transaction still in flight only adds
+                // duplicates, which the engine ignores by event id).
+                let assignment = match consumer.committed_offsets(tpl.clone(), OFFSETS_TIMEOUT) {
+                    Ok(c) => {
+                        for mut e in c.elements() {
+                            if e.offset() == Offset::Invalid {
+                                let _ = e.set_offset(Offset::Beginning);
+                            }
+                        }
+                        c
+                    }
+                    Err(e) => {
+                        self.break_session(op("fetching committed offsets")(e));
+                        tpl.clone()
+                    }
+                };
+                if let Err(e) = consumer.incremental_assign(&assignment) {
+                    self.break_session(op("assigning partitions")(e));
+                }
+                self.core.lock().expect("core lock").start_workers(&partitions);
+            }
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
+                let lost = consumer.assignment_lost();
+                info!(?partitions, lost, "event partitions revoked");
+                let group = consumer.group_metadata();
+                {
+                    let mut core = self.core.lock().expect("core lock");
+                    if lost || group.is_none() {
+                        core.discard_workers(&partitions);
+                        core.broken.get_or_insert(PipelineError::Retry(
+                            "partition assignment lost".into(),
+                        ));
+                    } else if let Err(e) = core.stop_workers(&partitions, group.as_ref()) {
+                        core.broken.get_or_insert(e);
+                    }
+                }
+                if let Err(e) = consumer.incremental_unassign(tpl) {
+                    self.break_session(op("unassigning partitions")(e));
+                }
+            }
+            _ => {
+                let code: rdkafka::error::RDKafkaErrorCode = err.into();
+                self.break_session(PipelineError::Retry(format!("rebalance error: {code}")));
+            }
+        }
+    }
+}
+
+impl Ctx {
+    fn break_session(&self, e: PipelineError) {
+        error!(error = %e, "stage 1 rebalance");
+        self.core.lock().expect("core lock").broken.get_or_insert(e);
+    }
+}
+
+impl Core {
+    fn start_workers(&mut self, partitions: &[i32]) {
+        for &p in partitions {
+            if self.workers.contains_key(&p) {
+                continue;
+            }
+            let Some(queue) = self.queues.remove(&p) else {
+                self.broken.get_or_insert(PipelineError::Retry(format!(
+                    "partition {p} has no queue (more partitions than at start-up?)"
+                )));
+                continue;
+            };
+            let (tx, rx) = channel();
+            let worker = Worker::new(
+                p,
+                self.cfg.clone(),
+                self.live.clone(),
+                self.progress.clone(),
+                queue,
+                rx,
+                self.replies_tx.clone(),
+            );
+            let join = std::thread::Builder::new()
+                .name(format!("chiso-p{p}"))
+                .spawn(move || worker.run())
+                .expect("spawning a partition thread");
+            self.workers.insert(
+                p,
+                WorkerHandle {
+                    cmds: tx,
+                    join,
+                    restored: false,
+                },
+            );
+        }
+    }
+
+    /// Ends workers without output (their partitions were lost, or the session is over).
+    fn discard_workers(&mut self, partitions: &[i32]) {
+        for p in partitions {
+            if let Some(w) = self.workers.remove(p) {
+                let _ = w.cmds.send(Cmd::Discard);
+                self.join(*p, w);
+            }
+        }
+    }
+
+    fn join(&mut self, p: i32, w: WorkerHandle) {
+        match w.join.join() {
+            Ok(queue) => {
+                self.queues.insert(p, queue);
+            }
+            Err(_) => {
+                self.broken
+                    .get_or_insert(PipelineError::Retry(format!("partition {p} worker panicked")));
+            }
+        }
+        self.live.withdraw(p as u32);
+    }
+
+    /// Final commit for the given partitions (with everyone else's pending outputs), then ends
+    /// their workers.
+    fn stop_workers(
+        &mut self,
+        partitions: &[i32],
+        group: Option<&ConsumerGroupMetadata>,
+    ) -> Result<(), PipelineError> {
+        let result = match group {
+            Some(g) => self.commit(g, partitions),
+            None => Ok(()),
+        };
+        for p in partitions {
+            if let Some(w) = self.workers.remove(p) {
+                if result.is_err() {
+                    let _ = w.cmds.send(Cmd::Discard);
+                }
+                self.join(*p, w);
+            }
+        }
+        result
+    }
+
+    /// Collects every worker's outputs (stopping those in `stopping`) and commits them with
+    /// their offsets in one transaction.
+    fn commit(
+        &mut self,
+        group: &ConsumerGroupMetadata,
+        stopping: &[i32],
+    ) -> Result<(), PipelineError> {
+        self.epoch += 1;
+        let epoch = self.epoch;
+        let partials = stopping.len() > 0
+            || self.last_partials.elapsed() >= self.cfg.publish_interval();
+        if partials {
+            self.last_partials = Instant::now();
+        }
+        let mut waiting = 0;
+        for (p, w) in &self.workers {
+            let cmd = if stopping.contains(p) {
+                Cmd::Stop { epoch }
+            } else {
+                Cmd::Flush { epoch, partials }
+            };
+            if w.cmds.send(cmd).is_ok() {
+                waiting += 1;
+            }
+        }
+        let mut outputs = Vec::with_capacity(waiting);
+        let deadline = Instant::now() + FLUSH_TIMEOUT;
+        while outputs.len() < waiting {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.replies.recv_timeout(left) {
+                Ok(f) if f.epoch == epoch => outputs.push(f),
+                Ok(_) => {}
+                Err(_) => {
+                    return Err(PipelineError::Retry(
+                        "partition workers did not hand over their outputs in time".into(),
+                    ))
+                }
+            }
+        }
+        for f in &outputs {
+            if let Some((msg, fatal)) = &f.error {
+                let msg = format!("partition {}: {msg}", f.partition);
+                return Err(if *fatal {
+                    PipelineError::Fatal(msg)
+                } else {
+                    PipelineError::Retry(msg)
+                });
+            }
+            if let Some(w) = self.workers.get_mut(&f.partition) {
+                w.restored = f.restored;
+            }
+        }
+        let records: usize = outputs
+            .iter()
+            .map(|f| f.state.len() + f.dead.len() + f.partials.len())
+            .sum();
+        let mut offsets = TopicPartitionList::new();
+        for f in &outputs {
+            if let Some(o) = f.next_offset {
+                offsets
+                    .add_partition_offset(&self.cfg.topics().events, f.partition, Offset::Offset(o))
+                    .map_err(op("building the offsets list"))?;
+            }
+        }
+        if records == 0 && offsets.count() == 0 {
+            return Ok(());
+        }
+        let t0 = Instant::now();
+        let topics = self.cfg.topics().clone();
+        let producer = self.producer.as_mut().expect("producer present while running");
+        producer.begin()?;
+        let sent = (|| {
+            for f in &outputs {
+                for value in &f.state {
+                    let out = Out {
+                        partition: Some(f.partition),
+                        value: value.clone(),
+                        ..Out::default()
+                    };
+                    producer.send(&topics.state, &out)?;
+                }
+                for d in &f.dead {
+                    producer.send(&topics.dead_letter, d)?;
+                }
+                for p in &f.partials {
+                    producer.send(&topics.partials, p)?;
+                }
+            }
+            Ok::<_, PipelineError>(())
+        })();
+        if let Err(e) = sent {
+            producer.abort();
+            return Err(e);
+        }
+        producer.commit(&offsets, group)?;
+        let applied: u64 = outputs.iter().map(|f| f.state.len() as u64).sum();
+        self.progress.committed(&offsets);
+        debug!(
+            epoch,
+            records,
+            state_batches = applied,
+            ms = t0.elapsed().as_millis() as u64,
+            "stage 1 transaction committed"
+        );
+        Ok(())
+    }
+
+    fn all_restored(&self) -> bool {
+        self.workers.values().all(|w| w.restored)
+    }
+}
+
+fn session(
+    cfg: &Arc<Config>,
+    live: &LiveState,
+    progress: &Arc<Progress>,
+    cancel: &CancellationToken,
+) -> Result<(), PipelineError> {
+    let (replies_tx, replies) = channel();
+    let core = Arc::new(Mutex::new(Core {
+        cfg: cfg.clone(),
+        live: live.clone(),
+        progress: progress.clone(),
+        producer: None,
+        queues: HashMap::new(),
+        workers: HashMap::new(),
+        replies_tx,
+        replies,
+        epoch: 0,
+        last_partials: Instant::now(),
+        broken: None,
+    }));
+    let result = session_inner(cfg, live, cancel, &core);
+    // Break the cycle consumer → context → core → queues → consumer, outside the lock: the last
+    // queue dropped closes the consumer, which may run a revoke callback that takes the lock.
+    let (queues, producer) = {
+        let mut c = core.lock().expect("core lock");
+        let all: Vec<i32> = c.workers.keys().copied().collect();
+        c.discard_workers(&all);
+        (std::mem::take(&mut c.queues), c.producer.take())
+    };
+    drop_bounded("stage 1 clients", move || drop((queues, producer)));
+    result
+}
+
+/// Drops rdkafka clients on a helper thread and waits a bounded time: librdkafka can hang in
+/// `close` (rust-rdkafka #453, #509, #611), and a hung session must not stop the next one.
+pub(crate) fn drop_bounded(what: &'static str, f: impl FnOnce() + Send + 'static) {
+    let (tx, rx) = channel::<()>();
+    let spawned = std::thread::Builder::new()
+        .name("chiso-drop".into())
+        .spawn(move || {
+            f();
+            let _ = tx.send(());
+        });
+    if spawned.is_ok() && rx.recv_timeout(Duration::from_secs(30)).is_err() {
+        error!(what, "closing Kafka clients takes over 30 s; leaving them behind");
+    }
+}
+
+fn session_inner(
+    cfg: &Arc<Config>,
+    live: &LiveState,
+    cancel: &CancellationToken,
+    core: &Arc<Mutex<Core>>,
+) -> Result<(), PipelineError> {
+    let topics = cfg.topics().clone();
+    let producer = Transactor::new(
+        &client::producer(cfg, &format!("{}-events", cfg.instance_id)),
+        Duration::from_millis(cfg.settings.pipeline.transaction_timeout_ms / 2),
+    )?;
+    let consumer: Arc<BaseConsumer<Ctx>> = Arc::new(
+        client::group_consumer(cfg, &cfg.settings.kafka.group_id, "events", false)
+            .create_with_context(Ctx {
+                core: core.clone(),
+                live: live.clone(),
+            })
+            .map_err(op("creating the events consumer"))?,
+    );
+    let partitions = check_topics(&consumer, cfg)?;
+    {
+        let mut c = core.lock().expect("core lock");
+        c.producer = Some(producer);
+        for p in 0..partitions {
+            let q = consumer
+                .split_partition_queue(&topics.events, p)
+                .ok_or_else(|| PipelineError::Fatal(format!("cannot split partition {p}")))?;
+            c.queues.insert(p, q);
+        }
+    }
+    consumer
+        .subscribe(&[&topics.events])
+        .map_err(op("subscribing to the events topic"))?;
+    info!(
+        topic = %topics.events,
+        partitions,
+        group = %cfg.settings.kafka.group_id,
+        instance = %cfg.instance_id,
+        "stage 1 session started"
+    );
+    let mut last_commit = Instant::now();
+    loop {
+        if cancel.is_cancelled() {
+            return shutdown(&consumer, core);
+        }
+        match consumer.poll(Duration::from_millis(100)) {
+            None => {}
+            Some(Ok(m)) => {
+                use rdkafka::Message;
+                return Err(PipelineError::Retry(format!(
+                    "message of partition {} on the main queue (partitions added?)",
+                    m.partition()
+                )));
+            }
+            Some(Err(e)) => {
+                warn!(error = %e, "stage 1 consumer");
+                if matches!(e, KafkaError::MessageConsumptionFatal(_)) {
+                    return Err(op("consuming")(e));
+                }
+            }
+        }
+        let mut c = core.lock().expect("core lock");
+        if let Some(e) = c.broken.take() {
+            return Err(e);
+        }
+        if last_commit.elapsed() >= cfg.commit_interval() {
+            last_commit = Instant::now();
+            if let Some(group) = consumer.group_metadata() {
+                c.commit(&group, &[])?;
+                live.set_ready(c.all_restored());
+            }
+        }
+    }
+}
+
+/// Final commit of every partition, then leave the group.
+fn shutdown(consumer: &Arc<BaseConsumer<Ctx>>, core: &Arc<Mutex<Core>>) -> Result<(), PipelineError> {
+    let group = consumer.group_metadata();
+    let result = {
+        let mut c = core.lock().expect("core lock");
+        let all: Vec<i32> = c.workers.keys().copied().collect();
+        c.stop_workers(&all, group.as_ref())
+    };
+    match &result {
+        Ok(()) => info!("stage 1: final transaction committed"),
+        Err(e) => warn!(error = %e, "stage 1: final transaction failed"),
+    }
+    consumer.unsubscribe();
+    result
+}
+
+/// The events and state topics must exist with the same number of partitions.
+fn check_topics(consumer: &BaseConsumer<Ctx>, cfg: &Config) -> Result<i32, PipelineError> {
+    let t = cfg.topics();
+    let count = |topic: &str| -> Result<i32, PipelineError> {
+        let md = consumer
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .map_err(op("fetching topic metadata"))?;
+        let m = md
+            .topics()
+            .first()
+            .ok_or_else(|| PipelineError::Retry(format!("no metadata for topic {topic}")))?;
+        if m.error().is_some() || m.partitions().is_empty() {
+            return Err(PipelineError::Fatal(format!(
+                "topic `{topic}` does not exist (create it: scripts/kafka topics, docs/kafka.md)"
+            )));
+        }
+        Ok(m.partitions().len() as i32)
+    };
+    let events = count(&t.events)?;
+    let state = count(&t.state)?;
+    if state != events {
+        return Err(PipelineError::Fatal(format!(
+            "the state topic `{}` has {state} partitions, the events topic `{}` {events}: they must match",
+            t.state, t.events
+        )));
+    }
+    for topic in [&t.partials, &t.results, &t.dead_letter] {
+        count(topic)?;
+    }
+    if count(&t.partials)? != 1 {
+        return Err(PipelineError::Fatal(format!(
+            "the partials topic `{}` must have exactly one partition",
+            t.partials
+        )));
+    }
+    Ok(events)
+}

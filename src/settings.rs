@@ -1,0 +1,493 @@
+//! Configuration of `chiso run`: checked-in defaults, then a file, then `CHISO_*` variables.
+//!
+//! The defaults (`config/chiso.toml`, built into the binary) list every key there is, so a key
+//! that is not in them is an error (outside the `[kafka.librdkafka]` pass-through table). All
+//! problems are gathered and reported together at start-up: unknown keys, values of the wrong
+//! type, invalid values, unreadable registry/scoring/holiday files.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Toml};
+use figment::value::{Dict, Value};
+use figment::Figment;
+use serde::Deserialize;
+
+use crate::core::time::NANOS_PER_HOUR;
+use crate::core::{PeriodPolicy, Registry, ScoringModel, WorkCalendar};
+use crate::kafka::Clock;
+
+/// The checked-in defaults.
+pub const DEFAULTS: &str = include_str!("../config/chiso.toml");
+
+/// Top-level sections; environment variables naming anything else are not ours.
+const SECTIONS: [&str; 6] = ["kafka", "pipeline", "engine", "http", "shutdown", "log"];
+
+/// librdkafka properties the exactly-once design sets itself.
+const OWNED_KEYS: [&str; 12] = [
+    "bootstrap.servers",
+    "group.id",
+    "group.instance.id",
+    "transactional.id",
+    "enable.idempotence",
+    "enable.auto.commit",
+    "enable.auto.offset.store",
+    "isolation.level",
+    "auto.offset.reset",
+    "partition.assignment.strategy",
+    "enable.partition.eof",
+    "group.protocol",
+];
+
+/// Everything `chiso run` is configured with. Field docs are in `config/chiso.toml`.
+///
+/// No `deny_unknown_fields` here: unknown keys are found by comparing with the defaults, which
+/// reports all of them where serde would stop at the first.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub kafka: KafkaSettings,
+    pub pipeline: PipelineSettings,
+    pub engine: EngineSettings,
+    pub http: HttpSettings,
+    pub shutdown: ShutdownSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct KafkaSettings {
+    pub bootstrap_servers: String,
+    pub group_id: String,
+    pub instance_id: String,
+    pub static_membership: bool,
+    pub topics: Topics,
+    pub librdkafka: BTreeMap<String, Scalar>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct Topics {
+    pub events: String,
+    pub results: String,
+    pub partials: String,
+    pub state: String,
+    pub dead_letter: String,
+}
+
+/// A pass-through librdkafka value (librdkafka takes strings; TOML may write numbers or booleans).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(untagged)]
+pub enum Scalar {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+impl fmt::Display for Scalar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scalar::Str(s) => f.write_str(s),
+            Scalar::Int(i) => write!(f, "{i}"),
+            Scalar::Float(x) => write!(f, "{x}"),
+            Scalar::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PipelineSettings {
+    pub commit_interval_ms: u64,
+    pub publish_interval_ms: u64,
+    pub rollup_interval_ms: u64,
+    pub clock: String,
+    pub max_event_bytes: usize,
+    pub state_batch_bytes: usize,
+    pub transaction_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct EngineSettings {
+    pub agencies: String,
+    pub scoring: String,
+    pub holidays: String,
+    pub due_soon_hours: f64,
+    pub finals_kept: FinalsKept,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct FinalsKept {
+    pub month: u32,
+    pub quarter: u32,
+    pub year: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpSettings {
+    pub bind: String,
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ShutdownSettings {
+    pub timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub format: String,
+    pub level: String,
+}
+
+/// Settings with every file loaded and every value checked: what the pipeline runs on.
+#[derive(Clone)]
+pub struct Config {
+    pub settings: Settings,
+    pub registry: Arc<Registry>,
+    pub model: Arc<ScoringModel>,
+    pub calendar: Arc<WorkCalendar>,
+    pub clock: Clock,
+    /// The effective instance id (the host name when not configured).
+    pub instance_id: String,
+    /// librdkafka pass-through properties, keys normalised (`_` → `.`).
+    pub librdkafka: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("instance_id", &self.instance_id)
+            .field("clock", &self.clock)
+            .field("agencies", &self.registry.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    pub fn commit_interval(&self) -> Duration {
+        Duration::from_millis(self.settings.pipeline.commit_interval_ms)
+    }
+    pub fn publish_interval(&self) -> Duration {
+        Duration::from_millis(self.settings.pipeline.publish_interval_ms)
+    }
+    pub fn rollup_interval(&self) -> Duration {
+        Duration::from_millis(self.settings.pipeline.rollup_interval_ms)
+    }
+    pub fn shutdown_timeout(&self) -> Duration {
+        Duration::from_millis(self.settings.shutdown.timeout_ms)
+    }
+    pub fn topics(&self) -> &Topics {
+        &self.settings.kafka.topics
+    }
+    /// The engine settings of every partition engine and of the roll-up stage.
+    pub fn engine_settings(&self) -> crate::core::Settings {
+        let k = self.settings.engine.finals_kept;
+        crate::core::Settings {
+            due_soon_horizon: (self.settings.engine.due_soon_hours * NANOS_PER_HOUR as f64) as i64,
+            periods: PeriodPolicy::Rolling {
+                finals_kept: [k.month, k.quarter, k.year],
+            },
+        }
+    }
+}
+
+/// Every problem found in the configuration, reported together.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .problems.join("\n  - "))]
+pub struct SettingsError {
+    pub problems: Vec<String>,
+}
+
+/// Loads the layered configuration; `file` is `--config`.
+pub fn load(file: Option<&Path>) -> Result<Config, SettingsError> {
+    load_from(file, Env::prefixed("CHISO_"))
+}
+
+fn load_from(file: Option<&Path>, env: Env) -> Result<Config, SettingsError> {
+    let mut problems = Vec::new();
+    let mut figment = Figment::from(Toml::string(DEFAULTS));
+    if let Some(path) = file {
+        match std::fs::read_to_string(path) {
+            Ok(text) => figment = figment.merge(Toml::string(&text)),
+            Err(e) => problems.push(format!("cannot read {}: {e}", path.display())),
+        }
+    }
+    let env = env
+        .filter(|k| SECTIONS.iter().any(|s| k.as_str().starts_with(&format!("{s}__"))))
+        .split("__");
+    figment = figment.merge(env);
+
+    // Unknown keys: anything the defaults do not have (outside the pass-through table).
+    let known: Dict = Figment::from(Toml::string(DEFAULTS))
+        .extract()
+        .expect("built-in defaults parse");
+    match figment.extract::<Dict>() {
+        Ok(all) => unknown_keys(&known, &all, "", &mut problems),
+        Err(e) => problems.extend(e.into_iter().map(|e| e.to_string())),
+    }
+    // Types, section by section so that one bad section does not hide the others.
+    fn section<T: serde::de::DeserializeOwned>(
+        figment: &Figment,
+        name: &str,
+        problems: &mut Vec<String>,
+    ) -> Option<T> {
+        figment
+            .extract_inner::<T>(name)
+            .map_err(|e| problems.extend(e.into_iter().map(|e| e.to_string())))
+            .ok()
+    }
+    let kafka = section(&figment, "kafka", &mut problems);
+    let pipeline = section(&figment, "pipeline", &mut problems);
+    let engine = section(&figment, "engine", &mut problems);
+    let http = section(&figment, "http", &mut problems);
+    let shutdown = section(&figment, "shutdown", &mut problems);
+    let log = section(&figment, "log", &mut problems);
+    let (Some(kafka), Some(pipeline), Some(engine), Some(http), Some(shutdown), Some(log)) =
+        (kafka, pipeline, engine, http, shutdown, log)
+    else {
+        return Err(SettingsError { problems });
+    };
+    let settings = Settings {
+        kafka,
+        pipeline,
+        engine,
+        http,
+        shutdown,
+        log,
+    };
+    let config = resolve(settings, &mut problems);
+    match config {
+        Some(c) if problems.is_empty() => Ok(c),
+        _ => Err(SettingsError { problems }),
+    }
+}
+
+fn unknown_keys(known: &Dict, given: &Dict, prefix: &str, problems: &mut Vec<String>) {
+    for (k, v) in given {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match known.get(k) {
+            None => problems.push(format!("unknown setting `{path}`")),
+            Some(Value::Dict(_, inner)) if path != "kafka.librdkafka" => {
+                if let Value::Dict(_, given_inner) = v {
+                    unknown_keys(inner, given_inner, &path, problems);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "chiso".to_owned())
+}
+
+fn optional_path(s: &str) -> Option<PathBuf> {
+    (!s.trim().is_empty()).then(|| PathBuf::from(s))
+}
+
+/// Checks values and loads the files; `None` when something could not be loaded.
+fn resolve(settings: Settings, problems: &mut Vec<String>) -> Option<Config> {
+    let k = &settings.kafka;
+    if k.bootstrap_servers.trim().is_empty() {
+        problems.push("kafka.bootstrap_servers is empty".into());
+    }
+    if k.group_id.trim().is_empty() {
+        problems.push("kafka.group_id is empty".into());
+    }
+    let t = &k.topics;
+    let names = [
+        ("events", &t.events),
+        ("results", &t.results),
+        ("partials", &t.partials),
+        ("state", &t.state),
+        ("dead_letter", &t.dead_letter),
+    ];
+    for (i, (key, name)) in names.iter().enumerate() {
+        if name.trim().is_empty() {
+            problems.push(format!("kafka.topics.{key} is empty"));
+        }
+        if let Some((other, _)) = names[..i].iter().find(|(_, n)| n == name) {
+            problems.push(format!(
+                "kafka.topics.{key} and kafka.topics.{other} are the same topic `{name}`"
+            ));
+        }
+    }
+    let mut librdkafka = BTreeMap::new();
+    for (key, value) in &k.librdkafka {
+        let key = key.replace('_', ".");
+        if OWNED_KEYS.contains(&key.as_str()) {
+            problems.push(format!(
+                "kafka.librdkafka.\"{key}\" is set by chiso itself (see docs/kafka.md)"
+            ));
+        }
+        librdkafka.insert(key, value.to_string());
+    }
+    let p = &settings.pipeline;
+    for (key, v) in [
+        ("commit_interval_ms", p.commit_interval_ms),
+        ("publish_interval_ms", p.publish_interval_ms),
+        ("rollup_interval_ms", p.rollup_interval_ms),
+        ("transaction_timeout_ms", p.transaction_timeout_ms),
+    ] {
+        if v == 0 {
+            problems.push(format!("pipeline.{key} must be positive"));
+        }
+    }
+    if p.transaction_timeout_ms < 2 * p.commit_interval_ms.max(1000) {
+        problems.push(
+            "pipeline.transaction_timeout_ms must be at least twice the commit interval (and 2 s)"
+                .into(),
+        );
+    }
+    if p.max_event_bytes == 0 {
+        problems.push("pipeline.max_event_bytes must be positive".into());
+    }
+    if !(1024..=900 * 1024).contains(&p.state_batch_bytes) {
+        problems.push("pipeline.state_batch_bytes must be between 1024 and 921600".into());
+    }
+    let clock = match Clock::parse(&p.clock) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            problems.push(format!("pipeline.clock: {e}"));
+            None
+        }
+    };
+    let e = &settings.engine;
+    if !(e.due_soon_hours.is_finite() && e.due_soon_hours >= 0.0) {
+        problems.push("engine.due_soon_hours must be a non-negative number".into());
+    }
+    let registry = match optional_path(&e.agencies) {
+        None => crate::config::parse_registry(crate::config::SAMPLE_AGENCIES, false),
+        Some(path) => crate::config::load_registry(&path),
+    }
+    .map_err(|err| problems.push(format!("engine.agencies: {err:#}")))
+    .ok();
+    let model = crate::config::load_scoring(optional_path(&e.scoring).as_deref())
+        .map_err(|err| problems.push(format!("engine.scoring: {err:#}")))
+        .ok();
+    let calendar = crate::config::load_holidays(optional_path(&e.holidays).as_deref())
+        .map_err(|err| problems.push(format!("engine.holidays: {err:#}")))
+        .ok();
+    if !settings.http.bind.trim().is_empty()
+        && settings.http.bind.parse::<std::net::SocketAddr>().is_err()
+    {
+        problems.push(format!(
+            "http.bind `{}` is not an address like 127.0.0.1:8766",
+            settings.http.bind
+        ));
+    }
+    if settings.shutdown.timeout_ms < 1000 {
+        problems.push("shutdown.timeout_ms must be at least 1000".into());
+    }
+    if !["text", "json"].contains(&settings.log.format.as_str()) {
+        problems.push(format!(
+            "log.format must be \"text\" or \"json\", not `{}`",
+            settings.log.format
+        ));
+    }
+    if let Err(err) = tracing_subscriber::EnvFilter::try_new(&settings.log.level) {
+        problems.push(format!("log.level: {err}"));
+    }
+    let instance_id = if k.instance_id.trim().is_empty() {
+        hostname()
+    } else {
+        k.instance_id.trim().to_owned()
+    };
+    Some(Config {
+        registry: Arc::new(registry?),
+        model: Arc::new(model?),
+        calendar: Arc::new(calendar?),
+        clock: clock?,
+        instance_id,
+        librdkafka,
+        settings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_str(file: &str, vars: &[(&str, &str)]) -> Result<Config, SettingsError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("chiso.toml");
+        std::fs::write(&path, file).unwrap();
+        // A fake environment: figment reads the process environment, so tests use a prefix of
+        // their own and the same filtering.
+        let prefix = format!("CHISO_TEST_{}_", std::process::id());
+        for (k, v) in vars {
+            std::env::set_var(format!("{prefix}{k}"), v);
+        }
+        let r = load_from(Some(&path), Env::prefixed(&prefix));
+        for (k, _) in vars {
+            std::env::remove_var(format!("{prefix}{k}"));
+        }
+        r
+    }
+
+    #[test]
+    fn defaults_load() {
+        let c = load_str("", &[]).unwrap();
+        assert_eq!(c.settings.kafka.topics.events, "chiso.events");
+        assert_eq!(c.commit_interval(), Duration::from_secs(1));
+        assert!(matches!(c.clock, Clock::Wall));
+        assert!(!c.instance_id.is_empty());
+    }
+
+    #[test]
+    fn file_then_environment() {
+        let c = load_str(
+            "[kafka]\ngroup_id = \"from-file\"\ninstance_id = \"a\"\n[kafka.librdkafka]\n\"session.timeout.ms\" = 6000\n[pipeline]\nclock = \"2024-08-08T17:00:00+07:00\"\n",
+            &[
+                ("KAFKA__GROUP_ID", "from-env"),
+                ("KAFKA__LIBRDKAFKA__SASL_PASSWORD", "s3cret"),
+                ("CACHE", "/not/ours"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.settings.kafka.group_id, "from-env");
+        assert_eq!(c.instance_id, "a");
+        assert_eq!(c.librdkafka["session.timeout.ms"], "6000");
+        assert_eq!(c.librdkafka["sasl.password"], "s3cret");
+        assert!(matches!(c.clock, Clock::Fixed(_)));
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let err = load_str(
+            "bogus = 1\n[kafka]\ngroup_idd = \"x\"\n[kafka.librdkafka]\n\"group.id\" = \"x\"\n[pipeline]\ncommit_interval_ms = 0\nclock = \"yesterday\"\n[engine]\nagencies = \"/nonexistent.toml\"\n",
+            &[("HTTP__BIND", "nowhere"), ("LOG__FORMATT", "json")],
+        )
+        .unwrap_err();
+        let all = err.to_string();
+        for needle in [
+            "`bogus`",
+            "`kafka.group_idd`",
+            "`log.formatt`",
+            "group.id",
+            "commit_interval_ms",
+            "pipeline.clock",
+            "engine.agencies",
+            "http.bind",
+        ] {
+            assert!(all.contains(needle), "{needle} missing in:\n{all}");
+        }
+        let err = load_str(
+            "[pipeline]\ncommit_interval_ms = \"soon\"\n[shutdown]\ntimeout_ms = -1\n",
+            &[],
+        )
+        .unwrap_err();
+        let all = err.to_string();
+        assert!(all.contains("commit_interval_ms") && all.contains("timeout_ms"), "{all}");
+    }
+}

@@ -1,0 +1,164 @@
+//! End to end against a real Apache Kafka (started by `scripts/kafka`): events produced to the
+//! events topic → `chiso run` → the results topic holds exactly what `chiso replay` prints for
+//! the same events at the same evaluation time; rejects land in the dead-letter topic.
+
+mod support_kafka;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use support_kafka::*;
+
+/// Evaluation time of these tests: mid-month, with events before and after it in the stream.
+const AT: &str = "2024-07-24T15:30:00+07:00";
+
+#[test]
+fn results_topic_equals_replay_with_duplicates_and_late_events() {
+    let cluster = Cluster::shared();
+    let topics = cluster.topics(&format!("eq{}", std::process::id()), 4);
+    let mut lines = generate(11, "2024-06-20T00:00:00+07:00", 5000, 350.0);
+    // Duplicates (same event id, some with different content: the first accepted one wins) and
+    // late arrivals: the tail of the stream is sent again at the end, shuffled in blocks.
+    let n = lines.len();
+    let mut again: Vec<String> = lines[n / 3..n / 3 + 2000].to_vec();
+    again.reverse();
+    for l in again.iter_mut().step_by(7) {
+        *l = l.replace("\"channel\":\"direct\"", "\"channel\":\"online\"");
+    }
+    lines.extend(again);
+    let dir = tempdir();
+    let file = dir.path().join("events.jsonl");
+    write_lines(&file, &lines);
+    let want = replay(&file, AT);
+    assert!(
+        want.len() > 400,
+        "the sample province has results for every agency"
+    );
+
+    let engine = EngineSetup::new(cluster, &topics, "eq-a", AT).spawn();
+    let p = producer(&cluster.bootstrap);
+    send_all(&p, &topics.events, lines.iter().map(|l| l.as_bytes()));
+    flush(&p);
+    await_results(
+        &cluster.bootstrap,
+        &topics.results,
+        &want,
+        Duration::from_secs(120),
+    );
+
+    // Nothing was rejected: the dead-letter topic is empty; every applied event is in the state
+    // changelog exactly once.
+    assert!(read_all(&cluster.bootstrap, &topics.dead_letter).is_empty());
+    let status = engine.terminate(Duration::from_secs(25));
+    assert!(status.success(), "chiso run exited with {status}");
+}
+
+/// One message per reject class of the contract, with the code it must be dead-lettered with.
+fn poison(agency: &str) -> Vec<(Vec<u8>, &'static str)> {
+    let ok = |id: &str, extra: &str| {
+        format!(
+            r#"{{"event_id":"{id}","type":"received","occurred_at":"2024-07-02T08:00:00+07:00","agency_id":"{agency}","dossier_id":"pd","due_at":"2024-07-09T08:00:00+07:00"{extra}}}"#
+        )
+    };
+    let big = format!(
+        r#"{{"event_id":"big","type":"synced","occurred_at":"2024-07-02T08:00:00+07:00","agency_id":"{agency}","dossier_id":"d","pad":"{}"}}"#,
+        "x".repeat(70_000)
+    );
+    vec![
+        (big.into_bytes(), "too_large"),
+        (b"{\"event_id\":\"\xff\xfe\"}".to_vec(), "invalid_utf8"),
+        (b"hello, kafka".to_vec(), "not_json"),
+        (b"[1, 2, 3]".to_vec(), "not_object"),
+        (
+            format!(r#"{{"event_id":"a","event_id":"b","type":"synced","occurred_at":"2024-07-02T08:00:00Z","agency_id":"{agency}","dossier_id":"d"}}"#).into_bytes(),
+            "duplicate_field",
+        ),
+        (
+            format!(r#"{{"event_id":"m1","type":"synced","agency_id":"{agency}","dossier_id":"d"}}"#).into_bytes(),
+            "missing_field",
+        ),
+        (ok("p1", r#","digitized":"yes""#).into_bytes(), "invalid_type"),
+        (ok("p2", r#","channel":"fax""#).into_bytes(), "invalid_value"),
+        (
+            format!(r#"{{"event_id":"t1","type":"synced","occurred_at":"2024-07-02 08:00:00","agency_id":"{agency}","dossier_id":"d"}}"#).into_bytes(),
+            "invalid_timestamp",
+        ),
+        (
+            format!(r#"{{"event_id":"{}","type":"synced","occurred_at":"2024-07-02T08:00:00Z","agency_id":"{agency}","dossier_id":"d"}}"#, "e".repeat(129)).into_bytes(),
+            "bad_length",
+        ),
+        (
+            format!(r#"{{"event_id":"u1","type":"teleported","occurred_at":"2024-07-02T08:00:00Z","agency_id":"{agency}","dossier_id":"d"}}"#).into_bytes(),
+            "unknown_type",
+        ),
+        (
+            br#"{"event_id":"u2","type":"synced","occurred_at":"2024-07-02T08:00:00Z","agency_id":"NO.SUCH.AGENCY","dossier_id":"d"}"#.to_vec(),
+            "unknown_agency",
+        ),
+    ]
+}
+
+#[test]
+fn poison_burst_is_dead_lettered_and_good_events_around_it_count() {
+    let cluster = Cluster::shared();
+    let topics = cluster.topics(&format!("poison{}", std::process::id()), 3);
+    let good = generate(5, "2024-07-01T00:00:00+07:00", 1500, 300.0);
+    let agency = agency_of(good[0].as_bytes()).unwrap();
+    let bad = poison(&agency);
+    assert_eq!(
+        bad.len(),
+        chiso::core::Reject::CODES.len(),
+        "every reject class"
+    );
+    // Good events, the burst (every class, three times), good events.
+    let half = good.len() / 2;
+    let mut stream: Vec<Vec<u8>> = good[..half]
+        .iter()
+        .map(|l| l.clone().into_bytes())
+        .collect();
+    for _ in 0..3 {
+        stream.extend(bad.iter().map(|(m, _)| m.clone()));
+    }
+    stream.extend(good[half..].iter().map(|l| l.clone().into_bytes()));
+    let dir = tempdir();
+    let file = dir.path().join("events.jsonl");
+    write_lines(&file, &stream);
+    let want = replay(&file, AT);
+
+    let engine = EngineSetup::new(cluster, &topics, "poison-a", AT).spawn();
+    let p = producer(&cluster.bootstrap);
+    send_all(&p, &topics.events, stream.iter().map(|l| l.as_slice()));
+    flush(&p);
+    await_results(
+        &cluster.bootstrap,
+        &topics.results,
+        &want,
+        Duration::from_secs(120),
+    );
+
+    let dead = read_all(&cluster.bootstrap, &topics.dead_letter);
+    assert_eq!(dead.len(), 3 * bad.len(), "every poison message, once");
+    let mut by_code: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &dead {
+        let code = &r.headers["chiso.reason"];
+        *by_code.entry(code.clone()).or_default() += 1;
+        let (payload, _) = bad
+            .iter()
+            .find(|(_, c)| c == code)
+            .unwrap_or_else(|| panic!("unexpected reason {code}"));
+        assert_eq!(
+            r.value.as_deref(),
+            Some(payload.as_slice()),
+            "original payload kept ({code})"
+        );
+        assert!(!r.headers["chiso.reason_text"].is_empty());
+        assert_eq!(r.headers["chiso.source_topic"], topics.events);
+        let partition: i32 = r.headers["chiso.source_partition"].parse().unwrap();
+        let offset: i64 = r.headers["chiso.source_offset"].parse().unwrap();
+        assert!((0..3).contains(&partition) && offset >= 0);
+    }
+    assert!(by_code.values().all(|&n| n == 3), "{by_code:?}");
+    assert_eq!(by_code.len(), bad.len());
+    let status = engine.terminate(Duration::from_secs(25));
+    assert!(status.success());
+}

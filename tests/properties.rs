@@ -1,0 +1,870 @@
+//! Property tests of the core: random small event streams (2–3 agencies in a two-level tree, up
+//! to 6 dossiers, up to 40 events of every type spread over three months, some at identical
+//! instants) must give the same results whatever the arrival order, duplication or batching, and
+//! the counts must equal a plain reading of DOMAIN §4–§5 (a naive model in this file).
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use proptest::prelude::*;
+
+use chiso::core::event::{Channel, DueSpec, Outcome, PaymentMethod, Rating, Received, Reported};
+use chiso::core::time::NANOS_PER_HOUR;
+use chiso::core::{
+    AgencyDef, AgencyIdx, AgencyResult, Count, Engine, Event, EventKind, Period, PeriodPolicy,
+    Registry, ScoringModel, Settings, Timestamp, WorkCalendar,
+};
+
+const MINUTE: i64 = 60 * 1_000_000_000;
+const HOUR: i64 = NANOS_PER_HOUR;
+const DAY: i64 = 24 * HOUR;
+const OFFSET: i64 = 7 * HOUR;
+const HORIZON: i64 = 24 * HOUR;
+
+/// An instant given as a local (+07:00) date and time.
+fn local(y: i64, m: i64, d: i64, hh: i64, mm: i64) -> i64 {
+    let days = chiso::core::time::days_from_civil(y, m, d);
+    days * DAY + hh * HOUR + mm * MINUTE - OFFSET
+}
+
+/// Events and evaluation times fall on a 90-minute grid from 2024-06-20 00:00 over 82 days,
+/// or on a few "hot" instants (period boundaries, typical due times) shared by many events.
+fn span_start() -> i64 {
+    local(2024, 6, 20, 0, 0)
+}
+const SLOTS: i64 = 82 * 16;
+fn hot() -> Vec<i64> {
+    vec![
+        local(2024, 7, 1, 0, 0),
+        local(2024, 8, 1, 0, 0),
+        local(2024, 9, 1, 0, 0),
+        local(2024, 7, 15, 8, 0),
+        local(2024, 8, 5, 17, 0),
+        local(2024, 8, 20, 12, 0),
+    ]
+}
+/// The one holiday of the test calendar.
+fn holidays() -> Vec<i64> {
+    vec![chiso::core::time::days_from_civil(2024, 9, 2)]
+}
+
+fn periods() -> Vec<Period> {
+    let mut v: Vec<Period> = (6..=9).map(|m| Period::month(2024, m).unwrap()).collect();
+    v.push(Period::quarter(2024, 2).unwrap());
+    v.push(Period::quarter(2024, 3).unwrap());
+    v.push(Period::year(2024).unwrap());
+    v
+}
+
+const REPORTED_IDS: [&str; 3] = ["1.1", "5.2", "9.9"];
+
+#[derive(Clone, Debug, PartialEq)]
+enum Due {
+    At(i64),
+    /// Working time in half hours.
+    HalfHours(u32),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum K {
+    Received {
+        due: Due,
+        online: bool,
+        portal: bool,
+        fee: bool,
+        digitized: bool,
+        reused: bool,
+        storage: bool,
+    },
+    SupReq,
+    SupRecv(Option<i64>),
+    Processed {
+        completed: bool,
+        electronic: bool,
+    },
+    Returned,
+    Withdrawn,
+    Overdue,
+    Rejected,
+    /// 0 national portal, 1 provincial gateway, 2 offline.
+    Payment(u8),
+    /// 0 very satisfied, 1 satisfied, 2 dissatisfied.
+    Rated(u8),
+    Synced,
+    Apology(i64),
+    Report {
+        indicator: usize,
+        period: usize,
+        numerator: u64,
+        denominator: u64,
+    },
+}
+
+/// A test-side event: `dossier` is the dossier code, the dossier is (agency, code).
+#[derive(Clone, Debug, PartialEq)]
+struct Ev {
+    id: String,
+    at: i64,
+    agency: u32,
+    dossier: u8,
+    kind: K,
+}
+
+fn to_event(e: &Ev) -> Event<'static> {
+    let kind = match &e.kind {
+        K::Received {
+            due,
+            online,
+            portal,
+            fee,
+            digitized,
+            reused,
+            storage,
+        } => EventKind::Received(Received {
+            due: match due {
+                Due::At(t) => DueSpec::At(Timestamp::from_nanos(*t)),
+                Due::HalfHours(h) => DueSpec::WorkingNanos(Some(*h as u128 * 30 * MINUTE as u128)),
+            },
+            channel: if *online {
+                Channel::Online
+            } else {
+                Channel::Direct
+            },
+            via_national_portal: *portal,
+            fee_required: *fee,
+            digitized: *digitized,
+            reused_data: *reused,
+            citizen_storage: *storage,
+        }),
+        K::SupReq => EventKind::SupplementRequested,
+        K::SupRecv(d) => EventKind::SupplementReceived {
+            due_at: d.map(Timestamp::from_nanos),
+        },
+        K::Processed {
+            completed,
+            electronic,
+        } => EventKind::Processed {
+            outcome: if *completed {
+                Outcome::Completed
+            } else {
+                Outcome::Stopped
+            },
+            electronic_result: *electronic,
+        },
+        K::Returned => EventKind::Returned,
+        K::Withdrawn => EventKind::Withdrawn,
+        K::Overdue => EventKind::Overdue,
+        K::Rejected => EventKind::Rejected,
+        K::Payment(m) => EventKind::Payment {
+            method: [
+                PaymentMethod::NationalPortal,
+                PaymentMethod::ProvincialGateway,
+                PaymentMethod::Offline,
+            ][*m as usize],
+        },
+        K::Rated(r) => EventKind::Rated {
+            rating: [
+                Rating::VerySatisfied,
+                Rating::Satisfied,
+                Rating::Dissatisfied,
+            ][*r as usize],
+        },
+        K::Synced => EventKind::Synced,
+        K::Apology(t) => EventKind::Apology {
+            new_due_at: Timestamp::from_nanos(*t),
+        },
+        K::Report {
+            indicator,
+            period,
+            numerator,
+            denominator,
+        } => EventKind::IndicatorReported(Reported {
+            indicator: Cow::Borrowed(REPORTED_IDS[*indicator]),
+            period: periods()[*period],
+            numerator: *numerator,
+            denominator: *denominator,
+        }),
+    };
+    let is_report = matches!(e.kind, K::Report { .. });
+    Event {
+        id: Cow::Owned(e.id.clone()),
+        occurred_at: Timestamp::from_nanos(e.at),
+        agency: AgencyIdx(e.agency),
+        dossier: Cow::Owned(if is_report {
+            String::new()
+        } else {
+            format!("d{}", e.dossier)
+        }),
+        procedure: None,
+        kind,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Generators
+
+fn arb_time() -> impl Strategy<Value = i64> {
+    prop_oneof![
+        3 => (0..SLOTS).prop_map(|k| span_start() + k * 90 * MINUTE),
+        2 => prop::sample::select(hot()),
+    ]
+}
+
+fn arb_kind() -> impl Strategy<Value = K> {
+    let due = prop_oneof![
+        arb_time().prop_map(Due::At),
+        prop::sample::select(vec![0u32, 1, 9, 16, 40, 200]).prop_map(Due::HalfHours),
+        (0u32..=120).prop_map(Due::HalfHours),
+    ];
+    let received = (due, any::<[bool; 6]>()).prop_map(|(due, b)| K::Received {
+        due,
+        online: b[0],
+        portal: b[1],
+        fee: b[2],
+        digitized: b[3],
+        reused: b[4],
+        storage: b[5],
+    });
+    prop_oneof![
+        6 => received,
+        2 => Just(K::SupReq),
+        2 => prop::option::of(arb_time()).prop_map(K::SupRecv),
+        2 => (any::<bool>(), any::<bool>())
+            .prop_map(|(completed, electronic)| K::Processed { completed, electronic }),
+        1 => Just(K::Returned),
+        1 => Just(K::Withdrawn),
+        1 => Just(K::Overdue),
+        1 => Just(K::Rejected),
+        1 => (0u8..3).prop_map(K::Payment),
+        2 => (0u8..3).prop_map(K::Rated),
+        1 => Just(K::Synced),
+        1 => arb_time().prop_map(K::Apology),
+        2 => (0..REPORTED_IDS.len(), 0..periods().len(), 0u64..4, 0u64..4).prop_map(
+            |(indicator, period, numerator, extra)| K::Report {
+                indicator,
+                period,
+                numerator,
+                denominator: numerator + extra,
+            }
+        ),
+    ]
+}
+
+#[derive(Clone, Debug)]
+struct Scenario {
+    agencies: usize,
+    events: Vec<Ev>,
+    /// The final evaluation time.
+    at: i64,
+}
+
+fn arb_scenario() -> impl Strategy<Value = Scenario> {
+    (2usize..=3)
+        .prop_flat_map(|n| {
+            let agency_of = prop::collection::vec(0..n as u32, 6);
+            let raw = prop::collection::vec(
+                (arb_time(), 0u8..6, arb_kind(), 0..n as u32, 0u8..4),
+                0..=40,
+            );
+            (Just(n), agency_of, raw, arb_time())
+        })
+        .prop_map(|(agencies, agency_of, raw, at)| {
+            let mut last_at = [None::<i64>; 6];
+            let events = raw
+                .into_iter()
+                .enumerate()
+                .map(|(i, (t, d, kind, report_agency, same))| {
+                    let agency = if matches!(kind, K::Report { .. }) {
+                        report_agency
+                    } else {
+                        agency_of[d as usize]
+                    };
+                    // One event in four takes the instant of its dossier's previous event:
+                    // ties within a dossier (a receipt at its request, an overdue at the end…).
+                    let t = match last_at[d as usize] {
+                        Some(prev) if same == 0 => prev,
+                        _ => t,
+                    };
+                    last_at[d as usize] = Some(t);
+                    // Codes d0–d3: dossiers 4 and 5 share codes with 0 and 1, which makes
+                    // another dossier when their agency differs, and the same one otherwise.
+                    Ev {
+                        id: format!("e{i}"),
+                        at: t,
+                        agency,
+                        dossier: d % 4,
+                        kind,
+                    }
+                })
+                .collect();
+            Scenario {
+                agencies,
+                events,
+                at,
+            }
+        })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engines
+
+struct World {
+    registry: Arc<Registry>,
+    model: Arc<ScoringModel>,
+    calendar: Arc<WorkCalendar>,
+}
+
+fn world(agencies: usize) -> World {
+    let mut defs = vec![AgencyDef {
+        id: "P".into(),
+        name: "Tỉnh P".into(),
+        level: "province".into(),
+        parent: None,
+    }];
+    for (id, level) in [("A", "department"), ("B", "commune")]
+        .into_iter()
+        .take(agencies - 1)
+    {
+        defs.push(AgencyDef {
+            id: id.into(),
+            name: format!("Đơn vị {id}"),
+            level: level.into(),
+            parent: Some("P".into()),
+        });
+    }
+    World {
+        registry: Arc::new(Registry::new(defs).unwrap()),
+        model: Arc::new(chiso::config::load_scoring(None).unwrap()),
+        calendar: Arc::new(WorkCalendar::new(holidays())),
+    }
+}
+
+fn settings(periods: PeriodPolicy) -> Settings {
+    Settings {
+        due_soon_horizon: HORIZON,
+        periods,
+    }
+}
+
+fn engine_at(w: &World, at: i64, policy: PeriodPolicy) -> Engine {
+    Engine::new(
+        w.registry.clone(),
+        w.model.clone(),
+        w.calendar.clone(),
+        settings(policy),
+        Timestamp::from_nanos(at),
+    )
+}
+
+fn fixed() -> PeriodPolicy {
+    PeriodPolicy::Fixed(periods())
+}
+
+/// An engine created at `at`, fed `events` in order.
+fn from_scratch(w: &World, at: i64, events: &[Ev], policy: PeriodPolicy) -> Engine {
+    let mut e = engine_at(w, at, policy);
+    for ev in events {
+        e.ingest(&to_event(ev));
+    }
+    e
+}
+
+/// A cheap deterministic shuffle (the seed comes from proptest).
+fn shuffle<T>(v: &mut [T], mut seed: u64) {
+    for i in (1..v.len()).rev() {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        v.swap(i, (seed % (i as u64 + 1)) as usize);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The naive model of DOMAIN §4–§5 (counts) and §6 (reported values), for comparison.
+
+const WINDOWS: [(i64, i64); 2] = [
+    (7 * HOUR, 11 * HOUR + 30 * MINUTE),
+    (13 * HOUR + 30 * MINUTE, 17 * HOUR),
+];
+
+/// The due instant `work` after `start`, counting working time day by day.
+fn add_working(start: i64, work: i64) -> i64 {
+    if work == 0 {
+        return start;
+    }
+    let hol = holidays();
+    let (mut day, mut tod) = (
+        (start + OFFSET).div_euclid(DAY),
+        (start + OFFSET).rem_euclid(DAY),
+    );
+    let mut remaining = work;
+    loop {
+        let weekday = (day + 3).rem_euclid(7); // 0 = Monday
+        if weekday < 5 && !hol.contains(&day) {
+            for (from, to) in WINDOWS {
+                let begin = from.max(tod);
+                if begin < to {
+                    if remaining <= to - begin {
+                        return day * DAY + begin + remaining - OFFSET;
+                    }
+                    remaining -= to - begin;
+                }
+            }
+        }
+        day += 1;
+        tod = 0;
+    }
+}
+
+/// Published counts in `Count::ALL` order.
+type Row = Vec<u64>;
+
+fn idx(c: Count) -> usize {
+    Count::ALL.iter().position(|&x| x == c).unwrap()
+}
+
+/// First arrival of every event id.
+fn dedup(events: &[Ev]) -> Vec<Ev> {
+    let mut seen = std::collections::HashSet::new();
+    events
+        .iter()
+        .filter(|e| seen.insert(e.id.clone()))
+        .cloned()
+        .collect()
+}
+
+fn latest<'a>(evs: impl Iterator<Item = &'a Ev>) -> Option<&'a Ev> {
+    evs.max_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)))
+}
+
+/// One dossier's contribution to a period `[start, …)` evaluated at `c`, by the contract's words.
+fn contribution(evs: &[&Ev], start: i64, c: i64) -> Option<Row> {
+    use Count::*;
+    let evs: Vec<&Ev> = evs.iter().copied().filter(|e| e.at < c).collect();
+    let gov = latest(
+        evs.iter()
+            .copied()
+            .filter(|e| matches!(e.kind, K::Received { .. })),
+    )?;
+    let K::Received {
+        due: due0,
+        online,
+        portal,
+        fee,
+        digitized,
+        reused,
+        storage,
+    } = &gov.kind
+    else {
+        unreachable!()
+    };
+    let received_at = gov.at;
+    let ends: Vec<&Ev> = evs
+        .iter()
+        .copied()
+        .filter(|e| matches!(e.kind, K::Processed { .. } | K::Returned | K::Withdrawn))
+        .collect();
+    let end = ends.iter().map(|e| e.at).min();
+    let at_end = |f: &dyn Fn(&K) -> bool| ends.iter().any(|e| Some(e.at) == end && f(&e.kind));
+    let completed = at_end(&|k| {
+        matches!(
+            k,
+            K::Processed {
+                completed: true,
+                ..
+            }
+        )
+    });
+    let electronic = at_end(&|k| {
+        matches!(
+            k,
+            K::Processed {
+                completed: true,
+                electronic: true
+            }
+        )
+    });
+    let requests: Vec<i64> = evs
+        .iter()
+        .filter(|e| e.kind == K::SupReq)
+        .map(|e| e.at)
+        .collect();
+    let receipts: Vec<&Ev> = evs
+        .iter()
+        .copied()
+        .filter(|e| matches!(e.kind, K::SupRecv(_)))
+        .collect();
+    let mut paused_since: Option<i64> = None;
+    let mut pauses: i128 = 0;
+    for &r in &requests {
+        match receipts.iter().map(|s| s.at).filter(|&s| s >= r).min() {
+            Some(s) => pauses += (s - r) as i128,
+            None => paused_since = Some(paused_since.map_or(r, |p| p.min(r))),
+        }
+    }
+    let new_due = latest(
+        receipts
+            .iter()
+            .copied()
+            .filter(|e| matches!(e.kind, K::SupRecv(Some(_)))),
+    );
+    let due: i128 = match new_due.map(|e| &e.kind) {
+        Some(K::SupRecv(Some(d))) => *d as i128,
+        _ => {
+            (match due0 {
+                Due::At(t) => *t,
+                Due::HalfHours(h) => add_working(received_at, *h as i64 * 30 * MINUTE),
+            }) as i128
+                + pauses
+        }
+    };
+    let overdue = evs
+        .iter()
+        .any(|e| e.kind == K::Overdue && end.map_or(true, |end| e.at < end));
+    let late = requests.len() > 1
+        || overdue
+        || match (end, paused_since) {
+            (Some(e), _) => e as i128 > due,
+            (None, Some(r)) => r as i128 > due,
+            (None, None) => c as i128 > due,
+        };
+    let open = end.is_none();
+    let due_soon = open && paused_since.is_none() && !late && due <= (c + HORIZON) as i128;
+    let rejected = evs.iter().any(|e| e.kind == K::Rejected);
+    if rejected || end.is_some_and(|e| e < start) {
+        return None;
+    }
+    let any = |f: &dyn Fn(&K) -> bool| evs.iter().any(|e| f(&e.kind));
+    let dissatisfied = latest(
+        evs.iter()
+            .copied()
+            .filter(|e| matches!(e.kind, K::Rated(_))),
+    )
+    .is_some_and(|e| e.kind == K::Rated(2));
+    let mut row = vec![0u64; Count::ALL.len()];
+    let mut set = |c: Count, on: bool| row[idx(c)] = on as u64;
+    set(InScope, true);
+    set(OnTime, !late);
+    set(Late, late);
+    set(OpenOnTime, open && !late);
+    set(OpenOverdue, open && late);
+    set(OpenOverdueNationalPortal, open && late && *portal);
+    set(AwaitingSupplement, open && paused_since.is_some());
+    set(DueSoon, due_soon);
+    set(Dissatisfied, dissatisfied);
+    set(DissatisfiedOnTime, dissatisfied && !late);
+    set(
+        LateWithApology,
+        late && any(&|k| matches!(k, K::Apology(_))),
+    );
+    set(EndedOnTime, !open && !late);
+    set(EndedLate, !open && late);
+    set(Completed, completed);
+    set(ElectronicResult, electronic);
+    let fresh = received_at >= start;
+    set(Received, fresh);
+    set(Online, fresh && *online);
+    set(FeeRequired, fresh && *fee);
+    set(
+        PaidOnline,
+        fresh && *fee && any(&|k| matches!(k, K::Payment(0) | K::Payment(1))),
+    );
+    set(Digitized, fresh && *digitized);
+    set(ReusedData, fresh && *reused);
+    set(CitizenStorage, fresh && *storage);
+    set(Synced, fresh && any(&|k| *k == K::Synced));
+    Some(row)
+}
+
+/// Pooled counts of every agency (registry order: P first, P is the parent of all) for a period.
+fn model_counts(agencies: usize, events: &[Ev], period: Period, t: i64) -> Vec<Row> {
+    let events = dedup(events);
+    let (start, end) = (period.start().as_nanos(), period.end().as_nanos());
+    let c = t.min(end);
+    let mut own = vec![vec![0u64; Count::ALL.len()]; agencies];
+    let mut keys: Vec<(u32, u8)> = events
+        .iter()
+        .filter(|e| !matches!(e.kind, K::Report { .. }))
+        .map(|e| (e.agency, e.dossier))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    for (agency, dossier) in keys {
+        let evs: Vec<&Ev> = events
+            .iter()
+            .filter(|e| {
+                e.agency == agency && e.dossier == dossier && !matches!(e.kind, K::Report { .. })
+            })
+            .collect();
+        if let Some(row) = contribution(&evs, start, c) {
+            for (a, b) in own[agency as usize].iter_mut().zip(row) {
+                *a += b;
+            }
+        }
+    }
+    pool(own)
+}
+
+fn pool(own: Vec<Row>) -> Vec<Row> {
+    let mut pooled = own.clone();
+    for child in &own[1..] {
+        for (a, b) in pooled[0].iter_mut().zip(child) {
+            *a += b;
+        }
+    }
+    pooled
+}
+
+/// Pooled (numerator, denominator) of a reported indicator for every agency, by §6.
+fn model_reported(
+    agencies: usize,
+    events: &[Ev],
+    indicator: usize,
+    period: Period,
+    t: i64,
+) -> Vec<(u64, u64)> {
+    let events = dedup(events);
+    let own_label = |agency: u32, p: Period| -> Option<(u64, u64)> {
+        latest(events.iter().filter(|e| {
+            e.agency == agency
+                && e.at < t
+                && matches!(&e.kind, K::Report { indicator: i, period: q, .. }
+                    if *i == indicator && periods()[*q] == p)
+        }))
+        .map(|e| match e.kind {
+            K::Report {
+                numerator,
+                denominator,
+                ..
+            } => (numerator, denominator),
+            _ => unreachable!(),
+        })
+    };
+    let own: Vec<Row> = (0..agencies as u32)
+        .map(|a| {
+            let v = own_label(a, period).or_else(|| {
+                if period.kind() == chiso::core::PeriodKind::Month {
+                    return None;
+                }
+                period
+                    .months()
+                    .filter_map(|m| own_label(a, m))
+                    .reduce(|x, y| (x.0 + y.0, x.1 + y.1))
+            });
+            let (n, d) = v.unwrap_or((0, 0));
+            vec![n, d]
+        })
+        .collect();
+    pool(own).into_iter().map(|r| (r[0], r[1])).collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks
+
+/// The count identities and point bounds of every result.
+fn check_identities(results: &[AgencyResult]) -> Result<(), TestCaseError> {
+    use Count::*;
+    for r in results {
+        let c = &r.counts;
+        let what = format!("agency #{} {}", r.agency.0, r.period);
+        prop_assert_eq!(c[OnTime] + c[Late], c[InScope], "{}", what);
+        prop_assert_eq!(c[OnTime], c[EndedOnTime] + c[OpenOnTime], "{}", what);
+        prop_assert_eq!(c[Late], c[EndedLate] + c[OpenOverdue], "{}", what);
+        for v in r.card.indicators.iter().flatten() {
+            prop_assert!(
+                0 <= v.points_h && v.points_h <= v.max_h,
+                "{}: {:?}",
+                what,
+                v
+            );
+        }
+        for &(p, m) in &r.card.groups {
+            prop_assert!(0 <= p && p <= m, "{}: group {} of {}", what, p, m);
+        }
+        prop_assert!(r.card.total_points_h <= r.card.measured_max_h, "{}", what);
+    }
+    Ok(())
+}
+
+/// The engine's results agree with the naive model at its evaluation time.
+fn check_model(agencies: usize, events: &[Ev], engine: &Engine) -> Result<(), TestCaseError> {
+    let t = engine.now().as_nanos();
+    let model = engine.model().clone();
+    let reported: Vec<(usize, usize)> = REPORTED_IDS
+        .iter()
+        .enumerate()
+        .filter_map(|(i, id)| {
+            model
+                .indicators
+                .iter()
+                .position(|d| d.id == *id)
+                .map(|m| (i, m))
+        })
+        .collect();
+    for period in engine.periods() {
+        let want = model_counts(agencies, events, period, t);
+        let got = engine.results_for(period).unwrap();
+        for (a, r) in got.iter().enumerate() {
+            let row: Row = r.counts.iter().map(|(_, v)| v).collect();
+            if row != want[a] {
+                let diff: Vec<String> = Count::ALL
+                    .iter()
+                    .zip(row.iter().zip(&want[a]))
+                    .filter(|(_, (g, w))| g != w)
+                    .map(|(c, (g, w))| format!("{}: engine {g}, model {w}", c.name()))
+                    .collect();
+                prop_assert!(
+                    false,
+                    "agency #{} {} at {:?}: {}",
+                    a,
+                    period,
+                    engine.now(),
+                    diff.join(", ")
+                );
+            }
+            for &(i, m) in &reported {
+                let (n, d) = model_reported(agencies, events, i, period, t)[a];
+                let got = r.card.indicators[m]
+                    .as_ref()
+                    .map(|v| (v.numerator, v.denominator));
+                let full = model.indicators[m].if_empty == chiso::core::scoring::IfEmpty::Full;
+                let want = (d > 0 || full).then_some((n as i64, d));
+                prop_assert_eq!(
+                    got,
+                    want,
+                    "indicator {} agency #{} {}",
+                    REPORTED_IDS[i],
+                    a,
+                    period
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn config() -> ProptestConfig {
+    // PROPTEST_CASES overrides the default of 256 for a longer run.
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// (a) Any arrival order gives identical results; (d) identities; the naive model agrees.
+    #[test]
+    fn any_permutation_gives_the_same_results(s in arb_scenario(), seed in any::<u64>()) {
+        let w = world(s.agencies);
+        let base = from_scratch(&w, s.at, &s.events, fixed());
+        let results = base.results();
+        check_identities(&results)?;
+        check_model(s.agencies, &s.events, &base)?;
+        let mut shuffled = s.events.clone();
+        shuffle(&mut shuffled, seed | 1);
+        let other = from_scratch(&w, s.at, &shuffled, fixed());
+        prop_assert_eq!(other.results(), results);
+    }
+
+    /// (b) Copies of events (same id, possibly other content), placed after the original, change
+    /// nothing.
+    #[test]
+    fn duplicates_change_nothing(
+        s in arb_scenario(),
+        copies in prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>(), any::<prop::sample::Index>(), any::<bool>()), 0..12),
+    ) {
+        prop_assume!(!s.events.is_empty());
+        let w = world(s.agencies);
+        let base = from_scratch(&w, s.at, &s.events, fixed()).results();
+        let mut stream: Vec<Ev> = s.events.clone();
+        for (orig, content, place, exact) in copies {
+            let o = orig.get(&s.events).clone();
+            let mut copy = if exact { o.clone() } else { content.get(&s.events).clone() };
+            copy.id = o.id.clone();
+            let pos = stream.iter().position(|e| *e == o).unwrap();
+            let at = pos + 1 + place.index(stream.len() - pos);
+            stream.insert(at, copy);
+        }
+        let mut engine = engine_at(&w, s.at, fixed());
+        let mut duplicates = 0;
+        for ev in &stream {
+            if engine.ingest(&to_event(ev)) == chiso::core::Ingested::Duplicate {
+                duplicates += 1;
+            }
+        }
+        prop_assert_eq!(duplicates, stream.len() - s.events.len());
+        prop_assert_eq!(engine.results(), base);
+    }
+
+    /// (c) Ingesting interleaved with `advance_to` at random times ≤ T, then `advance_to(T)`,
+    /// equals an engine created at T fed everything, with fixed or rolling periods.
+    #[test]
+    fn advancing_time_equals_starting_late(
+        s in arb_scenario(),
+        steps in prop::collection::vec(prop::option::of(arb_time()), 41),
+        rolling in any::<bool>(),
+    ) {
+        let policy = if rolling {
+            PeriodPolicy::Rolling { finals_kept: [3, 1, 0] }
+        } else {
+            fixed()
+        };
+        let w = world(s.agencies);
+        let mut times: Vec<i64> = steps.iter().flatten().copied().filter(|&t| t <= s.at).collect();
+        times.sort();
+        let mut times = times.into_iter();
+        let mut engine = engine_at(&w, span_start(), policy.clone());
+        for (ev, step) in s.events.iter().zip(&steps) {
+            if step.is_some() {
+                if let Some(t) = times.next() {
+                    engine.advance_to(Timestamp::from_nanos(t));
+                }
+            }
+            engine.ingest(&to_event(ev));
+        }
+        engine.advance_to(Timestamp::from_nanos(s.at));
+        let scratch = from_scratch(&w, s.at, &s.events, policy);
+        prop_assert_eq!(engine.periods().collect::<Vec<_>>(), scratch.periods().collect::<Vec<_>>());
+        prop_assert_eq!(engine.results(), scratch.results());
+    }
+
+    /// (e) An engine fed in batches, its clock advancing between them, agrees at every step with
+    /// an engine created at that time from everything so far, and with the naive model.
+    #[test]
+    fn incremental_agrees_with_from_scratch_at_every_step(
+        s in arb_scenario(),
+        cuts in prop::collection::vec((any::<prop::sample::Index>(), arb_time()), 1..5),
+    ) {
+        let w = world(s.agencies);
+        let mut cuts: Vec<(usize, i64)> = cuts
+            .into_iter()
+            .map(|(i, t)| (i.index(s.events.len() + 1), t))
+            .collect();
+        cuts.sort();
+        // Times move forward only: each checkpoint is at least the previous one.
+        for i in 1..cuts.len() {
+            cuts[i].1 = cuts[i].1.max(cuts[i - 1].1);
+        }
+        let mut engine = engine_at(&w, span_start(), fixed());
+        let mut fed = 0;
+        for (upto, t) in cuts {
+            for ev in &s.events[fed..upto] {
+                engine.ingest(&to_event(ev));
+            }
+            fed = upto;
+            engine.advance_to(Timestamp::from_nanos(t));
+            let now = engine.now().as_nanos();
+            let scratch = from_scratch(&w, now, &s.events[..fed], fixed());
+            let results = engine.results();
+            check_identities(&results)?;
+            prop_assert_eq!(&results, &scratch.results());
+            check_model(s.agencies, &s.events[..fed], &engine)?;
+        }
+    }
+}

@@ -1,0 +1,633 @@
+//! Shared helpers of the Kafka end-to-end tests: a real broker started by `scripts/kafka`,
+//! per-test topics, event generation, the `chiso run` process, and reading topics back.
+//!
+//! Every test binary that needs a broker starts its own on free ports in its own directory
+//! (cargo runs test binaries one after another, but other people may run tests at the same time
+//! on the machine), and a watcher process stops it when the test binary exits, even on a panic
+//! or a kill. Tests in one binary share that broker and use topics named after the test.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Headers, Message};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::{Offset, TopicPartitionList};
+use serde_json::Value;
+
+use chiso::core::{Registry, Timestamp};
+use chiso::demo::{Generator, GeneratorConfig};
+
+pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+pub const CHISO: &str = env!("CARGO_BIN_EXE_chiso");
+
+/// A Kafka cluster started by `scripts/kafka` in a directory of its own.
+pub struct Cluster {
+    pub dir: PathBuf,
+    pub port: u16,
+    pub nodes: u8,
+    pub bootstrap: String,
+}
+
+fn port_free(p: u16) -> bool {
+    std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()
+}
+
+/// A base port with `n` free broker ports and `n` free controller ports (base + 100 …).
+fn free_base(n: u16) -> u16 {
+    let seed = std::process::id() as u64 ^ (Instant::now().elapsed().as_nanos() as u64);
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    loop {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let base = 20000 + ((x >> 33) % 15000) as u16;
+        if (0..n).all(|i| port_free(base + i) && port_free(base + 100 + i)) {
+            return base;
+        }
+    }
+}
+
+fn script(args: &[&str], dir: &Path, port: u16) -> std::process::Output {
+    let out = Command::new(format!("{ROOT}/scripts/kafka"))
+        .args(args)
+        .arg("--dir")
+        .arg(dir)
+        .env("CHISO_KAFKA_PORT", port.to_string())
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("running scripts/kafka");
+    assert!(
+        out.status.success(),
+        "scripts/kafka {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    out
+}
+
+impl Cluster {
+    /// Starts a cluster of `nodes` (1 or 3) that is stopped when this test process exits.
+    pub fn start(name: &str, nodes: u8) -> Cluster {
+        let port = free_base(nodes as u16);
+        let dir = std::env::temp_dir().join(format!("chiso-test-{name}-{}", std::process::id()));
+        let out = script(&["start", "--nodes", &nodes.to_string()], &dir, port);
+        let bootstrap = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .expect("bootstrap line")
+            .trim()
+            .to_owned();
+        // The watcher: stops the cluster and removes its data once this process is gone.
+        let watcher = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; CHISO_KAFKA_PORT={port} '{ROOT}/scripts/kafka' stop --dir '{dir}' >/dev/null 2>&1; rm -rf '{dir}'",
+            pid = std::process::id(),
+            dir = dir.display()
+        );
+        Command::new("setsid")
+            .args(["sh", "-c", &watcher])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting the broker watcher");
+        Cluster {
+            dir,
+            port,
+            nodes,
+            bootstrap,
+        }
+    }
+
+    /// The single-node broker shared by the tests of this binary.
+    pub fn shared() -> &'static Cluster {
+        static SHARED: OnceLock<Cluster> = OnceLock::new();
+        SHARED.get_or_init(|| {
+            let exe = std::env::current_exe().unwrap();
+            let name = exe
+                .file_stem()
+                .map(|s| {
+                    s.to_string_lossy()
+                        .split('-')
+                        .next()
+                        .unwrap_or("t")
+                        .to_owned()
+                })
+                .unwrap_or_else(|| "t".into());
+            Cluster::start(&name, 1)
+        })
+    }
+
+    pub fn stop_node(&self, i: u8) {
+        script(&["stop-node", &i.to_string()], &self.dir, self.port);
+    }
+
+    pub fn start_node(&self, i: u8) {
+        script(&["start-node", &i.to_string()], &self.dir, self.port);
+    }
+
+    /// Creates the five topics of a pipeline, named after `prefix`.
+    pub fn topics(&self, prefix: &str, partitions: i32) -> Topics {
+        let t = Topics::named(prefix);
+        let rf = if self.nodes >= 3 { 3 } else { 1 };
+        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", &self.bootstrap)
+            .create()
+            .expect("admin client");
+        let state_cfg = [
+            ("cleanup.policy", "delete"),
+            ("retention.ms", "-1"),
+            ("retention.bytes", "-1"),
+        ];
+        let compact = [("cleanup.policy", "compact")];
+        let specs = vec![
+            NewTopic::new(&t.events, partitions, TopicReplication::Fixed(rf)),
+            state_cfg.iter().fold(
+                NewTopic::new(&t.state, partitions, TopicReplication::Fixed(rf)),
+                |n, (k, v)| n.set(k, v),
+            ),
+            compact.iter().fold(
+                NewTopic::new(&t.partials, 1, TopicReplication::Fixed(rf)),
+                |n, (k, v)| n.set(k, v),
+            ),
+            compact.iter().fold(
+                NewTopic::new(&t.results, 1, TopicReplication::Fixed(rf)),
+                |n, (k, v)| n.set(k, v),
+            ),
+            NewTopic::new(&t.dead_letter, 1, TopicReplication::Fixed(rf)),
+        ];
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let results = rt
+            .block_on(admin.create_topics(&specs, &AdminOptions::new()))
+            .expect("create topics");
+        for r in results {
+            r.expect("topic created");
+        }
+        t
+    }
+}
+
+/// The topic names of one test.
+#[derive(Debug, Clone)]
+pub struct Topics {
+    pub prefix: String,
+    pub events: String,
+    pub state: String,
+    pub partials: String,
+    pub results: String,
+    pub dead_letter: String,
+}
+
+impl Topics {
+    pub fn named(prefix: &str) -> Topics {
+        Topics {
+            prefix: prefix.to_owned(),
+            events: format!("{prefix}.events"),
+            state: format!("{prefix}.state"),
+            partials: format!("{prefix}.partials"),
+            results: format!("{prefix}.results"),
+            dead_letter: format!("{prefix}.dead-letter"),
+        }
+    }
+}
+
+pub fn registry() -> Arc<Registry> {
+    Arc::new(chiso::config::parse_registry(chiso::config::SAMPLE_AGENCIES, false).unwrap())
+}
+
+/// Generated events (JSON lines) for the sample province, from `start`, `dossiers` of them.
+pub fn generate(seed: u64, start: &str, dossiers: u64, per_day: f64) -> Vec<String> {
+    let mut g = Generator::new(
+        registry(),
+        GeneratorConfig {
+            seed,
+            start: Timestamp::parse_rfc3339(start).unwrap(),
+            max_dossiers: Some(dossiers),
+            dossiers_per_working_day: per_day,
+            ..GeneratorConfig::default()
+        },
+    );
+    let mut out = Vec::new();
+    while let Some(l) = g.next_event() {
+        out.push(l);
+    }
+    out
+}
+
+/// The `agency_id` of an event line, the message key (`None` when there is none).
+pub fn agency_of(line: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct A {
+        agency_id: Option<Value>,
+    }
+    match serde_json::from_slice::<A>(line).ok()?.agency_id? {
+        Value::String(s) => Some(s),
+        _ => None,
+    }
+}
+
+pub fn producer(bootstrap: &str) -> ThreadedProducer<DefaultProducerContext> {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .set("compression.type", "lz4")
+        .set("message.timeout.ms", "120000")
+        .create()
+        .expect("producer")
+}
+
+/// Sends messages keyed by their agency (waiting while librdkafka's queue is full).
+pub fn send_all<'a>(
+    p: &ThreadedProducer<DefaultProducerContext>,
+    topic: &str,
+    lines: impl IntoIterator<Item = &'a [u8]>,
+) {
+    for line in lines {
+        let key = agency_of(line);
+        let mut rec = BaseRecord::to(topic).payload(line);
+        if let Some(k) = &key {
+            rec = rec.key(k.as_bytes());
+        }
+        loop {
+            match p.send(rec) {
+                Ok(()) => break,
+                Err((
+                    KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull),
+                    r,
+                )) => {
+                    rec = r;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err((e, _)) => panic!("produce: {e}"),
+            }
+        }
+    }
+}
+
+pub fn flush(p: &ThreadedProducer<DefaultProducerContext>) {
+    p.flush(Duration::from_secs(120)).expect("flush");
+}
+
+/// One record read back from a topic.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: BTreeMap<String, String>,
+}
+
+/// Every committed record of a topic, from the beginning to the current end.
+pub fn read_all(bootstrap: &str, topic: &str) -> Vec<Record> {
+    let c: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("isolation.level", "read_committed")
+        .set("enable.partition.eof", "true")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("reader");
+    let md = c
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("metadata");
+    let parts = md.topics()[0].partitions().len() as i32;
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..parts {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .unwrap();
+    }
+    c.assign(&tpl).unwrap();
+    let mut open: std::collections::HashSet<i32> = (0..parts).collect();
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !open.is_empty() {
+        assert!(Instant::now() < deadline, "reading {topic} takes too long");
+        match c.poll(Duration::from_millis(200)) {
+            None => {}
+            Some(Ok(m)) => {
+                let mut headers = BTreeMap::new();
+                if let Some(h) = m.headers() {
+                    for i in 0..h.count() {
+                        let hd = h.get(i);
+                        headers.insert(
+                            hd.key.to_owned(),
+                            String::from_utf8_lossy(hd.value.unwrap_or_default()).into_owned(),
+                        );
+                    }
+                }
+                out.push(Record {
+                    partition: m.partition(),
+                    offset: m.offset(),
+                    key: m.key().map(<[u8]>::to_vec),
+                    value: m.payload().map(<[u8]>::to_vec),
+                    headers,
+                });
+            }
+            Some(Err(KafkaError::PartitionEOF(p))) => {
+                open.remove(&p);
+            }
+            Some(Err(e)) => eprintln!("reader {topic}: {e}"),
+        }
+    }
+    out
+}
+
+/// The latest committed value of every key of the results topic, `revision` removed.
+pub fn latest_results(bootstrap: &str, topic: &str) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    for r in read_all(bootstrap, topic) {
+        let key = String::from_utf8(r.key.expect("results are keyed")).unwrap();
+        match r.value {
+            None => {
+                out.remove(&key);
+            }
+            Some(v) => {
+                let mut v: Value = serde_json::from_slice(&v).expect("results are JSON");
+                v.as_object_mut().unwrap().remove("revision");
+                out.insert(key, v);
+            }
+        }
+    }
+    out
+}
+
+/// What `chiso replay` prints for these events at `at`, by key, `revision` removed.
+pub fn replay(events: &Path, at: &str) -> BTreeMap<String, Value> {
+    let out = Command::new(CHISO)
+        .args(["replay", "--events"])
+        .arg(events)
+        .args([
+            "--agencies",
+            &format!("{ROOT}/config/agencies/tuyen-quang.toml"),
+        ])
+        .args(["--at", at])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("chiso replay");
+    assert!(out.status.success(), "chiso replay failed");
+    let mut map = BTreeMap::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        let mut v: Value = serde_json::from_str(line).unwrap();
+        let o = v.as_object_mut().unwrap();
+        o.remove("revision");
+        let key = format!(
+            "{}|{}",
+            o["agency_id"].as_str().unwrap(),
+            o["period"]["label"].as_str().unwrap()
+        );
+        map.insert(key, v);
+    }
+    map
+}
+
+/// A short description of how two result maps differ ("" when equal).
+pub fn diff(got: &BTreeMap<String, Value>, want: &BTreeMap<String, Value>) -> String {
+    let mut out = String::new();
+    let missing: Vec<_> = want.keys().filter(|k| !got.contains_key(*k)).collect();
+    let extra: Vec<_> = got.keys().filter(|k| !want.contains_key(*k)).collect();
+    let differ: Vec<_> = want
+        .iter()
+        .filter(|(k, v)| got.get(*k).is_some_and(|g| g != *v))
+        .map(|(k, _)| k)
+        .collect();
+    if !missing.is_empty() {
+        out += &format!(
+            "{} keys missing (e.g. {:?}); ",
+            missing.len(),
+            &missing[..missing.len().min(3)]
+        );
+    }
+    if !extra.is_empty() {
+        out += &format!(
+            "{} extra keys (e.g. {:?}); ",
+            extra.len(),
+            &extra[..extra.len().min(3)]
+        );
+    }
+    if let Some(k) = differ.first() {
+        out += &format!(
+            "{} keys differ, e.g. {k}:\n got  {}\n want {}",
+            differ.len(),
+            got[*k],
+            want[*k]
+        );
+    }
+    out
+}
+
+/// Waits until the results topic equals `want`; panics with the difference after `timeout`.
+pub fn await_results(
+    bootstrap: &str,
+    topic: &str,
+    want: &BTreeMap<String, Value>,
+    timeout: Duration,
+) {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let got = latest_results(bootstrap, topic);
+        let d = diff(&got, want);
+        if d.is_empty() {
+            return;
+        }
+        if Instant::now() > deadline {
+            panic!("results topic does not equal replay after {timeout:?}: {d}");
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Settings of one `chiso run` instance in a test.
+#[derive(Debug, Clone)]
+pub struct EngineSetup {
+    pub bootstrap: String,
+    pub topics: Topics,
+    pub instance: String,
+    pub clock: String,
+    pub static_membership: bool,
+    pub extra: String,
+}
+
+impl EngineSetup {
+    pub fn new(cluster: &Cluster, topics: &Topics, instance: &str, clock: &str) -> EngineSetup {
+        EngineSetup {
+            bootstrap: cluster.bootstrap.clone(),
+            topics: topics.clone(),
+            instance: instance.to_owned(),
+            clock: clock.to_owned(),
+            static_membership: false,
+            extra: String::new(),
+        }
+    }
+
+    fn config(&self) -> String {
+        let t = &self.topics;
+        format!(
+            r#"
+[kafka]
+bootstrap_servers = "{bootstrap}"
+group_id = "{prefix}"
+instance_id = "{instance}"
+static_membership = {static_membership}
+[kafka.topics]
+events = "{events}"
+state = "{state}"
+partials = "{partials}"
+results = "{results}"
+dead_letter = "{dead_letter}"
+[kafka.librdkafka]
+"session.timeout.ms" = 6000
+"heartbeat.interval.ms" = 500
+[pipeline]
+commit_interval_ms = 300
+publish_interval_ms = 300
+rollup_interval_ms = 100
+clock = "{clock}"
+transaction_timeout_ms = 10000
+[engine.finals_kept]
+month = 0
+quarter = 0
+year = 0
+[http]
+bind = ""
+[shutdown]
+timeout_ms = 20000
+{extra}
+"#,
+            bootstrap = self.bootstrap,
+            prefix = t.prefix,
+            instance = self.instance,
+            static_membership = self.static_membership,
+            events = t.events,
+            state = t.state,
+            partials = t.partials,
+            results = t.results,
+            dead_letter = t.dead_letter,
+            clock = self.clock,
+            extra = self.extra,
+        )
+    }
+
+    /// Starts `chiso run` with this setup; its log goes to a file next to the config.
+    pub fn spawn(&self) -> EngineProcess {
+        let dir = std::env::temp_dir().join(format!(
+            "chiso-run-{}-{}",
+            self.instance,
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cfg = dir.join("chiso.toml");
+        std::fs::write(&cfg, self.config()).unwrap();
+        let log_path = dir.join("run.log");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .unwrap();
+        let child = Command::new(CHISO)
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .env("RUST_LOG", "info,chiso=debug")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("chiso run");
+        EngineProcess {
+            child: Some(child),
+            log: log_path,
+        }
+    }
+}
+
+/// A running `chiso run`; killed when dropped.
+pub struct EngineProcess {
+    child: Option<Child>,
+    pub log: PathBuf,
+}
+
+impl EngineProcess {
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// `kill -9`.
+    pub fn kill(mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, then the exit status (panics if it takes longer than `within`).
+    pub fn terminate(mut self, within: Duration) -> std::process::ExitStatus {
+        let mut c = self.child.take().unwrap();
+        let _ = Command::new("kill")
+            .args(["-TERM", &c.id().to_string()])
+            .status();
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(s) = c.try_wait().unwrap() {
+                return s;
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                panic!(
+                    "chiso run did not stop within {within:?} of SIGTERM; log {}",
+                    self.log.display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Panics if the process has exited.
+    pub fn assert_running(&mut self) {
+        if let Some(s) = self.child.as_mut().unwrap().try_wait().unwrap() {
+            panic!("chiso run exited ({s}); log:\n{}", self.log_text());
+        }
+    }
+}
+
+impl Drop for EngineProcess {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Writes lines to a file (the input of `chiso replay`).
+pub fn write_lines(path: &Path, lines: &[impl AsRef<[u8]>]) {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    for l in lines {
+        f.write_all(l.as_ref()).unwrap();
+        f.write_all(b"\n").unwrap();
+    }
+    f.flush().unwrap();
+}
+
+/// A directory removed at the end of the test.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
