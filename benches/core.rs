@@ -136,7 +136,9 @@ fn deadline_engine(f: &Fixture, open: usize, passing: usize) -> (Engine, Timesta
 
 fn bench(c: &mut Criterion) {
     let full = full_run();
-    let f = fixture(if full { 500_000 } else { 2_000 });
+    // CHISO_BENCH_DOSSIERS overrides the stream size (for profiling runs).
+    let size = std::env::var("CHISO_BENCH_DOSSIERS").ok().and_then(|v| v.parse().ok());
+    let f = fixture(size.unwrap_or(if full { 500_000 } else { 2_000 }));
     let events = f.decoded();
     let n = events.len() as u64;
 

@@ -381,14 +381,17 @@ impl Dossier {
     /// The first instant after `now` at which [`Dossier::view`] may answer differently, as `c`
     /// moves forward with the clock: an event becoming visible, the due time passing (rule 5), or
     /// the due-soon horizon reaching the due time. `Timestamp::MAX` if none.
-    pub fn next_change(&self, now: Timestamp, due_soon_horizon: i64, ties: &Ties) -> Timestamp {
+    /// `view_now`, if given, is `self.view(now, …)` already computed by the caller.
+    pub fn next_change(&self, now: Timestamp, due_soon_horizon: i64, ties: &Ties, view_now: Option<View>) -> Timestamp {
         let mut next = NONE;
         for t in self.log.iter().map(|e| e.at).chain(self.singles()) {
             if t >= now {
                 next = next.min(t.saturating_add(1));
             }
         }
-        if let View::Known(s) = self.view(now, due_soon_horizon, ties) {
+        let view = view_now.unwrap_or_else(|| self.view(now, due_soon_horizon, ties));
+        debug_assert_eq!(view, self.view(now, due_soon_horizon, ties));
+        if let View::Known(s) = view {
             if s.is_open() && !s.paused && !s.late && s.due != NONE {
                 next = next.min(s.due.saturating_add(1));
                 let soon = s.due.saturating_sub(due_soon_horizon);

@@ -114,6 +114,12 @@ pub struct Engine {
     procedures: Vec<Box<str>>,
     procedure_ids: HashMap<Box<str>, u32>,
     stats: Stats,
+    /// The distinct evaluation times `min(now, end)` of the tracked periods…
+    eval_times: Vec<Timestamp>,
+    /// …and, for each tracked period, the index of its time in `eval_times`.
+    period_eval: Vec<usize>,
+    old_views: Vec<Option<View>>,
+    new_views: Vec<Option<View>>,
     old_masks: Vec<Mask>,
     new_masks: Vec<Mask>,
 }
@@ -172,10 +178,15 @@ impl Engine {
             procedures: Vec::new(),
             procedure_ids: HashMap::new(),
             stats: Stats::default(),
+            eval_times: Vec::new(),
+            period_eval: Vec::new(),
+            old_views: Vec::new(),
+            new_views: Vec::new(),
             old_masks: Vec::new(),
             new_masks: Vec::new(),
         };
         engine.roll_periods();
+        engine.refresh_eval_times();
         engine
     }
 
@@ -256,41 +267,50 @@ impl Engine {
                 self.dossiers[idx as usize].set_procedure(pid);
             }
         }
-        // An event stamped at or after every evaluation time changes no count yet; its timer will.
-        let latest_c = self
-            .periods
-            .iter()
-            .map(|t| self.now.min(t.period.end()))
-            .max()
-            .unwrap_or(Timestamp::MIN);
-        let visible = ev.occurred_at < latest_c;
+        // The view at `c` uses only events before `c`: evaluation times at or before this event
+        // cannot change (the final periods, for an event of today), and are not evaluated.
+        let at = ev.occurred_at;
         let horizon = self.settings.due_soon_horizon;
-        if visible && !created {
-            masks_into(
-                &self.periods,
-                &self.dossiers[idx as usize],
-                self.now,
-                horizon,
-                &self.ties,
-                &mut self.old_masks,
-            );
+        let d = &self.dossiers[idx as usize];
+        self.old_views.clear();
+        for &c in &self.eval_times {
+            self.old_views.push((at < c).then(|| if created { View::Unseen } else { d.view(c, horizon, &self.ties) }));
         }
-        self.dossiers[idx as usize].apply(ev.occurred_at, &ev.id, &ev.kind, &self.calendar, &mut self.ties);
-        if visible {
-            let d = &self.dossiers[idx as usize];
-            masks_into(&self.periods, d, self.now, horizon, &self.ties, &mut self.new_masks);
-            let agency = d.agency.index();
-            for (i, t) in self.periods.iter_mut().enumerate() {
-                let old = if created {
-                    Mask::EMPTY
-                } else {
-                    self.old_masks[i]
-                };
-                t.counts[agency].replace(old, self.new_masks[i]);
+        self.dossiers[idx as usize].apply(at, &ev.id, &ev.kind, &self.calendar, &mut self.ties);
+        let d = &self.dossiers[idx as usize];
+        self.new_views.clear();
+        let mut view_now = None;
+        for (&c, old) in self.eval_times.iter().zip(&self.old_views) {
+            let new = old.map(|_| d.view(c, horizon, &self.ties));
+            if c == self.now {
+                view_now = new;
+            }
+            self.new_views.push(new);
+        }
+        let agency = d.agency.index();
+        for (t, &k) in self.periods.iter_mut().zip(&self.period_eval) {
+            if let (Some(old), Some(new)) = (&self.old_views[k], &self.new_views[k]) {
+                let c = self.eval_times[k];
+                let start = t.period.start();
+                t.counts[agency].replace(contribution(old, start, c), contribution(new, start, c));
             }
         }
-        self.schedule(idx);
+        self.schedule(idx, view_now);
         Ingested::Applied
+    }
+
+    /// Recomputes the distinct evaluation times after `now` or the tracked periods changed.
+    fn refresh_eval_times(&mut self) {
+        self.eval_times.clear();
+        self.period_eval.clear();
+        for t in &self.periods {
+            let c = self.now.min(t.period.end());
+            let k = self.eval_times.iter().position(|&x| x == c).unwrap_or_else(|| {
+                self.eval_times.push(c);
+                self.eval_times.len() - 1
+            });
+            self.period_eval.push(k);
+        }
     }
 
     /// Moves the evaluation time forward to `now` (a time in the past is ignored).
@@ -322,16 +342,17 @@ impl Engine {
         }
         self.now = now;
         for idx in fired {
-            self.schedule(idx);
+            self.schedule(idx, None);
         }
         self.roll_periods();
+        self.refresh_eval_times();
     }
 
     /// Puts a dossier's next change instant in the deadline index if it is earlier than the one
     /// already there (a later one is found when the earlier timer fires and changes nothing).
-    fn schedule(&mut self, idx: u32) {
+    fn schedule(&mut self, idx: u32, view_now: Option<View>) {
         let d = &mut self.dossiers[idx as usize];
-        let next = d.next_change(self.now, self.settings.due_soon_horizon, &self.ties);
+        let next = d.next_change(self.now, self.settings.due_soon_horizon, &self.ties, view_now);
         if next < d.scheduled {
             d.scheduled = next;
             self.timers.push(Reverse((next, idx)));
