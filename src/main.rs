@@ -32,6 +32,8 @@ enum Command {
     Run(chiso::app::run::RunArgs),
     /// The sample province with a built-in event generator and the HTTP server; no Kafka needed.
     Demo(chiso::app::demo::DemoArgs),
+    /// Write a realistic synthetic event stream (JSON lines) to standard output.
+    Generate(chiso::app::generate::GenerateArgs),
 }
 
 #[derive(clap::Args)]
@@ -108,5 +110,6 @@ fn main() -> Result<()> {
         Command::Replay(args) => run_replay(args),
         Command::Run(args) => chiso::app::run::main(args),
         Command::Demo(args) => chiso::app::demo::main(args),
+        Command::Generate(args) => chiso::app::generate::main(args),
     }
 }
