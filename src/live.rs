@@ -118,3 +118,28 @@ pub fn snapshot_of(engine: &Engine) -> Snapshot {
         open,
     }
 }
+
+/// The current result of every agency for each period kind (month, quarter, year), across
+/// snapshots: the period with the latest start, then the latest evaluation. Indexed by agency;
+/// `None` where no snapshot exports that agency (its state lives elsewhere).
+pub fn current_results(
+    registry_len: usize,
+    snapshots: &[(u32, Arc<Snapshot>)],
+) -> Vec<[Option<&AgencyResult>; 3]> {
+    let mut current: Vec<[Option<&AgencyResult>; 3]> = vec![[None; 3]; registry_len];
+    for (_, snap) in snapshots {
+        for r in &snap.results {
+            let Some(slot) = current.get_mut(r.agency.index()) else {
+                continue;
+            };
+            let slot = &mut slot[r.period.kind() as usize];
+            let newer = slot.is_none_or(|old| {
+                (r.period.start(), r.evaluated_at) > (old.period.start(), old.evaluated_at)
+            });
+            if newer {
+                *slot = Some(r);
+            }
+        }
+    }
+    current
+}

@@ -214,7 +214,10 @@ fn load_from(file: Option<&Path>, env: Env) -> Result<Config, SettingsError> {
         }
     }
     let env = env
-        .filter(|k| SECTIONS.iter().any(|s| k.as_str().starts_with(&format!("{s}__"))))
+        .filter(|k| {
+            let k = k.as_str().to_ascii_lowercase();
+            SECTIONS.iter().any(|s| k.starts_with(&format!("{s}__")))
+        })
         .split("__");
     figment = figment.merge(env);
 

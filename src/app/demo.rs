@@ -1,9 +1,330 @@
-//! `chiso demo`: the sample province with a built-in event generator, no Kafka (being built).
+//! `chiso demo`: the sample province, a built-in event generator and the HTTP server; no Kafka.
+//!
+//! Wiring only: the generator starts a few weeks before the simulated "now" and its backlog is
+//! replayed at once; then one task owns the engine and feeds it every event due by the
+//! accelerated clock, advances it, and publishes a snapshot to the live state every second,
+//! while the HTTP server serves `/metrics` and the API beside it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use tokio_util::sync::CancellationToken;
+
+use crate::core::time::{NANOS_PER_DAY, NANOS_PER_HOUR, NANOS_PER_SEC};
+use crate::core::{
+    Count, Engine, Ingested, PeriodKind, PeriodPolicy, Registry, Settings, Timestamp,
+};
+use crate::demo::clock::{lively_start, SimClock};
+use crate::demo::{Generator, GeneratorConfig};
+use crate::live::{snapshot_of, LiveState};
+use crate::metrics::{Health, Metrics};
+use crate::wire::event_json::{decode, DEFAULT_MAX_BYTES};
 
 /// Arguments of `chiso demo`.
 #[derive(clap::Args, Debug)]
-pub struct DemoArgs {}
+pub struct DemoArgs {
+    /// Address of the HTTP server (metrics, health, API).
+    #[arg(long, default_value = "127.0.0.1:9766")]
+    pub listen: SocketAddr,
+    /// Simulated seconds per real second (60: one real second is one simulated minute).
+    #[arg(long, default_value_t = 60.0)]
+    pub speed: f64,
+    /// Agency registry (TOML or JSON); the built-in sample province if absent.
+    #[arg(long)]
+    pub agencies: Option<PathBuf>,
+    /// Seed of the event generator: the same seed gives the same stream.
+    #[arg(long, default_value_t = 766)]
+    pub seed: u64,
+    /// Days of history generated before the simulated start and replayed at once.
+    #[arg(long, default_value_t = 21)]
+    pub backlog_days: u32,
+    /// Dossiers received on a working day by the whole registry (default: 21 per agency).
+    #[arg(long)]
+    pub dossiers_per_day: Option<f64>,
+    /// Bearer token required by the operator lists (overdue, due-soon).
+    #[arg(long, env = "CHISO_API_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Write the checked-in sample event file (third quarter 2025, sample province) and exit.
+    #[arg(long, value_name = "FILE")]
+    pub write_sample: Option<PathBuf>,
+}
 
-pub fn main(_args: DemoArgs) -> anyhow::Result<()> {
-    anyhow::bail!("`chiso demo` is not implemented yet")
+pub fn main(args: DemoArgs) -> Result<()> {
+    init_tracing();
+    let registry = Arc::new(match &args.agencies {
+        Some(p) => crate::config::load_registry(p)?,
+        None => crate::config::parse_registry(crate::config::SAMPLE_AGENCIES, false)
+            .context("invalid built-in sample registry")?,
+    });
+    if let Some(path) = &args.write_sample {
+        return write_sample(registry, path);
+    }
+    anyhow::ensure!(
+        args.speed.is_finite() && args.speed > 0.0,
+        "--speed must be a positive number"
+    );
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(run(args, registry))
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Another command may have installed a subscriber already; keep that one.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn write_sample(registry: Arc<Registry>, path: &PathBuf) -> Result<()> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let n = crate::demo::sample_file(registry, &mut out)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    std::io::Write::flush(&mut out)?;
+    tracing::info!(events = n, path = %path.display(), "sample events written");
+    Ok(())
+}
+
+async fn run(args: DemoArgs, registry: Arc<Registry>) -> Result<()> {
+    let model = Arc::new(crate::config::load_scoring(None)?);
+    let calendar = Arc::new(crate::config::load_holidays(None)?);
+    let live = LiveState::new(registry.clone(), model.clone());
+    let metrics = Arc::new(Metrics::new(live.clone()).context("cannot register metrics")?);
+    let health = metrics.health().clone();
+    let shutdown = CancellationToken::new();
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let state = crate::http::AppState::new(live.clone(), metrics, args.token.clone());
+    let server = tokio::spawn(crate::http::serve(listener, state, shutdown.clone()));
+
+    let wall = Timestamp::from_unix_seconds(chrono::Utc::now().timestamp());
+    let sim_start = lively_start(wall, &calendar);
+    let backlog = args.backlog_days as i64 * NANOS_PER_DAY;
+    let per_day = args
+        .dossiers_per_day
+        .unwrap_or(21.0 * registry.len() as f64);
+    let generator = Generator::new(
+        registry.clone(),
+        GeneratorConfig {
+            seed: args.seed,
+            start: sim_start.saturating_sub(backlog),
+            dossiers_per_working_day: per_day,
+            calendar: calendar.clone(),
+            ..GeneratorConfig::default()
+        },
+    );
+    let settings = Settings {
+        due_soon_horizon: 24 * NANOS_PER_HOUR,
+        periods: PeriodPolicy::Rolling {
+            finals_kept: [1, 1, 0],
+        },
+    };
+    let engine = Engine::new(registry.clone(), model, calendar, settings, sim_start);
+    tracing::info!(
+        %addr,
+        agencies = registry.len(),
+        speed = args.speed,
+        simulated_start = %sim_start,
+        backlog_days = args.backlog_days,
+        dossiers_per_working_day = per_day,
+        "chiso demo: metrics at http://{addr}/metrics, results at http://{addr}/api/v1/results"
+    );
+
+    let feeder = Feeder {
+        engine,
+        generator,
+        registry,
+        live,
+        health,
+        line: String::with_capacity(512),
+    };
+    let driver = tokio::spawn(feeder.drive(sim_start, args.speed, shutdown.clone()));
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    let finished = async {
+        let _ = driver.await;
+        server.await
+    };
+    match tokio::time::timeout(Duration::from_secs(10), finished).await {
+        Ok(Ok(served)) => served.context("HTTP server failed")?,
+        Ok(Err(e)) => return Err(e).context("HTTP server task failed"),
+        Err(_) => tracing::warn!("shutdown took over 10 s; exiting anyway"),
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The single owner of the demo engine.
+struct Feeder {
+    engine: Engine,
+    generator: Generator,
+    registry: Arc<Registry>,
+    live: LiveState,
+    health: Health,
+    line: String,
+}
+
+/// At most this many events per tick, so that a huge `--speed` cannot starve the runtime.
+const MAX_EVENTS_PER_TICK: usize = 200_000;
+
+impl Feeder {
+    /// Feeds every generated event before `until` (at most `max`); returns how many.
+    fn feed(&mut self, until: Timestamp, max: usize) -> usize {
+        let mut n = 0;
+        while n < max && self.generator.next_event_time().is_some_and(|t| t < until) {
+            self.line.clear();
+            if !self.generator.next_event_into(&mut self.line) {
+                break;
+            }
+            n += 1;
+            self.health.events_consumed.inc();
+            match decode(self.line.as_bytes(), &self.registry, DEFAULT_MAX_BYTES) {
+                Ok(ev) => {
+                    if self.engine.ingest(&ev) == Ingested::Duplicate {
+                        self.health.events_duplicate.inc();
+                    }
+                }
+                Err(reject) => {
+                    self.health
+                        .events_rejected
+                        .with_label_values(&[reject.code()])
+                        .inc();
+                }
+            }
+        }
+        n
+    }
+
+    fn publish(&self) {
+        self.live.publish(0, snapshot_of(&self.engine));
+        let stats = self.engine.stats();
+        if let Some(t) = stats.last_event_at {
+            self.health
+                .last_event_timestamp
+                .set(t.as_nanos() as f64 / NANOS_PER_SEC as f64);
+        }
+        self.health
+            .dossiers_tracked
+            .set(self.engine.dossier_count() as i64);
+        self.health
+            .dossiers_pending
+            .set(self.engine.pending() as i64);
+        self.health.partitions_owned.set(1);
+        // Everything due by the simulated clock is fed each tick: the demo never lags.
+        self.health.consumer_lag.with_label_values(&["0"]).set(0);
+    }
+
+    /// Root figures for the progress log (no dossier ids).
+    fn root_figures(&self) -> Option<(u64, u64, u64, Option<f64>)> {
+        let month = self
+            .engine
+            .periods()
+            .filter(|p| p.kind() == PeriodKind::Month)
+            .max_by_key(|p| p.start())?;
+        let results = self.engine.results_for(month)?;
+        let root = *self.registry.bottom_up().last()?;
+        let r = &results[root.index()];
+        Some((
+            r.counts[Count::InScope],
+            r.counts[Count::OpenOverdue],
+            r.counts[Count::DueSoon],
+            r.card.score_tenths.map(|t| t as f64 / 10.0),
+        ))
+    }
+
+    async fn drive(mut self, sim_start: Timestamp, speed: f64, shutdown: CancellationToken) {
+        let t = Instant::now();
+        let mut backlog = 0;
+        loop {
+            let n = self.feed(sim_start, MAX_EVENTS_PER_TICK);
+            backlog += n;
+            if n < MAX_EVENTS_PER_TICK {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        self.publish();
+        self.live.set_ready(true);
+        let took = t.elapsed();
+        self.health.restore_duration.observe(took.as_secs_f64());
+        tracing::info!(
+            events = backlog,
+            dossiers = self.engine.dossier_count(),
+            took_ms = took.as_millis() as u64,
+            "backlog replayed; ready"
+        );
+
+        let clock = SimClock::new(Instant::now(), sim_start, speed);
+        let mut tick = tokio::time::interval(Duration::from_millis(100));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut last_publish = Instant::now();
+        let mut last_log = Instant::now();
+        let mut fed_since_log = 0;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = tick.tick() => {}
+            }
+            let now = clock.at(Instant::now());
+            fed_since_log += self.feed(now, MAX_EVENTS_PER_TICK);
+            self.engine.advance_to(now);
+            if last_publish.elapsed() >= Duration::from_secs(1) {
+                self.publish();
+                last_publish = Instant::now();
+            }
+            if last_log.elapsed() >= Duration::from_secs(15) {
+                let (in_scope, overdue, due_soon, score) = self.root_figures().unwrap_or_default();
+                tracing::info!(
+                    simulated_now = %now,
+                    events = fed_since_log,
+                    dossiers = self.engine.dossier_count(),
+                    in_scope,
+                    open_overdue = overdue,
+                    due_soon,
+                    score = score.unwrap_or(f64::NAN),
+                    "demo progress (root agency, current month)"
+                );
+                fed_since_log = 0;
+                last_log = Instant::now();
+            }
+        }
+        self.live.set_ready(false);
+    }
 }

@@ -16,6 +16,7 @@ use tracing::{error, info, warn};
 
 use crate::kafka::{Pipeline, Progress};
 use crate::live::LiveState;
+use crate::metrics::Metrics;
 use crate::settings::{self, Config};
 
 /// Arguments of `chiso run`.
@@ -48,7 +49,8 @@ pub fn main(args: RunArgs) -> Result<()> {
 
 async fn serve(cfg: Arc<Config>) -> Result<()> {
     let live = LiveState::new(cfg.registry.clone(), cfg.model.clone());
-    let progress = Arc::new(Progress::default());
+    let metrics = Arc::new(Metrics::new(live.clone()).context("registering metrics")?);
+    let progress = Arc::new(Progress::new(metrics.health().clone()));
     let cancel = CancellationToken::new();
     info!(
         instance = %cfg.instance_id,
@@ -57,14 +59,25 @@ async fn serve(cfg: Arc<Config>) -> Result<()> {
         clock = ?cfg.clock,
         "chiso run starting"
     );
-    // TODO(lead): start the HTTP API and /metrics on `cfg.settings.http.bind` (with
-    // `cfg.settings.http.token`) once `crate::http` exists: it serves `live` (results from the
-    // roll-up stage under source u32::MAX, open dossiers per partition) and `live.is_ready()`.
+    // HTTP (API, /metrics, health) stays up until the pipeline has drained, then stops.
+    let http_stop = CancellationToken::new();
+    let http = if cfg.settings.http.bind.trim().is_empty() {
+        None
+    } else {
+        let bind = cfg.settings.http.bind.trim();
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("cannot listen on http.bind {bind}"))?;
+        let token = Some(cfg.settings.http.token.clone());
+        let state = crate::http::AppState::new(live.clone(), metrics.clone(), token);
+        Some(tokio::spawn(crate::http::serve(listener, state, http_stop.clone())))
+    };
     let pipeline = Pipeline::start(cfg.clone(), live.clone(), progress.clone(), cancel.clone())
         .context("starting the pipeline threads")?;
     let reporter = tokio::spawn(report_progress(progress.clone(), cancel.clone()));
 
     wait_for_signal(&cancel).await;
+    live.set_ready(false);
     cancel.cancel();
     let timeout = cfg.shutdown_timeout();
     std::thread::Builder::new()
@@ -80,6 +93,14 @@ async fn serve(cfg: Arc<Config>) -> Result<()> {
         .context("starting the shutdown watchdog")?;
     let joined = tokio::task::spawn_blocking(move || pipeline.join()).await;
     reporter.abort();
+    http_stop.cancel();
+    if let Some(h) = http {
+        match h.await {
+            Ok(Err(e)) => warn!(error = %e, "HTTP server"),
+            Err(e) => warn!(error = %e, "HTTP server task"),
+            Ok(Ok(())) => {}
+        }
+    }
     match joined {
         Ok(Ok(())) => {
             info!("chiso run stopped cleanly");
@@ -114,12 +135,11 @@ async fn report_progress(progress: Arc<Progress>, cancel: CancellationToken) {
             _ = tick.tick() => {}
             _ = cancel.cancelled() => return,
         }
-        let rejected: u64 = progress.rejects().iter().map(|(_, n)| n).sum();
         info!(
-            consumed = progress.consumed.load(Ordering::Relaxed),
+            consumed = progress.consumed(),
             applied = progress.applied.load(Ordering::Relaxed),
-            duplicates = progress.duplicates.load(Ordering::Relaxed),
-            rejected,
+            duplicates = progress.health.events_duplicate.get(),
+            rejected = progress.rejected(),
             results = progress.results_published.load(Ordering::Relaxed),
             restarts = progress.session_restarts.load(Ordering::Relaxed),
             "progress"
@@ -135,6 +155,7 @@ fn init_logging(cfg: &Config) {
         .unwrap_or_else(|| EnvFilter::new(&cfg.settings.log.level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = if cfg.settings.log.format == "json" {
         builder.json().try_init()

@@ -9,14 +9,14 @@
 //! Determinism: one seeded ChaCha8 stream drives every choice; the same registry and
 //! configuration give the same bytes on every machine.
 
-use std::io::{self, Write};
 use std::sync::Arc;
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::encode::{push_base32, push_str_lit, push_u64, TimeFormat};
-use super::plan::{self, Intake, Rates, Step};
+use super::encode::{push_base32, push_str_lit, TimeFormat};
+use super::encode::{write_event, Line};
+use super::plan::{self, Intake, Rates, Step, REPORTED};
 use super::profile::{self, AgencyProfile, Procedure};
 use super::queue::RadixQueue;
 use crate::core::time::{civil_from_days, NANOS_PER_HOUR, NANOS_PER_SEC};
@@ -85,20 +85,6 @@ impl Default for GeneratorConfig {
     }
 }
 
-/// The reported indicators of the default model and typical (denominator, ratio) ranges.
-const REPORTED: [(&str, (u32, u32), (f64, f64)); 10] = [
-    ("1.1", (40, 180), (0.85, 1.0)),
-    ("1.2", (40, 180), (0.85, 1.0)),
-    ("1.3", (40, 180), (0.8, 1.0)),
-    ("3.1", (40, 180), (0.6, 0.95)),
-    ("3.2", (20, 120), (0.4, 0.95)),
-    ("3.5", (10, 60), (0.5, 0.9)),
-    ("4.5", (10, 60), (0.7, 1.0)),
-    ("4.6", (5, 40), (0.5, 1.0)),
-    ("5.2", (0, 8), (0.7, 1.0)),
-    ("5.3", (0, 8), (0.6, 1.0)),
-];
-
 fn queue_key(at: Timestamp, seq: u64) -> u128 {
     ((at.as_nanos() as i128 - i64::MIN as i128) as u128) << 64 | seq as u128
 }
@@ -161,7 +147,9 @@ fn whole_second(nanos: f64) -> Timestamp {
 
 fn report_time(month: Period) -> Timestamp {
     // Monthly reports are published on the 3rd of the next month, from 08:00.
-    month.end().saturating_add(2 * 24 * NANOS_PER_HOUR + 8 * NANOS_PER_HOUR)
+    month
+        .end()
+        .saturating_add(2 * 24 * NANOS_PER_HOUR + 8 * NANOS_PER_HOUR)
 }
 
 impl Generator {
@@ -372,7 +360,13 @@ impl Generator {
         };
         let mut buf = std::mem::take(&mut self.plan_buf);
         buf.clear();
-        plan::plan(&self.rates, &self.cfg.calendar, &mut self.rng, &intake, &mut buf);
+        plan::plan(
+            &self.rates,
+            &self.cfg.calendar,
+            &mut self.rng,
+            &intake,
+            &mut buf,
+        );
 
         let (day, _) = at.local_day_and_time();
         let counter = &mut self.daily[agency];
@@ -420,7 +414,11 @@ impl Generator {
         let mut t = at;
         for agency in 0..n {
             // Communes report less of the catalogue than departments.
-            let scale = if self.profiles[agency].catalogue == 0 { 1.0 } else { 0.6 };
+            let scale = if self.profiles[agency].catalogue == 0 {
+                1.0
+            } else {
+                0.6
+            };
             for (i, &(_, (lo, hi), (rlo, rhi))) in REPORTED.iter().enumerate() {
                 let den = ((self.rng.random_range(lo..=hi) as f64) * scale).round() as u32;
                 let ratio = self.rng.random_range(rlo..=rhi);
@@ -459,159 +457,19 @@ impl Generator {
     }
 
     fn write(&mut self, out: &mut String, at: Timestamp, p: &Payload) {
-        out.push_str("{\"event_id\":\"");
-        out.push_str(&self.id_prefix);
-        push_base32(out, self.emitted);
-        out.push_str("\",\"type\":\"");
-        out.push_str(match p.step {
-            Step::Received { .. } => "received",
-            Step::SupplementRequested => "supplement_requested",
-            Step::SupplementReceived { .. } => "supplement_received",
-            Step::Processed { .. } => "processed",
-            Step::Returned => "returned",
-            Step::Withdrawn => "withdrawn",
-            Step::Overdue => "overdue",
-            Step::Rejected { .. } => "rejected",
-            Step::Payment { .. } => "payment",
-            Step::Rated { .. } => "rated",
-            Step::Synced => "synced",
-            Step::Apology { .. } => "apology",
-            Step::Report { .. } => "indicator_reported",
-        });
-        out.push_str("\",\"occurred_at\":\"");
-        self.time_format.push(out, at);
-        out.push_str("\",\"agency_id\":");
-        out.push_str(&self.agency_lits[p.agency as usize]);
-        if p.slot != u32::MAX {
+        let dossier = (p.slot != u32::MAX).then(|| {
             let s = &self.slots[p.slot as usize];
-            // Dossier ids are built from digits and the prefix, escaped once at start.
-            out.push_str(",\"dossier_id\":\"");
-            out.push_str(&s.id);
-            out.push('"');
-            let proc_ = &self.catalogues[(s.procedure >> 16) as usize][(s.procedure & 0xffff) as usize];
-            out.push_str(",\"procedure_id\":\"");
-            out.push_str(&proc_.code);
-            out.push('"');
-        }
-        let flag = |out: &mut String, name: &str, on: bool| {
-            if on {
-                out.push_str(",\"");
-                out.push_str(name);
-                out.push_str("\":true");
-            }
+            let proc_ =
+                &self.catalogues[(s.procedure >> 16) as usize][(s.procedure & 0xffff) as usize];
+            (s.id.as_str(), proc_.code.as_str())
+        });
+        let line = Line {
+            id_prefix: &self.id_prefix,
+            counter: self.emitted,
+            at,
+            agency: &self.agency_lits[p.agency as usize],
+            dossier,
         };
-        match p.step {
-            Step::Received { due_at, limit_tenths, flags } => {
-                match due_at {
-                    Some(due) => {
-                        out.push_str(",\"due_at\":\"");
-                        self.time_format.push(out, due);
-                        out.push('"');
-                    }
-                    None => {
-                        out.push_str(",\"time_limit_hours\":");
-                        push_u64(out, (limit_tenths / 10) as u64);
-                        if limit_tenths % 10 != 0 {
-                            out.push('.');
-                            push_u64(out, (limit_tenths % 10) as u64);
-                        }
-                    }
-                }
-                out.push_str(",\"channel\":\"");
-                out.push_str(if flags & plan::ONLINE != 0 {
-                    "online"
-                } else if flags & plan::POSTAL != 0 {
-                    "postal"
-                } else {
-                    "direct"
-                });
-                out.push('"');
-                flag(out, "via_national_portal", flags & plan::PORTAL != 0);
-                flag(out, "fee_required", flags & plan::FEE != 0);
-                flag(out, "digitized", flags & plan::DIGITIZED != 0);
-                flag(out, "reused_data", flags & plan::REUSED != 0);
-                flag(out, "citizen_storage", flags & plan::STORAGE != 0);
-            }
-            Step::SupplementReceived { due_at: Some(due) } => {
-                out.push_str(",\"due_at\":\"");
-                self.time_format.push(out, due);
-                out.push('"');
-            }
-            Step::Processed { stopped, electronic } => {
-                out.push_str(if stopped {
-                    ",\"outcome\":\"stopped\""
-                } else {
-                    ",\"outcome\":\"completed\""
-                });
-                out.push_str(if electronic {
-                    ",\"electronic_result\":true"
-                } else {
-                    ",\"electronic_result\":false"
-                });
-            }
-            Step::Rejected { reason } => {
-                out.push_str(",\"reason\":");
-                push_str_lit(out, plan::REJECT_REASONS[reason as usize]);
-            }
-            Step::Payment { method } => {
-                out.push_str(",\"method\":\"");
-                out.push_str(plan::PAYMENT_METHODS[method as usize]);
-                out.push('"');
-            }
-            Step::Rated { rating } => {
-                out.push_str(",\"rating\":\"");
-                out.push_str(plan::RATINGS[rating as usize]);
-                out.push('"');
-            }
-            Step::Apology { new_due_at } => {
-                out.push_str(",\"new_due_at\":\"");
-                self.time_format.push(out, new_due_at);
-                out.push('"');
-            }
-            Step::Report { indicator, period, numerator, denominator } => {
-                out.push_str(",\"indicator\":\"");
-                out.push_str(REPORTED[indicator as usize].0);
-                out.push_str("\",\"period\":\"");
-                out.push_str(&period.label());
-                out.push_str("\",\"numerator\":");
-                push_u64(out, numerator as u64);
-                out.push_str(",\"denominator\":");
-                push_u64(out, denominator as u64);
-            }
-            _ => {}
-        }
-        out.push('}');
+        write_event(out, &mut self.time_format, &line, &p.step);
     }
-}
-
-/// The configuration of the checked-in sample `config/samples/tuyen-quang-events.jsonl`:
-/// the third quarter of 2025 in the sample province, about 20,000 events.
-pub fn sample_config() -> GeneratorConfig {
-    GeneratorConfig {
-        seed: 20250701,
-        start: Timestamp::parse_rfc3339("2025-07-01T00:00:00+07:00").expect("valid literal"),
-        until: Some(Timestamp::parse_rfc3339("2025-10-01T00:00:00+07:00").expect("valid literal")),
-        dossiers_per_working_day: 45.0,
-        ..GeneratorConfig::default()
-    }
-}
-
-/// Writes every event of a generator, one JSON line each; returns how many.
-pub fn write_events(generator: &mut Generator, out: &mut impl Write) -> io::Result<u64> {
-    let mut line = String::with_capacity(512);
-    let mut n = 0;
-    loop {
-        line.clear();
-        if !generator.next_event_into(&mut line) {
-            return Ok(n);
-        }
-        line.push('\n');
-        out.write_all(line.as_bytes())?;
-        n += 1;
-    }
-}
-
-/// Writes the sample file for a registry (see [`sample_config`]).
-pub fn sample_file(registry: Arc<Registry>, out: &mut impl Write) -> io::Result<u64> {
-    write_events(&mut Generator::new(registry, sample_config()), out)
 }

@@ -58,6 +58,23 @@ pub(crate) enum Step {
     },
 }
 
+/// A reported indicator: (id, denominator range, ratio range).
+pub(crate) type ReportShape = (&'static str, (u32, u32), (f64, f64));
+
+/// The reported indicators of the default model and typical (denominator, ratio) ranges.
+pub(crate) const REPORTED: [ReportShape; 10] = [
+    ("1.1", (40, 180), (0.85, 1.0)),
+    ("1.2", (40, 180), (0.85, 1.0)),
+    ("1.3", (40, 180), (0.8, 1.0)),
+    ("3.1", (40, 180), (0.6, 0.95)),
+    ("3.2", (20, 120), (0.4, 0.95)),
+    ("3.5", (10, 60), (0.5, 0.9)),
+    ("4.5", (10, 60), (0.7, 1.0)),
+    ("4.6", (5, 40), (0.5, 1.0)),
+    ("5.2", (0, 8), (0.7, 1.0)),
+    ("5.3", (0, 8), (0.6, 1.0)),
+];
+
 pub(crate) const PAYMENT_METHODS: [&str; 3] = ["national_portal", "provincial_gateway", "offline"];
 pub(crate) const RATINGS: [&str; 3] = ["very_satisfied", "satisfied", "dissatisfied"];
 pub(crate) const REJECT_REASONS: [&str; 4] = [
@@ -153,7 +170,10 @@ pub(crate) fn plan(
     }
     if rng.random_bool(rates.reject_rate) {
         let reason = rng.random_range(0..REJECT_REASONS.len()) as u8;
-        out.push((t0.saturating_add(secs(rng, 300, 4 * 3600)), Step::Rejected { reason }));
+        out.push((
+            t0.saturating_add(secs(rng, 300, 4 * 3600)),
+            Step::Rejected { reason },
+        ));
         return;
     }
     if rng.random_bool(0.9) {
@@ -165,7 +185,10 @@ pub(crate) fn plan(
         } else {
             [0u8, 1, 2, 2, 2, 2, 2, 2, 2, 2][rng.random_range(0..10)]
         };
-        out.push((t0.saturating_add(secs(rng, 60, 86_400)), Step::Payment { method }));
+        out.push((
+            t0.saturating_add(secs(rng, 60, 86_400)),
+            Step::Payment { method },
+        ));
     }
 
     // Supplements: the clock stops at the request and restarts when the papers come back.
@@ -179,7 +202,10 @@ pub(crate) fn plan(
         if rng.random_bool(0.1) {
             // The applicant never comes back: the dossier waits, or is withdrawn at last.
             if rng.random_bool(0.5) {
-                out.push((r.saturating_add(secs(rng, 10 * 86_400, 30 * 86_400)), Step::Withdrawn));
+                out.push((
+                    r.saturating_add(secs(rng, 10 * 86_400, 30 * 86_400)),
+                    Step::Withdrawn,
+                ));
             }
             return;
         }
@@ -190,6 +216,9 @@ pub(crate) fn plan(
             work(cal, s, left.min(limit_h).max(1.0))
         });
         out.push((s, Step::SupplementReceived { due_at: new_due }));
+        if rng.random_bool(0.8) {
+            out.push((s.saturating_add(secs(rng, 30, 3600)), Step::Synced));
+        }
         due = new_due.unwrap_or_else(|| due0.saturating_add(pause));
         restart = s;
         if rng.random_bool(rates.second_supplement_rate) {
@@ -244,7 +273,13 @@ pub(crate) fn plan(
     }
     let stopped = rng.random_bool(0.03);
     let electronic = !stopped && rng.random_bool(if d.online { 0.85 } else { 0.55 });
-    out.push((end, Step::Processed { stopped, electronic }));
+    out.push((
+        end,
+        Step::Processed {
+            stopped,
+            electronic,
+        },
+    ));
     if rng.random_bool(0.8) {
         out.push((end.saturating_add(secs(rng, 60, 3600)), Step::Synced));
     }
@@ -253,7 +288,7 @@ pub(crate) fn plan(
         last = work(cal, end, rng.random_range(0.0..16.0)).max(end);
         out.push((last, Step::Returned));
     }
-    if rng.random_bool(0.45) {
+    if rng.random_bool(0.55) {
         let p_bad = if late {
             (rates.dissatisfied_rate * 5.0).min(0.6)
         } else {

@@ -30,6 +30,7 @@ impl RadixQueue {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }

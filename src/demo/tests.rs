@@ -43,7 +43,10 @@ fn events_are_valid_ordered_unique_and_deterministic() {
     assert!(g.next_event().is_none());
     assert_eq!(g.dossiers_started(), 5_000);
     let per_dossier = (lines.len() as f64 - types["indicator_reported"] as f64) / 5_000.0;
-    assert!((5.0..7.5).contains(&per_dossier), "{per_dossier} events per dossier");
+    assert!(
+        (5.0..7.5).contains(&per_dossier),
+        "{per_dossier} events per dossier"
+    );
     for t in [
         "received",
         "supplement_requested",
@@ -59,7 +62,10 @@ fn events_are_valid_ordered_unique_and_deterministic() {
         "apology",
         "indicator_reported",
     ] {
-        assert!(types.get(t).copied().unwrap_or(0) > 0, "no {t} events: {types:?}");
+        assert!(
+            types.get(t).copied().unwrap_or(0) > 0,
+            "no {t} events: {types:?}"
+        );
     }
     let mut again = Generator::new(registry, config);
     for line in &lines {
@@ -96,8 +102,8 @@ fn intake_follows_working_hours_and_the_engine_sees_overdue_dossiers() {
             let (day, tod) = occurred_at(&line).local_day_and_time();
             let h = tod as f64 / 3.6e12;
             let weekday = crate::core::time::weekday(day) < 5;
-            counter_hours += (weekday && ((7.0..11.5).contains(&h) || (13.5..17.0).contains(&h)))
-                as u64;
+            counter_hours +=
+                (weekday && ((7.0..11.5).contains(&h) || (13.5..17.0).contains(&h))) as u64;
         }
         engine.ingest(&ev);
     }
@@ -111,23 +117,29 @@ fn intake_follows_working_hours_and_the_engine_sees_overdue_dossiers() {
     let month = engine.periods().next().unwrap();
     let r = &engine.results_for(month).unwrap()[root.index()];
     use crate::core::Count::*;
-    assert!(r.counts[OpenOverdue] > 0 && r.counts[DueSoon] > 0, "{:?}", r.counts);
+    assert!(
+        r.counts[OpenOverdue] > 0 && r.counts[DueSoon] > 0,
+        "{:?}",
+        r.counts
+    );
     let on_time = r.counts[OnTime] as f64 / r.counts[InScope] as f64;
     assert!((0.8..0.99).contains(&on_time), "on-time ratio {on_time}");
     assert!(r.card.score_tenths.is_some());
 }
 
 #[test]
-fn tmp_speed() {
-    let registry = sample_registry();
-    let mut g = Generator::new(registry, GeneratorConfig::default());
-    let t = std::time::Instant::now();
-    let mut s = String::new();
-    let mut bytes = 0;
-    for _ in 0..2_000_000 {
-        s.clear();
-        g.next_event_into(&mut s);
-        bytes += s.len();
-    }
-    eprintln!("2M events in {:?}, {} bytes avg", t.elapsed(), bytes / 2_000_000);
+fn checked_in_sample_is_what_the_generator_writes() {
+    let mut out = Vec::new();
+    let n = sample_file(sample_registry(), &mut out).unwrap();
+    assert!((15_000..25_000).contains(&n), "{n} events");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/samples/tuyen-quang-events.jsonl"
+    );
+    let file = std::fs::read(path).unwrap();
+    assert!(
+        file == out,
+        "config/samples/tuyen-quang-events.jsonl is stale: regenerate it with \
+         `cargo run -- demo --write-sample config/samples/tuyen-quang-events.jsonl`"
+    );
 }

@@ -6,8 +6,11 @@
 
 use std::time::Duration;
 
+use rdkafka::client::ClientContext;
+use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::ClientConfig;
+use tracing::warn;
 
 use crate::settings::Config;
 
@@ -62,10 +65,41 @@ fn is_fatal(e: &KafkaError) -> bool {
     }
 }
 
+/// Pass-through properties that only one kind of client understands (librdkafka warns about
+/// the others at every client creation).
+const CONSUMER_ONLY: [&str; 8] = [
+    "session.timeout.ms",
+    "heartbeat.interval.ms",
+    "max.poll.interval.ms",
+    "fetch.",
+    "queued.",
+    "check.crcs",
+    "coordinator.query.interval.ms",
+    "group.remote.assignor",
+];
+const PRODUCER_ONLY: [&str; 10] = [
+    "acks",
+    "request.required.acks",
+    "linger.ms",
+    "queue.buffering.",
+    "batch.",
+    "compression.",
+    "message.timeout.ms",
+    "delivery.timeout.ms",
+    "retries",
+    "sticky.partitioning.linger.ms",
+];
+
+fn passes(key: &str, skip: &[&str]) -> bool {
+    !skip.iter().any(|p| key == *p || (p.ends_with('.') && key.starts_with(p)))
+}
+
 fn base(cfg: &Config, client_id: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
     for (k, v) in &cfg.librdkafka {
-        c.set(k, v);
+        if passes(k, &PRODUCER_ONLY) {
+            c.set(k, v);
+        }
     }
     c.set("bootstrap.servers", &cfg.settings.kafka.bootstrap_servers);
     c.set("client.id", client_id);
@@ -75,6 +109,15 @@ fn base(cfg: &Config, client_id: &str) -> ClientConfig {
 /// The consumer of a consumer group: manual, transactional offsets only.
 pub fn group_consumer(cfg: &Config, group: &str, suffix: &str, eof: bool) -> ClientConfig {
     let mut c = base(cfg, &format!("{}-{suffix}", cfg.instance_id));
+    if c.get("statistics.interval.ms").is_none() {
+        // Statistics feed the consumer-lag gauge.
+        c.set("statistics.interval.ms", "5000");
+    }
+    if c.get("fetch.wait.max.ms").is_none() {
+        // With read_committed, a fetch parked on the broker is not always woken by a commit
+        // marker: do not let new (committed) data wait for the default 500 ms.
+        c.set("fetch.wait.max.ms", "100");
+    }
     c.set("group.id", group)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
@@ -94,10 +137,16 @@ pub fn group_consumer(cfg: &Config, group: &str, suffix: &str, eof: bool) -> Cli
 /// A consumer without a group that reads one partition to its end (restores).
 pub fn reader(cfg: &Config, suffix: &str) -> ClientConfig {
     let mut c = base(cfg, &format!("{}-{suffix}", cfg.instance_id));
-    c.set("enable.auto.commit", "false")
+    // librdkafka's assign() needs a group id; with assign() only, the group is never joined
+    // and nothing is committed to it.
+    c.set("group.id", format!("{}-reader", cfg.settings.kafka.group_id))
+        .set("enable.auto.commit", "false")
         .set("isolation.level", "read_committed")
         .set("auto.offset.reset", "earliest")
         .set("enable.partition.eof", "true")
+        // The end of the partition is seen when a fetch returns nothing: do not let the broker
+        // hold that last fetch for the default 500 ms.
+        .set("fetch.wait.max.ms", "10")
         // Restores read whole partitions: large fetches, deep prefetch queue.
         .set("fetch.max.bytes", "67108864")
         .set("max.partition.fetch.bytes", "16777216")
@@ -110,7 +159,9 @@ pub fn producer(cfg: &Config, transactional_id: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("compression.type", "lz4").set("linger.ms", "5");
     for (k, v) in &cfg.librdkafka {
-        c.set(k, v);
+        if passes(k, &CONSUMER_ONLY) {
+            c.set(k, v);
+        }
     }
     c.set("bootstrap.servers", &cfg.settings.kafka.bootstrap_servers)
         .set("client.id", transactional_id)
@@ -141,3 +192,24 @@ impl Backoff {
         d
     }
 }
+
+/// Whether a client error event is worth a log line: end-of-partition events are how restores
+/// know they are done, not errors (librdkafka reports them through the error callback too).
+pub fn noteworthy(error: &KafkaError) -> bool {
+    !matches!(error, KafkaError::PartitionEOF(_))
+        && error.rdkafka_error_code() != Some(RDKafkaErrorCode::PartitionEOF)
+}
+
+/// Context of the restore readers: errors logged as warnings, end-of-partition not at all.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ReaderCtx;
+
+impl ClientContext for ReaderCtx {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if noteworthy(&error) {
+            warn!(error = %error, reason, "restore reader");
+        }
+    }
+}
+
+impl ConsumerContext for ReaderCtx {}

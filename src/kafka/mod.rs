@@ -19,6 +19,7 @@
 //! ahead of Kafka after a failed commit (the session is dropped and restored); an agency is
 //! exported to [`crate::live`] by at most one instance at a time (the stage-2 owner).
 
+pub mod changelog;
 pub mod client;
 pub mod clock;
 pub mod partials;
@@ -27,11 +28,10 @@ pub mod rollup;
 pub mod stage1;
 pub mod txn;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use rdkafka::TopicPartitionList;
 use tokio_util::sync::CancellationToken;
 
 pub use client::PipelineError;
@@ -39,49 +39,49 @@ pub use clock::Clock;
 
 use crate::core::Reject;
 use crate::live::LiveState;
+use crate::metrics::Health;
 use crate::settings::Config;
 
-/// Running totals of the pipeline, for logs, health and benchmarks.
-#[derive(Debug, Default)]
+/// Running totals of the pipeline: the health metrics plus a few figures for logs and
+/// benchmarks.
 pub struct Progress {
-    /// Event messages read from event partitions (restores not included).
-    pub consumed: AtomicU64,
+    pub health: Health,
+    /// Events applied by the partition engines (restores not included).
     pub applied: AtomicU64,
-    pub duplicates: AtomicU64,
-    /// Rejects by reason, in [`Reject::CODES`] order.
-    pub rejected: [AtomicU64; Reject::CODES.len()],
-    /// Stage-1 offsets committed: sum over partitions of the committed offsets.
-    pub committed_offsets: AtomicU64,
     pub session_restarts: AtomicU64,
+    /// Stage-1 transactions committed.
+    pub transactions: AtomicU64,
     /// Result records published by stage 2.
     pub results_published: AtomicU64,
 }
 
 impl Progress {
-    pub fn consumed(&self, n: u64) {
-        self.consumed.fetch_add(n, Ordering::Relaxed);
-    }
-    pub fn applied(&self, n: u64) {
-        self.applied.fetch_add(n, Ordering::Relaxed);
-    }
-    pub fn duplicate(&self, n: u64) {
-        self.duplicates.fetch_add(n, Ordering::Relaxed);
-    }
-    pub fn rejected(&self, code: &str) {
-        if let Some(i) = Reject::CODES.iter().position(|c| *c == code) {
-            self.rejected[i].fetch_add(1, Ordering::Relaxed);
+    pub fn new(health: Health) -> Self {
+        Progress {
+            health,
+            applied: AtomicU64::new(0),
+            session_restarts: AtomicU64::new(0),
+            transactions: AtomicU64::new(0),
+            results_published: AtomicU64::new(0),
         }
     }
-    fn committed(&self, offsets: &TopicPartitionList) {
-        let _ = offsets;
+
+    /// With health series in a registry of their own (tests, benchmarks).
+    pub fn standalone() -> Self {
+        Progress::new(
+            Health::register(&prometheus::Registry::new()).expect("fresh registry"),
+        )
     }
-    /// Rejects so far, by reason code.
-    pub fn rejects(&self) -> Vec<(&'static str, u64)> {
+
+    pub fn consumed(&self) -> u64 {
+        self.health.events_consumed.get()
+    }
+
+    pub fn rejected(&self) -> u64 {
         Reject::CODES
             .iter()
-            .zip(&self.rejected)
-            .map(|(c, n)| (*c, n.load(Ordering::Relaxed)))
-            .collect()
+            .map(|c| self.health.events_rejected.with_label_values(&[c]).get())
+            .sum()
     }
 }
 

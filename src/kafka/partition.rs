@@ -11,24 +11,23 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::consumer::base_consumer::PartitionQueue;
-use rdkafka::error::KafkaError;
+use rdkafka::consumer::ConsumerContext;
 use rdkafka::message::{BorrowedMessage, Message};
-use rdkafka::{Offset, TopicPartitionList};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
-use super::client::{self, op, PipelineError};
-use super::partials;
+use super::client::PipelineError;
+use super::{changelog, partials};
 use super::txn::Out;
 use super::Progress;
 use crate::core::{AgencyIdx, Engine, Ingested, Own, Period};
 use crate::live::{LiveState, OpenItem, Snapshot};
 use crate::settings::Config;
-use crate::wire::event_bin::{BatchReader, BatchWriter, BinError};
+use crate::wire::event_bin::BatchWriter;
 use crate::wire::event_json;
 
 /// Dead-letter header names.
@@ -86,6 +85,40 @@ pub struct Worker<C: ConsumerContext + 'static> {
     published: HashMap<(AgencyIdx, Period), Own>,
     restored: bool,
     error: Option<(String, bool)>,
+    /// (dossiers, pending) last added to the process-wide gauges.
+    reported: (i64, i64),
+    counters: Counters,
+}
+
+/// Per-event counts kept locally and added to the shared counters now and then: four threads
+/// incrementing the same atomics for every event would bounce one cache line between cores.
+#[derive(Debug, Default)]
+struct Counters {
+    consumed: u64,
+    applied: u64,
+    duplicates: u64,
+}
+
+impl Counters {
+    fn flush(&mut self, progress: &Progress) {
+        if self.consumed > 0 {
+            progress.health.events_consumed.inc_by(self.consumed);
+            progress.applied.fetch_add(self.applied, Ordering::Relaxed);
+            progress.health.events_duplicate.inc_by(self.duplicates);
+            *self = Counters::default();
+        }
+    }
+}
+
+/// A fresh engine with the pipeline's settings, at the clock's `now`.
+pub fn new_engine(cfg: &Config) -> Engine {
+    Engine::new(
+        cfg.registry.clone(),
+        cfg.model.clone(),
+        cfg.calendar.clone(),
+        cfg.engine_settings(),
+        cfg.clock.now(),
+    )
 }
 
 enum Next {
@@ -103,13 +136,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         cmds: Receiver<Cmd>,
         replies: Sender<Flushed>,
     ) -> Self {
-        let engine = Engine::new(
-            cfg.registry.clone(),
-            cfg.model.clone(),
-            cfg.calendar.clone(),
-            cfg.engine_settings(),
-            cfg.clock.now(),
-        );
+        let engine = new_engine(&cfg);
         Worker {
             partition,
             seen: vec![false; cfg.registry.len()],
@@ -127,6 +154,8 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             published: HashMap::new(),
             restored: false,
             error: None,
+            reported: (0, 0),
+            counters: Counters::default(),
         }
     }
 
@@ -136,6 +165,10 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         match self.restore() {
             Ok(Next::Go) => {
                 self.restored = true;
+                self.progress
+                    .health
+                    .restore_duration
+                    .observe(t0.elapsed().as_secs_f64());
                 info!(
                     partition = self.partition,
                     events = self.engine.stats().applied,
@@ -143,6 +176,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                     seconds = t0.elapsed().as_secs_f64(),
                     "partition restored from the state topic"
                 );
+                self.report_sizes(false);
                 self.consume();
             }
             Ok(Next::Exit) => {}
@@ -158,56 +192,28 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             }
         }
         self.live.withdraw(self.partition as u32);
+        self.report_sizes(true);
         self.queue.take().expect("queue returned by consume")
     }
 
     /// Rebuilds the engine from the state partition of the same number.
     fn restore(&mut self) -> Result<Next, PipelineError> {
-        let topic = self.cfg.topics().state.clone();
-        let reader: BaseConsumer = client::reader(&self.cfg, &format!("restore-{}", self.partition))
-            .create()
-            .map_err(op("creating the state reader"))?;
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset(&topic, self.partition, Offset::Beginning)
-            .map_err(op("assigning the state partition"))?;
-        reader.assign(&tpl).map_err(op("assigning the state partition"))?;
-        let registry = self.cfg.registry.clone();
-        loop {
-            if let Next::Exit = self.serve_commands()? {
-                return Ok(Next::Exit);
-            }
-            match reader.poll(Duration::from_millis(100)) {
-                None => {}
-                Some(Ok(m)) => {
-                    let Some(payload) = m.payload() else { continue };
-                    let corrupt = |e: BinError| {
-                        PipelineError::Fatal(format!(
-                            "state topic {topic} partition {} offset {}: {e}",
-                            self.partition,
-                            m.offset()
-                        ))
-                    };
-                    let mut r = BatchReader::new(payload).map_err(corrupt)?;
-                    while let Some(ev) = r.next_event(&registry) {
-                        match ev {
-                            Ok(ev) => {
-                                self.engine.ingest(&ev);
-                                self.seen[ev.agency.index()] = true;
-                            }
-                            Err(BinError::UnknownAgency(a)) => {
-                                warn!(agency = %a, "state event of an agency no longer in the registry skipped");
-                            }
-                            Err(e) => return Err(corrupt(e)),
-                        }
-                    }
-                }
-                Some(Err(KafkaError::PartitionEOF(_))) => break,
-                Some(Err(e)) => warn!(partition = self.partition, error = %e, "state reader"),
+        let cfg = self.cfg.clone();
+        let mut engine = std::mem::replace(&mut self.engine, new_engine(&cfg));
+        let mut seen = std::mem::take(&mut self.seen);
+        let result = changelog::restore(&cfg, self.partition, &mut engine, &mut seen, || {
+            Ok(matches!(self.serve_commands()?, Next::Go))
+        });
+        self.engine = engine;
+        self.seen = seen;
+        match result? {
+            None => Ok(Next::Exit),
+            Some(_) => {
+                self.engine.advance_to(self.cfg.clock.now());
+                self.publish_open();
+                Ok(Next::Go)
             }
         }
-        self.engine.advance_to(self.cfg.clock.now());
-        self.publish_open();
-        Ok(Next::Go)
     }
 
     /// Answers commands during the restore: nothing to hand over yet.
@@ -249,14 +255,19 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                 last_tick = Instant::now();
                 self.engine.advance_to(self.cfg.clock.now());
                 self.publish_open();
+                self.report_sizes(false);
             }
             // Short waits: commands are answered within this much while the partition is idle.
             match queue.poll(Duration::from_millis(20)) {
-                None => {}
-                Some(Ok(m)) => self.process(&m),
-                Some(Err(e)) => {
-                    warn!(partition = self.partition, error = %e, "event partition consumer")
+                None => self.counters.flush(&self.progress),
+                Some(Ok(m)) => {
+                    self.process(&m);
+                    if self.counters.consumed >= 1024 {
+                        self.counters.flush(&self.progress);
+                    }
                 }
+                // Already reported through the consumer context's error callback.
+                Some(Err(e)) => debug!(partition = self.partition, error = %e, "event partition"),
             }
         }
     }
@@ -272,13 +283,17 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                     if self.batch.bytes() >= self.cfg.settings.pipeline.state_batch_bytes {
                         self.state.push(self.batch.finish());
                     }
-                    self.progress.applied(1);
+                    self.counters.applied += 1;
                 } else {
-                    self.progress.duplicate(1);
+                    self.counters.duplicates += 1;
                 }
             }
             Err(reject) => {
-                self.progress.rejected(reject.code());
+                self.progress
+                    .health
+                    .events_rejected
+                    .with_label_values(&[reject.code()])
+                    .inc();
                 self.dead.push(Out {
                     partition: None,
                     key: m.key().map(<[u8]>::to_vec),
@@ -294,10 +309,11 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             }
         }
         self.next_offset = Some(m.offset() + 1);
-        self.progress.consumed(1);
+        self.counters.consumed += 1;
     }
 
     fn handle(&mut self, cmd: Cmd) -> Next {
+        self.counters.flush(&self.progress);
         let (epoch, partials, exit) = match cmd {
             Cmd::Flush { epoch, partials } => (epoch, partials, false),
             Cmd::Stop { epoch } => (epoch, true, true),
@@ -365,6 +381,25 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             }
         }
         out
+    }
+
+    /// Adds this engine's change in size to the process-wide gauges (all of it on exit).
+    fn report_sizes(&mut self, leaving: bool) {
+        let h = &self.progress.health;
+        let (dossiers, pending) = if leaving {
+            (0, 0)
+        } else {
+            (self.engine.dossier_count() as i64, self.engine.pending() as i64)
+        };
+        h.dossiers_tracked.add(dossiers - self.reported.0);
+        h.dossiers_pending.add(pending - self.reported.1);
+        self.reported = (dossiers, pending);
+        if let Some(t) = self.engine.stats().last_event_at {
+            let secs = t.as_nanos() as f64 / 1e9;
+            if secs > h.last_event_timestamp.get() {
+                h.last_event_timestamp.set(secs);
+            }
+        }
     }
 
     /// The operator list of this partition's open dossiers, for HTTP and metrics.

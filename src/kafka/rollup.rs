@@ -89,6 +89,8 @@ struct Core {
     current: HashMap<Period, Vec<AgencyResult>>,
     published: HashMap<String, Published>,
     next_offset: Option<i64>,
+    /// The partials offset last committed (nothing to commit while it is `next_offset`).
+    committed_offset: Option<i64>,
     broken: Option<PipelineError>,
 }
 
@@ -98,7 +100,9 @@ pub struct Ctx {
 
 impl ClientContext for Ctx {
     fn error(&self, error: KafkaError, reason: &str) {
-        warn!(error = %error, reason, "stage 2 consumer");
+        if client::noteworthy(&error) {
+            warn!(error = %error, reason, "stage 2 consumer");
+        }
     }
 }
 
@@ -110,7 +114,22 @@ impl ConsumerContext for Ctx {
         tpl: &mut TopicPartitionList,
     ) {
         let mut core = self.core.lock().expect("core lock");
+        let empty = tpl.count() == 0;
         match err {
+            // Cooperative rebalancing calls back with empty lists too: nothing changes then.
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS
+            | RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS
+                if empty =>
+            {
+                let r = if err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+                    consumer.incremental_assign(tpl)
+                } else {
+                    consumer.incremental_unassign(tpl)
+                };
+                if let Err(e) = r {
+                    core.broken.get_or_insert(op("empty rebalance")(e));
+                }
+            }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 info!("roll-up partition assigned: restoring");
                 // Always from the beginning: the compacted topic is the whole state.
@@ -119,7 +138,7 @@ impl ConsumerContext for Ctx {
                 if let Err(e) = consumer.incremental_assign(&from_start) {
                     core.broken.get_or_insert(op("assigning the partials partition")(e));
                 }
-                core.owned = tpl.count() > 0 || core.owned;
+                core.owned = true;
                 core.needs_restore = true;
                 core.caught_up = false;
                 core.figures.clear();
@@ -127,6 +146,7 @@ impl ConsumerContext for Ctx {
                 core.current.clear();
                 core.published.clear();
                 core.next_offset = None;
+                core.committed_offset = None;
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 let lost = consumer.assignment_lost();
@@ -143,6 +163,7 @@ impl ConsumerContext for Ctx {
                 if let Err(e) = consumer.incremental_unassign(tpl) {
                     core.broken.get_or_insert(op("unassigning the partials partition")(e));
                 }
+                info!("roll-up partition released");
             }
             _ => {
                 let code: rdkafka::error::RDKafkaErrorCode = err.into();
@@ -256,7 +277,7 @@ impl Core {
         }
         self.dirty.clear();
         let mut offsets = TopicPartitionList::new();
-        if let Some(o) = self.next_offset {
+        if let Some(o) = self.next_offset.filter(|o| Some(*o) != self.committed_offset) {
             offsets
                 .add_partition_offset(&self.cfg.topics().partials, 0, Offset::Offset(o))
                 .map_err(op("building the offsets list"))?;
@@ -277,6 +298,9 @@ impl Core {
         }
         // Only what is committed counts as published.
         self.published.extend(staged);
+        if offsets.count() > 0 {
+            self.committed_offset = self.next_offset;
+        }
         self.progress
             .results_published
             .fetch_add(outs.len() as u64, std::sync::atomic::Ordering::Relaxed);
@@ -311,8 +335,8 @@ impl Core {
         }
         let t0 = Instant::now();
         let topic = self.cfg.topics().results.clone();
-        let reader: BaseConsumer = client::reader(&self.cfg, "results-restore")
-            .create()
+        let reader: BaseConsumer<client::ReaderCtx> = client::reader(&self.cfg, "results-restore")
+            .create_with_context(client::ReaderCtx)
             .map_err(op("creating the results reader"))?;
         let md = reader
             .fetch_metadata(Some(&topic), Duration::from_secs(10))
@@ -362,7 +386,7 @@ impl Core {
                 Some(Err(KafkaError::PartitionEOF(p))) => {
                     open.remove(&p);
                 }
-                Some(Err(e)) => warn!(error = %e, "results reader"),
+                Some(Err(e)) => debug!(error = %e, "results reader"),
             }
         }
         info!(
@@ -395,6 +419,7 @@ fn session(
         current: HashMap::new(),
         published: HashMap::new(),
         next_offset: None,
+        committed_offset: None,
         broken: None,
     }));
     let result = session_inner(cfg, cancel, &core);
@@ -444,7 +469,7 @@ fn session_inner(
                 Some(Err(KafkaError::PartitionEOF(_))) => {
                     core.lock().expect("core lock").caught_up = true;
                 }
-                Some(Err(e)) => warn!(error = %e, "stage 2 consumer"),
+                Some(Err(e)) => debug!(error = %e, "stage 2 consumer"),
             }
             let mut c = core.lock().expect("core lock");
             if let Some(e) = c.broken.take() {

@@ -102,11 +102,28 @@ pub struct Ctx {
 }
 
 impl ClientContext for Ctx {
+    /// Consumer lag per owned partition, from librdkafka's statistics (no extra requests).
+    fn stats(&self, stats: rdkafka::Statistics) {
+        let Ok(core) = self.core.try_lock() else { return };
+        let Some(topic) = stats.topics.get(&core.cfg.topics().events) else { return };
+        for (p, s) in &topic.partitions {
+            if *p >= 0 && core.workers.contains_key(p) && s.consumer_lag >= 0 {
+                core.progress
+                    .health
+                    .consumer_lag
+                    .with_label_values(&[&p.to_string()])
+                    .set(s.consumer_lag);
+            }
+        }
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
             self.live.set_ready(false);
         }
-        warn!(error = %error, reason, "stage 1 consumer");
+        if client::noteworthy(&error) {
+            warn!(error = %error, reason, "stage 1 consumer");
+        }
     }
 }
 
@@ -119,6 +136,20 @@ impl ConsumerContext for Ctx {
     ) {
         let partitions: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
         match err {
+            // Cooperative rebalancing calls back with empty lists too: nothing changes then.
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS
+            | RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS
+                if partitions.is_empty() =>
+            {
+                let r = if err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+                    consumer.incremental_assign(tpl)
+                } else {
+                    consumer.incremental_unassign(tpl)
+                };
+                if let Err(e) = r {
+                    self.break_session(op("empty rebalance")(e));
+                }
+            }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 info!(?partitions, "event partitions assigned");
                 // Offsets first, state second: the restore then reads at least everything the
@@ -161,6 +192,7 @@ impl ConsumerContext for Ctx {
                 if let Err(e) = consumer.incremental_unassign(tpl) {
                     self.break_session(op("unassigning partitions")(e));
                 }
+                info!(?partitions, "event partitions released");
             }
             _ => {
                 let code: rdkafka::error::RDKafkaErrorCode = err.into();
@@ -203,6 +235,7 @@ impl Core {
                 .name(format!("chiso-p{p}"))
                 .spawn(move || worker.run())
                 .expect("spawning a partition thread");
+            self.progress.health.partitions_owned.inc();
             self.workers.insert(
                 p,
                 WorkerHandle {
@@ -225,6 +258,12 @@ impl Core {
     }
 
     fn join(&mut self, p: i32, w: WorkerHandle) {
+        self.progress.health.partitions_owned.dec();
+        self.progress
+            .health
+            .consumer_lag
+            .with_label_values(&[&p.to_string()])
+            .set(0);
         match w.join.join() {
             Ok(queue) => {
                 self.queues.insert(p, queue);
@@ -354,12 +393,16 @@ impl Core {
             return Err(e);
         }
         producer.commit(&offsets, group)?;
-        let applied: u64 = outputs.iter().map(|f| f.state.len() as u64).sum();
-        self.progress.committed(&offsets);
+        let batches: usize = outputs.iter().map(|f| f.state.len()).sum();
+        let dead: usize = outputs.iter().map(|f| f.dead.len()).sum();
+        let h = &self.progress.health;
+        h.commit_duration.observe(t0.elapsed().as_secs_f64());
+        h.dead_letters.inc_by(dead as u64);
+        self.progress.transactions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         debug!(
             epoch,
             records,
-            state_batches = applied,
+            state_batches = batches,
             ms = t0.elapsed().as_millis() as u64,
             "stage 1 transaction committed"
         );
@@ -474,7 +517,7 @@ fn session_inner(
                 )));
             }
             Some(Err(e)) => {
-                warn!(error = %e, "stage 1 consumer");
+                // Logged by the context's error callback.
                 if matches!(e, KafkaError::MessageConsumptionFatal(_)) {
                     return Err(op("consuming")(e));
                 }
@@ -488,7 +531,7 @@ fn session_inner(
             last_commit = Instant::now();
             if let Some(group) = consumer.group_metadata() {
                 c.commit(&group, &[])?;
-                live.set_ready(c.all_restored());
+                live.set_ready(c.all_restored() && !cancel.is_cancelled());
             }
         }
     }

@@ -134,6 +134,17 @@ impl Cluster {
         script(&["stop-node", &i.to_string()], &self.dir, self.port);
     }
 
+    /// `kill -9` of node `i` (its data stays; `start_node` brings it back).
+    pub fn kill_node(&self, i: u8) {
+        let pidfile = self.dir.join(format!("node-{i}/kafka.pid"));
+        let pid = std::fs::read_to_string(&pidfile).expect("node pid file");
+        let status = Command::new("kill")
+            .args(["-KILL", pid.trim()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -9 of node {i}");
+    }
+
     pub fn start_node(&self, i: u8) {
         script(&["start-node", &i.to_string()], &self.dir, self.port);
     }
@@ -298,6 +309,7 @@ pub struct Record {
 pub fn read_all(bootstrap: &str, topic: &str) -> Vec<Record> {
     let c: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
+        .set("group.id", "chiso-test-reader")
         .set("isolation.level", "read_committed")
         .set("enable.partition.eof", "true")
         .set("enable.auto.commit", "false")
@@ -630,4 +642,98 @@ pub fn write_lines(path: &Path, lines: &[impl AsRef<[u8]>]) {
 /// A directory removed at the end of the test.
 pub fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir().unwrap()
+}
+
+/// Produces `lines` at about `per_second` on a thread; the handle returns when all are flushed.
+pub fn produce_steadily(
+    bootstrap: &str,
+    topic: &str,
+    lines: Vec<String>,
+    per_second: usize,
+) -> std::thread::JoinHandle<()> {
+    let (bootstrap, topic) = (bootstrap.to_owned(), topic.to_owned());
+    std::thread::spawn(move || {
+        let p = producer(&bootstrap);
+        let t0 = Instant::now();
+        let chunk = (per_second / 4).max(1);
+        for (i, c) in lines.chunks(chunk).enumerate() {
+            send_all(&p, &topic, c.iter().map(|l| l.as_bytes()));
+            let due = Duration::from_millis(250 * (i as u64 + 1));
+            if let Some(wait) = due.checked_sub(t0.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+        flush(&p);
+    })
+}
+
+/// One instance's ownership intervals read from its log: (what, from, to) with times in
+/// microseconds since the epoch; `what` is `p<N>` for event partition N, `rollup` for stage 2.
+pub fn ownership(log: &str) -> Vec<(String, i64, i64)> {
+    fn micros(line: &str) -> Option<i64> {
+        let ts = line.split_whitespace().next()?;
+        chrono::DateTime::parse_from_rfc3339(ts)
+            .ok()
+            .map(|t| t.timestamp_micros())
+    }
+    fn parts(line: &str) -> Vec<String> {
+        let Some(i) = line.find("partitions=[") else {
+            return vec![];
+        };
+        let rest = &line[i + 12..];
+        rest[..rest.find(']').unwrap_or(0)]
+            .split(',')
+            .filter_map(|p| p.trim().parse::<i32>().ok())
+            .map(|p| format!("p{p}"))
+            .collect()
+    }
+    let mut open: BTreeMap<String, i64> = BTreeMap::new();
+    let mut out = Vec::new();
+    let mut last = 0;
+    for line in log.lines() {
+        let Some(t) = micros(line) else { continue };
+        last = t;
+        fn close(
+            open: &mut BTreeMap<String, i64>,
+            what: String,
+            t: i64,
+            out: &mut Vec<(String, i64, i64)>,
+        ) {
+            if let Some(from) = open.remove(&what) {
+                out.push((what, from, t));
+            }
+        }
+        if line.contains("event partitions assigned") {
+            for p in parts(line) {
+                open.entry(p).or_insert(t);
+            }
+        } else if line.contains("event partitions released") {
+            for p in parts(line) {
+                close(&mut open, p, t, &mut out);
+            }
+        } else if line.contains("roll-up partition assigned") {
+            open.entry("rollup".into()).or_insert(t);
+        } else if line.contains("roll-up partition released") {
+            close(&mut open, "rollup".into(), t, &mut out);
+        } else if line.contains("chiso run starting") || line.contains("chiso run stopped") {
+            // A new process (or the end of one): whatever was open ended with it.
+            let all: Vec<String> = open.keys().cloned().collect();
+            for w in all {
+                close(&mut open, w, t, &mut out);
+            }
+        }
+    }
+    out.extend(open.into_iter().map(|(w, from)| (w, from, last)));
+    out
+}
+
+/// Panics if two instances owned the same thing at the same time.
+pub fn assert_exclusive(a: &[(String, i64, i64)], b: &[(String, i64, i64)]) {
+    for (w, f1, t1) in a {
+        for (w2, f2, t2) in b {
+            if w == w2 && f1 < t2 && f2 < t1 {
+                panic!("{w} owned by two instances at once: {f1}..{t1} and {f2}..{t2}");
+            }
+        }
+    }
 }

@@ -1,0 +1,434 @@
+//! End-to-end benchmark of `chiso run` against a real Apache Kafka started by `scripts/kafka`.
+//!
+//! `cargo bench --bench kafka` (or `scripts/bench-e2e`) measures, in one run on one machine:
+//! 1. throughput: ≥ 2 million generated events produced to the events topic, then read by a
+//!    raw rdkafka consumer (the baseline: poll, touch the payload) and by the pipeline (decode,
+//!    engine, state changelog, partial figures, roll-up, transactions), from first message to
+//!    last; reported as events/s and as the ratio pipeline / raw;
+//! 2. latency: while a background stream flows, marker events (`indicator_reported` with a
+//!    sequence number) are produced and the time until their result is committed to the results
+//!    topic is measured (p50, p99, max);
+//! 3. restore: the state changelog of a province-year (≈ 1.2 million dossiers, ≈ 7 million
+//!    events) is written to one state partition, then an engine is rebuilt from it.
+//!
+//! Under `cargo test` (no `--bench` argument) the same code runs once on small sizes, as a
+//! smoke test. Sizes can be set with CHISO_BENCH_EVENTS and CHISO_BENCH_RESTORE_DOSSIERS_PER_DAY.
+
+#[path = "../tests/support_kafka/mod.rs"]
+mod support_kafka;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseRecord, Producer};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio_util::sync::CancellationToken;
+
+use chiso::core::{AgencyIdx, Period, PeriodKind, Timestamp};
+use chiso::demo::{Generator, GeneratorConfig};
+use chiso::kafka::{changelog, partition, Pipeline, Progress};
+use chiso::live::LiveState;
+use chiso::settings::Config;
+use chiso::wire::event_bin::{BatchReader, BatchWriter};
+use chiso::wire::event_json::{decode, DEFAULT_MAX_BYTES};
+use support_kafka::*;
+
+fn env_or(name: &str, default: f64) -> f64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let full = std::env::args().any(|a| a == "--bench");
+    let events = env_or("CHISO_BENCH_EVENTS", if full { 2_000_000.0 } else { 20_000.0 }) as usize;
+    let per_day = env_or(
+        "CHISO_BENCH_RESTORE_DOSSIERS_PER_DAY",
+        if full { 4800.0 } else { 40.0 },
+    );
+    let cluster = Cluster::start("bench", 1);
+    println!("chiso end-to-end benchmark ({} mode)", if full { "full" } else { "smoke" });
+    let (cfg, progress, cancel, pipeline) = throughput(&cluster, events);
+    latency(&cluster, &cfg, if full { 30 } else { 3 });
+    cancel.cancel();
+    pipeline.join().expect("pipeline stops cleanly");
+    let _ = progress;
+    restore(&cluster, per_day, full);
+}
+
+fn config(cluster: &Cluster, topics: &Topics, clock: &str) -> Arc<Config> {
+    let dir = std::env::temp_dir().join(format!("chiso-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{}.toml", topics.prefix));
+    let t = topics;
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[kafka]
+bootstrap_servers = "{}"
+group_id = "{}"
+instance_id = "bench-{}"
+[kafka.topics]
+events = "{}"
+state = "{}"
+partials = "{}"
+results = "{}"
+dead_letter = "{}"
+[pipeline]
+clock = "{clock}"
+[http]
+bind = ""
+"#,
+            cluster.bootstrap,
+            t.prefix,
+            t.prefix,
+            t.events,
+            t.state,
+            t.partials,
+            t.results,
+            t.dead_letter
+        ),
+    )
+    .unwrap();
+    Arc::new(chiso::settings::load(Some(&path)).expect("bench config"))
+}
+
+fn generate_until(seed: u64, start: &str, per_day: f64, n: usize) -> (Vec<String>, Timestamp) {
+    let mut g = Generator::new(
+        registry(),
+        GeneratorConfig {
+            seed,
+            start: Timestamp::parse_rfc3339(start).unwrap(),
+            dossiers_per_working_day: per_day,
+            ..GeneratorConfig::default()
+        },
+    );
+    let mut out = Vec::with_capacity(n);
+    let mut last = Timestamp::MIN;
+    while out.len() < n {
+        last = g.next_event_time().unwrap_or(last);
+        match g.next_event() {
+            Some(l) => out.push(l),
+            None => break,
+        }
+    }
+    (out, last)
+}
+
+fn throughput(
+    cluster: &Cluster,
+    n: usize,
+) -> (Arc<Config>, Arc<Progress>, CancellationToken, Pipeline) {
+    let topics = cluster.topics("tp", 4);
+    let t0 = Instant::now();
+    let (lines, last) = generate_until(101, "2025-01-01T00:00:00+07:00", 3000.0, n);
+    println!(
+        "generated {} events in {:.1} s (up to {last})",
+        lines.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    let t0 = Instant::now();
+    let p = producer(&cluster.bootstrap);
+    send_all(&p, &topics.events, lines.iter().map(|l| l.as_bytes()));
+    flush(&p);
+    let produce_s = t0.elapsed().as_secs_f64();
+    println!(
+        "produced {} events in {produce_s:.1} s ({:.0} events/s)",
+        lines.len(),
+        lines.len() as f64 / produce_s
+    );
+
+    // Baseline: a plain group consumer that polls every message and touches its payload.
+    let raw: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &cluster.bootstrap)
+        .set("group.id", "raw-baseline")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
+        .create()
+        .unwrap();
+    raw.subscribe(&[&topics.events]).unwrap();
+    let (mut seen, mut bytes, mut first) = (0usize, 0usize, None);
+    while seen < lines.len() {
+        if let Some(Ok(m)) = raw.poll(Duration::from_millis(100)) {
+            first.get_or_insert_with(Instant::now);
+            bytes += m.payload().map_or(0, |p| p.len());
+            seen += 1;
+        }
+    }
+    let raw_s = first.unwrap().elapsed().as_secs_f64();
+    drop(raw);
+    let raw_rate = seen as f64 / raw_s;
+    println!("raw consumer: {seen} messages ({bytes} bytes) in {raw_s:.2} s = {raw_rate:.0} events/s");
+
+    // The pipeline, in process, evaluating at the time of the last event (an engine that is
+    // up to date), default intervals.
+    let cfg = config(cluster, &topics, &last.to_local_rfc3339());
+    let progress = Arc::new(Progress::standalone());
+    let cancel = CancellationToken::new();
+    let live = LiveState::new(cfg.registry.clone(), cfg.model.clone());
+    let started = Instant::now();
+    let pipeline = Pipeline::start(cfg.clone(), live, progress.clone(), cancel.clone()).unwrap();
+    let mut first = None;
+    loop {
+        let c = progress.consumed();
+        if c > 0 && first.is_none() {
+            first = Some((Instant::now(), c));
+        }
+        if c as usize >= lines.len() {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(1800), "pipeline too slow");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (t_first, c_first) = first.unwrap();
+    let engine_s = t_first.elapsed().as_secs_f64();
+    let engine_rate = (lines.len() as u64 - c_first + 1) as f64 / engine_s;
+    // Until the last transaction with those events is committed.
+    let tx = progress.transactions.load(Ordering::Relaxed);
+    while progress.transactions.load(Ordering::Relaxed) < tx + 2 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    println!(
+        "pipeline: {} events in {engine_s:.2} s = {engine_rate:.0} events/s (start-up to first event {:.1} s, all committed after {:.1} s)",
+        lines.len(),
+        (t_first - started).as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "THROUGHPUT RATIO pipeline/raw = {:.2} (target >= 0.70)",
+        engine_rate / raw_rate
+    );
+    (cfg, progress, cancel, pipeline)
+}
+
+/// Marker events for one agency's month; the results topic shows their sequence number as the
+/// numerator of indicator 1.1.
+fn latency(cluster: &Cluster, cfg: &Config, seconds: u64) {
+    let now = cfg.clock.now();
+    let month = Period::containing(PeriodKind::Month, now);
+    let agency = cfg.registry.get(AgencyIdx(0)).id.clone();
+    let key = format!("{agency}|{month}");
+    let sent: Arc<Mutex<HashMap<u64, Instant>>> = Arc::default();
+    let seen: Arc<Mutex<Vec<f64>>> = Arc::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (sent, seen, stop, key) = (sent.clone(), seen.clone(), stop.clone(), key.clone());
+        let bootstrap = cluster.bootstrap.clone();
+        let topic = cfg.topics().results.clone();
+        std::thread::spawn(move || {
+            let c: BaseConsumer = ClientConfig::new()
+                .set("bootstrap.servers", &bootstrap)
+                .set("group.id", "latency-watcher")
+                .set("isolation.level", "read_committed")
+                .set("fetch.wait.max.ms", "10")
+                .create()
+                .unwrap();
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition_offset(&topic, 0, Offset::End).unwrap();
+            c.assign(&tpl).unwrap();
+            let mut best = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let Some(Ok(m)) = c.poll(Duration::from_millis(50)) else { continue };
+                if m.key() != Some(key.as_bytes()) {
+                    continue;
+                }
+                let v: serde_json::Value = serde_json::from_slice(m.payload().unwrap()).unwrap();
+                let k = v["indicators"]["1.1"]["numerator"].as_u64().unwrap_or(0);
+                if k > best {
+                    // Every marker up to k is now visible.
+                    let sent = sent.lock().unwrap();
+                    for i in best + 1..=k {
+                        if let Some(t) = sent.get(&i) {
+                            seen.lock().unwrap().push(t.elapsed().as_secs_f64() * 1000.0);
+                        }
+                    }
+                    best = k;
+                }
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_secs(1));
+    let (background, _) = generate_until(202, "2025-03-01T00:00:00+07:00", 3000.0, 2000 * seconds as usize);
+    let p = producer(&cluster.bootstrap);
+    let t0 = Instant::now();
+    let mut bg = background.iter();
+    let base = now.saturating_sub(3_600_000_000_000);
+    for k in 1..=seconds * 10 {
+        // 2,000 background events per second, a marker every 100 ms.
+        let chunk: Vec<&String> = bg.by_ref().take(200).collect();
+        send_all(&p, &cfg.topics().events, chunk.iter().map(|l| l.as_bytes()));
+        let at = base.saturating_add(k as i64 * 1_000_000).to_local_rfc3339();
+        let marker = format!(
+            r#"{{"event_id":"marker-{k}","type":"indicator_reported","occurred_at":"{at}","agency_id":"{agency}","indicator":"1.1","period":"{month}","numerator":{k},"denominator":1000000}}"#
+        );
+        sent.lock().unwrap().insert(k, Instant::now());
+        p.send(BaseRecord::to(&cfg.topics().events).key(agency.as_bytes()).payload(&marker))
+            .map_err(|(e, _)| e)
+            .unwrap();
+        p.poll(Duration::ZERO);
+        let due = Duration::from_millis(100 * k);
+        if let Some(w) = due.checked_sub(t0.elapsed()) {
+            std::thread::sleep(w);
+        }
+    }
+    p.flush(Duration::from_secs(30)).unwrap();
+    std::thread::sleep(Duration::from_secs(5));
+    stop.store(true, Ordering::Relaxed);
+    watcher.join().unwrap();
+    let mut l = seen.lock().unwrap().clone();
+    l.sort_by(f64::total_cmp);
+    let q = |f: f64| l[((l.len() as f64 * f).ceil() as usize).clamp(1, l.len()) - 1];
+    assert!(!l.is_empty(), "no marker reached the results topic");
+    println!(
+        "latency event -> results topic: {} markers, p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms (commit interval {} ms, roll-up interval {} ms)",
+        l.len(),
+        q(0.5),
+        q(0.99),
+        l[l.len() - 1],
+        cfg.settings.pipeline.commit_interval_ms,
+        cfg.settings.pipeline.rollup_interval_ms,
+    );
+}
+
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+fn restore(cluster: &Cluster, per_day: f64, full: bool) {
+    let topics = cluster.topics("rs", 1);
+    // A province-year: one year of intake, evaluated on its last afternoon.
+    let at = "2024-12-31T17:00:00+07:00";
+    let cfg = config(cluster, &topics, at);
+    let registry = cfg.registry.clone();
+    let mut g = Generator::new(
+        registry.clone(),
+        GeneratorConfig {
+            seed: 2024,
+            start: Timestamp::parse_rfc3339("2024-01-01T00:00:00+07:00").unwrap(),
+            until: Some(Timestamp::parse_rfc3339(at).unwrap()),
+            dossiers_per_working_day: per_day,
+            ..GeneratorConfig::default()
+        },
+    );
+    let t0 = Instant::now();
+    let p = producer(&cluster.bootstrap);
+    let mut w = BatchWriter::new();
+    let (mut events, mut batches, mut line) = (0u64, Vec::new(), String::new());
+    loop {
+        line.clear();
+        if !g.next_event_into(&mut line) {
+            break;
+        }
+        let ev = decode(line.as_bytes(), &registry, DEFAULT_MAX_BYTES).unwrap();
+        w.push(&registry, &ev);
+        events += 1;
+        if w.bytes() >= cfg.settings.pipeline.state_batch_bytes {
+            batches.push(w.finish());
+        }
+    }
+    if !w.is_empty() {
+        batches.push(w.finish());
+    }
+    let dossiers = g.dossiers_started();
+    let bytes: usize = batches.iter().map(Vec::len).sum();
+    for b in &batches {
+        let mut rec = BaseRecord::<(), [u8]>::to(&topics.state).partition(0).payload(b);
+        loop {
+            match p.send(rec) {
+                Ok(()) => break,
+                Err((_, r)) => {
+                    rec = r;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+    }
+    flush(&p);
+    println!(
+        "restore fixture: {dossiers} dossiers, {events} events, {} batches, {:.0} MiB binary, built and written in {:.1} s",
+        batches.len(),
+        bytes as f64 / 1048576.0,
+        t0.elapsed().as_secs_f64()
+    );
+
+    // The engine alone, from the batches in memory (no Kafka): the floor of a restore.
+    let rss0 = rss_mib();
+    let t0 = Instant::now();
+    let mut engine = partition::new_engine(&cfg);
+    for b in &batches {
+        let mut r = BatchReader::new(b).unwrap();
+        while let Some(ev) = r.next_event(&registry) {
+            engine.ingest(&ev.unwrap());
+        }
+    }
+    let mem_s = t0.elapsed().as_secs_f64();
+    let engine_mib = rss_mib() - rss0;
+    let expect = engine.results();
+    println!(
+        "engine from memory: {mem_s:.2} s ({:.0} events/s); engine memory ≈ {engine_mib:.0} MiB ({:.0} bytes per dossier)",
+        events as f64 / mem_s,
+        engine_mib * 1048576.0 / dossiers as f64
+    );
+    drop(engine);
+    // The same, evaluating nothing until every event is in (`now` at the start of time, then
+    // one advance): what the restore does.
+    let t0 = Instant::now();
+    let mut engine = chiso::core::Engine::new(
+        cfg.registry.clone(),
+        cfg.model.clone(),
+        cfg.calendar.clone(),
+        cfg.engine_settings(),
+        Timestamp::MIN,
+    );
+    for b in &batches {
+        let mut r = BatchReader::new(b).unwrap();
+        while let Some(ev) = r.next_event(&registry) {
+            engine.ingest(&ev.unwrap());
+        }
+    }
+    let ingest_s = t0.elapsed().as_secs_f64();
+    engine.advance_to(cfg.clock.now());
+    let lazy_s = t0.elapsed().as_secs_f64();
+    assert_eq!(engine.results(), expect, "deferred evaluation gives the same state");
+    println!(
+        "engine from memory, evaluation deferred: {lazy_s:.2} s (ingest {ingest_s:.2} s + one advance {:.2} s)",
+        lazy_s - ingest_s
+    );
+    drop(engine);
+    drop(batches);
+
+    // The real thing: what a partition worker does on assignment.
+    let t0 = Instant::now();
+    let mut engine = partition::new_engine(&cfg);
+    let mut seen = vec![false; registry.len()];
+    let stats = changelog::restore(&cfg, 0, &mut engine, &mut seen, || Ok(true))
+        .unwrap()
+        .unwrap();
+    engine.advance_to(cfg.clock.now());
+    let restore_s = t0.elapsed().as_secs_f64();
+    assert_eq!(stats.events, events);
+    assert_eq!(engine.results(), expect, "restored engine equals the original");
+    println!(
+        "RESTORE {} events / {} dossiers from the state topic in {restore_s:.2} s ({:.0} events/s; target <= 10 s for a province-year){}",
+        stats.events,
+        engine.dossier_count(),
+        stats.events as f64 / restore_s,
+        if full { "" } else { " [smoke size]" },
+    );
+}

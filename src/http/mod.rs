@@ -1,0 +1,122 @@
+//! The HTTP adapter (axum): `/metrics`, `/healthz`, `/readyz` and the read-only JSON API, all
+//! served from [`LiveState`] snapshots and the owned metrics. Used by `chiso run` and
+//! `chiso demo`.
+//!
+//! | path | auth | what |
+//! |---|---|---|
+//! | `GET /metrics` | open | Prometheus text format |
+//! | `GET /healthz` | open | the process is alive |
+//! | `GET /readyz` | open | 200 when results are served, else 503 |
+//! | `GET /api/v1/results?period=month\|quarter\|year` | open | current results of every exported agency |
+//! | `GET /api/v1/agencies/{id}` | open | one agency: registry info, children, results of every tracked period |
+//! | `GET /api/v1/agencies/{id}/overdue` | token | open overdue dossiers of the subtree, most overdue first |
+//! | `GET /api/v1/agencies/{id}/due-soon` | token | open dossiers due within the horizon, soonest first |
+//!
+//! Operator lists carry dossier ids, so they require `Authorization: Bearer <token>` when a
+//! token is configured. Errors are JSON `{"error", "code"}`. See `docs/api.md`.
+
+mod api;
+mod error;
+mod operator;
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub use error::ApiError;
+
+use crate::live::LiveState;
+use crate::metrics::{Metrics, TEXT_CONTENT_TYPE};
+
+/// Default page size of the operator lists.
+pub const DEFAULT_LIMIT: usize = 50;
+/// Largest page size of the operator lists.
+pub const MAX_LIMIT: usize = 1000;
+
+/// What the handlers read. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub live: LiveState,
+    pub metrics: Arc<Metrics>,
+    /// Bearer token required by the operator lists; `None` leaves them open.
+    pub token: Option<Arc<str>>,
+}
+
+impl AppState {
+    pub fn new(live: LiveState, metrics: Arc<Metrics>, token: Option<String>) -> Self {
+        AppState {
+            live,
+            metrics,
+            // An empty token would accept `Bearer ` alone: treat it as none configured.
+            token: token.filter(|t| !t.is_empty()).map(Into::into),
+        }
+    }
+}
+
+/// The whole API as a router (tests drive it with `tower::ServiceExt::oneshot`).
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/api/v1/results", get(api::results))
+        .route("/api/v1/agencies/{id}", get(api::agency))
+        .route("/api/v1/agencies/{id}/overdue", get(operator::overdue))
+        .route("/api/v1/agencies/{id}/due-soon", get(operator::due_soon))
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
+        .fallback(|| async { ApiError::not_found() })
+        .with_state(state)
+}
+
+/// Serves the router on `listener` until `shutdown` is cancelled, then drains in-flight requests.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "HTTP server listening");
+    }
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    // Encoding a large registry takes tens of milliseconds: keep it off the async workers.
+    let metrics = state.metrics.clone();
+    match tokio::task::spawn_blocking(move || metrics.encode()).await {
+        Ok(text) => ([(header::CONTENT_TYPE, TEXT_CONTENT_TYPE)], text).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "metrics encoding failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let ready = state.live.is_ready();
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(serde_json::json!({
+            "ready": ready,
+            "status": if ready { "ready" } else { "not_ready" },
+        })),
+    )
+        .into_response()
+}

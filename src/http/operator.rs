@@ -1,0 +1,200 @@
+//! Operator lists: the open dossiers of an agency's subtree that are overdue or due soon.
+//!
+//! These carry dossier ids, so they sit behind the optional bearer token. Items are computed
+//! against the evaluation time of the snapshot they come from.
+
+use std::collections::HashMap;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap};
+use axum::response::Response;
+use serde::Serialize;
+
+use super::api::{json_response, lookup, query};
+use super::{ApiError, AppState, DEFAULT_LIMIT, MAX_LIMIT};
+use crate::core::time::NANOS_PER_SEC;
+use crate::core::Timestamp;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum List {
+    Overdue,
+    DueSoon,
+}
+
+#[derive(Serialize)]
+struct Item<'a> {
+    dossier_id: &'a str,
+    agency_id: &'a str,
+    procedure_id: Option<&'a str>,
+    received_at: String,
+    due_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    overdue_seconds: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    due_in_seconds: Option<i64>,
+    paused: bool,
+}
+
+#[derive(Serialize)]
+struct Page<'a> {
+    agency_id: &'a str,
+    list: &'static str,
+    evaluated_at: Option<String>,
+    total: usize,
+    limit: usize,
+    offset: usize,
+    items: Vec<Item<'a>>,
+}
+
+/// Compares in time independent of where the first difference is (the length still shows).
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(expected) = state.token.as_deref() else {
+        return Ok(());
+    };
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Err(ApiError::unauthorized(
+            "this list carries dossier ids: send `Authorization: Bearer <token>`",
+        ));
+    };
+    let given = value.as_bytes().strip_prefix(b"Bearer ").ok_or_else(|| {
+        ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+    })?;
+    if constant_time_eq(given, expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized("invalid bearer token"))
+    }
+}
+
+fn number(q: &HashMap<String, String>, name: &str, default: usize) -> Result<usize, ApiError> {
+    match q.get(name) {
+        None => Ok(default),
+        Some(s) => s.parse().map_err(|_| {
+            ApiError::bad_request(
+                "bad_parameter",
+                format!("`{name}` must be a non-negative integer, got `{s}`"),
+            )
+        }),
+    }
+}
+
+fn seconds(nanos: i64) -> i64 {
+    nanos.div_euclid(NANOS_PER_SEC)
+}
+
+fn list(
+    state: AppState,
+    id: String,
+    headers: HeaderMap,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+    which: List,
+) -> Result<Response, ApiError> {
+    authorize(&state, &headers)?;
+    let root = lookup(&state, &id)?;
+    let q = query(q)?;
+    let limit = number(&q, "limit", DEFAULT_LIMIT)?;
+    let offset = number(&q, "offset", 0)?;
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::bad_request(
+            "bad_parameter",
+            format!("`limit` must be between 1 and {MAX_LIMIT}, got {limit}"),
+        ));
+    }
+    let registry = state.live.registry();
+    let in_subtree: Vec<bool> = (0..registry.len() as u32)
+        .map(|a| registry.in_subtree(crate::core::AgencyIdx(a), root))
+        .collect();
+    let snapshots = state.live.snapshots();
+    let mut evaluated_at: Option<Timestamp> = None;
+    // (urgency, item, seconds past due) — a smaller urgency comes first.
+    let mut rows = Vec::new();
+    for (_, snap) in &snapshots {
+        let Some(now) = snap.evaluated_at else {
+            continue;
+        };
+        evaluated_at = evaluated_at.max(Some(now));
+        for item in &snap.open {
+            if !in_subtree
+                .get(item.agency.index())
+                .copied()
+                .unwrap_or(false)
+            {
+                continue;
+            }
+            let wanted = match which {
+                List::Overdue => item.late,
+                List::DueSoon => item.due_soon,
+            };
+            if !wanted {
+                continue;
+            }
+            let delta = seconds(now.nanos_since(item.due));
+            // Both lists put the earliest due first: the most overdue, or the soonest due.
+            rows.push((-delta, item, delta));
+        }
+    }
+    rows.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| a.1.dossier_id.cmp(&b.1.dossier_id))
+            .then_with(|| {
+                let (x, y) = (registry.get(a.1.agency), registry.get(b.1.agency));
+                x.id.cmp(&y.id)
+            })
+    });
+    let total = rows.len();
+    let items = rows
+        .into_iter()
+        .skip(offset)
+        .take(limit)
+        .map(|(_, item, delta)| Item {
+            dossier_id: &item.dossier_id,
+            agency_id: &registry.get(item.agency).id,
+            procedure_id: item.procedure.as_deref(),
+            received_at: item.received_at.to_local_rfc3339(),
+            due_at: item.due.to_local_rfc3339(),
+            overdue_seconds: (which == List::Overdue).then_some(delta),
+            due_in_seconds: (which == List::DueSoon).then_some(-delta),
+            paused: item.paused,
+        })
+        .collect();
+    Ok(json_response(&Page {
+        agency_id: &registry.get(root).id,
+        list: match which {
+            List::Overdue => "overdue",
+            List::DueSoon => "due_soon",
+        },
+        evaluated_at: evaluated_at.map(Timestamp::to_local_rfc3339),
+        total,
+        limit,
+        offset,
+        items,
+    }))
+}
+
+/// `GET /api/v1/agencies/{id}/overdue?limit=&offset=`
+pub(super) async fn overdue(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    list(state, id, headers, q, List::Overdue)
+}
+
+/// `GET /api/v1/agencies/{id}/due-soon?limit=&offset=`
+pub(super) async fn due_soon(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    list(state, id, headers, q, List::DueSoon)
+}

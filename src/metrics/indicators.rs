@@ -1,0 +1,354 @@
+//! Indicator series, built at scrape time from the snapshots in [`LiveState`].
+//!
+//! Nothing is registered per agency: each scrape walks the current snapshots, so an agency whose
+//! source was withdrawn (its partition moved to another instance) simply stops being exported.
+//! Only the current month, quarter and year are exported, and no label ever carries a dossier or
+//! event id.
+//!
+//! One walk ([`IndicatorCollector::emit`]) feeds two sinks: a text writer used by `/metrics`
+//! (pre-escaped label prefixes, no allocation per series, so 5,000 agencies × 3 periods stay far
+//! under 100 ms), and the `prometheus` plain model behind the [`Collector`] impl, for anyone
+//! gathering through a `Registry`. A test checks that both produce the same series.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
+
+use super::sink::{escape_label, Extra, ModelSink, Num, Sink, TextSink, NO_EXTRA};
+
+use crate::core::time::NANOS_PER_SEC;
+use crate::core::{AgencyIdx, AgencyResult, PeriodKind, Registry};
+use crate::live::{current_results, LiveState};
+fn render(labels: &[(&'static str, &str)]) -> String {
+    let mut s = String::new();
+    for (k, v) in labels {
+        s.push(',');
+        s.push_str(k);
+        s.push_str("=\"");
+        escape_label(&mut s, v);
+        s.push('"');
+    }
+    s
+}
+
+/// Pre-rendered extra labels of the model: per count, per indicator, per group.
+struct Rendered {
+    counts: Vec<(&'static str, String)>,
+    indicators: Vec<[(&'static str, String); 2]>,
+    indicator_text: Vec<String>,
+    groups: Vec<String>,
+}
+
+/// The families, in the order they are written: (name, help, labels beyond the agency ones).
+pub(crate) const FAMILIES: &[(&str, &str, &[&str])] = &[
+    ("chiso_dossiers", "Dossier counts of DOMAIN §5 (pooled over the agency's subtree) in the current period, by count.", &["count"]),
+    ("chiso_indicator_value_ratio", "Indicator value numerator/denominator (0–1 for most indicators); absent when the indicator is n/a or its denominator is 0.", &["indicator", "group"]),
+    ("chiso_indicator_points", "Points scored on an indicator; absent when the indicator is n/a.", &["indicator", "group"]),
+    ("chiso_group_points", "Points scored in an indicator group.", &["group"]),
+    ("chiso_score", "Score 0–100 (total points over the measured maximum); absent when the agency has no score.", &[]),
+    ("chiso_band", "Score band as a number: 4 excellent, 3 good, 2 fair, 1 average, 0 weak; absent when there is no score.", &[]),
+    ("chiso_results_evaluated_timestamp_seconds", "When the exported results were evaluated (engine time, Unix seconds).", &[]),
+    ("chiso_open_overdue_max_age_seconds", "How long the most overdue open dossier of the agency's subtree has been overdue (0 if none).", &[]),
+    ("chiso_indicator_max_points", "Maximum points of an indicator in the scoring model.", &["indicator", "group"]),
+    ("chiso_group_max_points", "Maximum points of an indicator group in the scoring model.", &["group"]),
+    ("chiso_ready", "1 when the engine state is restored and results are served, else 0.", &[]),
+];
+
+pub(crate) const AGENCY_LABELS: [&str; 4] = ["agency", "name", "level", "parent"];
+
+/// Nanoseconds as seconds in millionths (microseconds).
+fn nanos_to_secs(n: i64) -> Num {
+    Num::Millionths(n / (NANOS_PER_SEC / 1_000_000))
+}
+
+/// The scrape-time collector of indicator series.
+pub struct IndicatorCollector {
+    pub(crate) live: LiveState,
+    /// Per agency: `agency="…",name="…",level="…",parent="…"`, escaped for the text format;
+    /// then the same followed by `,period="…"` for each period kind.
+    prefixes: Vec<(String, [String; 3])>,
+    rendered: Rendered,
+    descs: Vec<Desc>,
+    /// Size of the last scrape, to allocate the next one at once.
+    last_len: AtomicUsize,
+}
+pub(crate) fn agency_values(registry: &Registry, a: AgencyIdx) -> [&str; 4] {
+    let def = registry.get(a);
+    let parent = registry
+        .parent(a)
+        .map_or("", |p| registry.get(p).id.as_str());
+    [&def.id, &def.name, &def.level, parent]
+}
+
+impl IndicatorCollector {
+    pub fn new(live: LiveState) -> prometheus::Result<Self> {
+        let registry = live.registry().clone();
+        let prefixes = (0..registry.len() as u32)
+            .map(|i| {
+                let mut s = String::new();
+                for (k, (name, value)) in AGENCY_LABELS
+                    .iter()
+                    .zip(agency_values(&registry, AgencyIdx(i)))
+                    .enumerate()
+                {
+                    if k > 0 {
+                        s.push(',');
+                    }
+                    s.push_str(name);
+                    s.push_str("=\"");
+                    escape_label(&mut s, value);
+                    s.push('"');
+                }
+                let with_period = PeriodKind::ALL.map(|k| format!("{s},period=\"{}\"", k.as_str()));
+                (s, with_period)
+            })
+            .collect();
+        let model = live.model().clone();
+        let group_of = |i: usize| model.groups[model.indicators[i].group].id.clone();
+        let rendered = Rendered {
+            counts: crate::core::Count::ALL
+                .iter()
+                .map(|c| (c.name(), render(&[("count", c.name())])))
+                .collect(),
+            indicators: (0..model.indicators.len())
+                .map(|i| {
+                    [
+                        ("indicator", model.indicators[i].id.clone()),
+                        ("group", group_of(i)),
+                    ]
+                })
+                .collect(),
+            indicator_text: (0..model.indicators.len())
+                .map(|i| {
+                    render(&[
+                        ("indicator", &model.indicators[i].id),
+                        ("group", &group_of(i)),
+                    ])
+                })
+                .collect(),
+            groups: model
+                .groups
+                .iter()
+                .map(|g| render(&[("group", &g.id)]))
+                .collect(),
+        };
+        let descs = FAMILIES
+            .iter()
+            .map(|(name, help, extra)| {
+                let agency = !name.ends_with("max_points") && *name != "chiso_ready";
+                let mut labels: Vec<String> = Vec::new();
+                if agency {
+                    labels.extend(AGENCY_LABELS.iter().map(|s| s.to_string()));
+                    if !name.starts_with("chiso_open_overdue") {
+                        labels.push("period".into());
+                    }
+                }
+                labels.extend(extra.iter().map(|s| s.to_string()));
+                Desc::new(
+                    name.to_string(),
+                    help.to_string(),
+                    labels,
+                    Default::default(),
+                )
+            })
+            .collect::<prometheus::Result<_>>()?;
+        Ok(IndicatorCollector {
+            live,
+            prefixes,
+            rendered,
+            descs,
+            last_len: AtomicUsize::new(0),
+        })
+    }
+
+    /// Walks the live state once, writing every family into `sink`.
+    pub(crate) fn emit(&self, sink: &mut impl Sink) {
+        let registry = self.live.registry();
+        let model = self.live.model();
+        let rendered = &self.rendered;
+        let snapshots = self.live.snapshots();
+        let current = current_results(registry.len(), &snapshots);
+        let each = |f: &mut dyn FnMut(AgencyIdx, PeriodKind, &AgencyResult)| {
+            for (a, kinds) in current.iter().enumerate() {
+                for (k, r) in PeriodKind::ALL.iter().zip(kinds) {
+                    if let Some(r) = r {
+                        f(AgencyIdx(a as u32), *k, r);
+                    }
+                }
+            }
+        };
+        sink.family(FAMILIES[0].0, FAMILIES[0].1);
+        each(&mut |a, k, r| {
+            for ((_, v), (name, text)) in r.counts.iter().zip(&rendered.counts) {
+                let extra = Extra {
+                    labels: &[("count", name)],
+                    rendered: text,
+                };
+                sink.sample(Some(a), Some(k), extra, Num::Int(v));
+            }
+        });
+        sink.family(FAMILIES[1].0, FAMILIES[1].1);
+        each(&mut |a, k, r| {
+            for (i, v) in r.card.indicators.iter().enumerate() {
+                if let Some(v) = v
+                    .as_ref()
+                    .filter(|v| v.value.is_some() && v.denominator > 0)
+                {
+                    let value = Num::ratio(v.numerator, v.denominator);
+                    sink.sample(
+                        Some(a),
+                        Some(k),
+                        self.indicator_extra(i, &mut [("", ""); 2]),
+                        value,
+                    );
+                }
+            }
+        });
+        sink.family(FAMILIES[2].0, FAMILIES[2].1);
+        each(&mut |a, k, r| {
+            for (i, v) in r.card.indicators.iter().enumerate() {
+                if let Some(v) = v {
+                    let value = Num::Hundredths(v.points_h);
+                    sink.sample(
+                        Some(a),
+                        Some(k),
+                        self.indicator_extra(i, &mut [("", ""); 2]),
+                        value,
+                    );
+                }
+            }
+        });
+        sink.family(FAMILIES[3].0, FAMILIES[3].1);
+        each(&mut |a, k, r| {
+            for ((g, &(points, _)), text) in model
+                .groups
+                .iter()
+                .zip(&r.card.groups)
+                .zip(&rendered.groups)
+            {
+                let extra = Extra {
+                    labels: &[("group", &g.id)],
+                    rendered: text,
+                };
+                sink.sample(Some(a), Some(k), extra, Num::Hundredths(points));
+            }
+        });
+        sink.family(FAMILIES[4].0, FAMILIES[4].1);
+        each(&mut |a, k, r| {
+            if let Some(t) = r.card.score_tenths {
+                sink.sample(Some(a), Some(k), NO_EXTRA, Num::Tenths(t));
+            }
+        });
+        sink.family(FAMILIES[5].0, FAMILIES[5].1);
+        let top = model.bands.len().saturating_sub(1) as u64;
+        each(&mut |a, k, r| {
+            if let Some(b) = r.card.band {
+                sink.sample(
+                    Some(a),
+                    Some(k),
+                    NO_EXTRA,
+                    Num::Int(top.saturating_sub(b as u64)),
+                );
+            }
+        });
+        sink.family(FAMILIES[6].0, FAMILIES[6].1);
+        each(&mut |a, k, r| {
+            sink.sample(
+                Some(a),
+                Some(k),
+                NO_EXTRA,
+                nanos_to_secs(r.evaluated_at.as_nanos()),
+            );
+        });
+
+        sink.family(FAMILIES[7].0, FAMILIES[7].1);
+        let mut age = vec![0i64; registry.len()];
+        for (_, snap) in &snapshots {
+            let Some(now) = snap.evaluated_at else {
+                continue;
+            };
+            for item in snap.open.iter().filter(|i| i.late) {
+                let slot = &mut age[item.agency.index()];
+                *slot = (*slot).max(now.nanos_since(item.due));
+            }
+        }
+        registry.pool(&mut age, |p, c| *p = (*p).max(*c));
+        for (a, kinds) in current.iter().enumerate() {
+            if kinds.iter().any(Option::is_some) {
+                sink.sample(
+                    Some(AgencyIdx(a as u32)),
+                    None,
+                    NO_EXTRA,
+                    nanos_to_secs(age[a]),
+                );
+            }
+        }
+
+        sink.family(FAMILIES[8].0, FAMILIES[8].1);
+        for (i, def) in model.indicators.iter().enumerate() {
+            sink.sample(
+                None,
+                None,
+                self.indicator_extra(i, &mut [("", ""); 2]),
+                Num::Hundredths(def.max_h),
+            );
+        }
+        sink.family(FAMILIES[9].0, FAMILIES[9].1);
+        for (g, text) in model.groups.iter().zip(&rendered.groups) {
+            let extra = Extra {
+                labels: &[("group", &g.id)],
+                rendered: text,
+            };
+            sink.sample(None, None, extra, Num::Hundredths(g.max_h));
+        }
+        sink.family(FAMILIES[10].0, FAMILIES[10].1);
+        sink.sample(
+            None,
+            None,
+            NO_EXTRA,
+            Num::Int(u64::from(self.live.is_ready())),
+        );
+    }
+
+    /// The `indicator` and `group` labels of model indicator `i`.
+    fn indicator_extra<'s>(
+        &'s self,
+        i: usize,
+        pairs: &'s mut [(&'static str, &'s str); 2],
+    ) -> Extra<'s> {
+        let [(k1, v1), (k2, v2)] = &self.rendered.indicators[i];
+        *pairs = [(k1, v1.as_str()), (k2, v2.as_str())];
+        Extra {
+            labels: &pairs[..],
+            rendered: &self.rendered.indicator_text[i],
+        }
+    }
+
+    /// Appends every indicator family to `out` in the Prometheus text format (0.0.4).
+    pub fn write_text(&self, out: &mut String) {
+        let last = self.last_len.load(Ordering::Relaxed);
+        // Allocate once: from the last scrape, or at first from ~64 lines per agency and period.
+        let estimate = if last > 0 {
+            last + last / 8
+        } else {
+            self.prefixes.iter().map(|(p, _)| (p.len() + 80) * 64 * 3).sum()
+        };
+        out.reserve(estimate);
+        let start = out.len();
+        let mut sink = TextSink::new(&self.prefixes, out);
+        self.emit(&mut sink);
+        self.last_len.store(out.len() - start, Ordering::Relaxed);
+    }
+}
+impl Collector for IndicatorCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let mut sink = ModelSink::new(self.live.registry());
+        self.emit(&mut sink);
+        sink.into_families()
+    }
+}

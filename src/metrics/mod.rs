@@ -1,0 +1,71 @@
+//! Prometheus metrics: one owned [`Registry`] (never the default one) for engine health, and a
+//! scrape-time collector for the indicator series (see [`indicators`]).
+//!
+//! `/metrics` is [`Metrics::encode`]: the registry's families, then the indicator families
+//! written straight from the live snapshots. The indicator collector is deliberately not
+//! registered in the registry: going through the `prometheus` plain model costs an allocation
+//! per label of every series, several times the 100 ms budget at 5,000 agencies × 3 periods;
+//! the [`prometheus::core::Collector`] impl stays available and is checked to give the same
+//! series.
+
+mod health;
+pub mod indicators;
+mod sink;
+
+use prometheus::{Registry, TextEncoder};
+
+pub use health::Health;
+pub use indicators::IndicatorCollector;
+
+use crate::live::LiveState;
+
+/// Content type of the text exposition format.
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Every metric of one process.
+pub struct Metrics {
+    registry: Registry,
+    health: Health,
+    indicators: IndicatorCollector,
+}
+
+impl Metrics {
+    /// Creates the registry, registers the health series and prepares the indicator collector.
+    pub fn new(live: LiveState) -> prometheus::Result<Self> {
+        let registry = Registry::new();
+        let health = Health::register(&registry)?;
+        let indicators = IndicatorCollector::new(live)?;
+        Ok(Metrics {
+            registry,
+            health,
+            indicators,
+        })
+    }
+
+    /// The health series, to update from the engine owners.
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// The owned registry (health series); register further process-level collectors here.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    pub fn indicators(&self) -> &IndicatorCollector {
+        &self.indicators
+    }
+
+    /// The whole scrape in the Prometheus text format.
+    pub fn encode(&self) -> String {
+        let mut out = String::with_capacity(1 << 16);
+        TextEncoder::new()
+            .encode_utf8(&self.registry.gather(), &mut out)
+            .expect("encoding into a String cannot fail");
+        self.indicators.write_text(&mut out);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,140 @@
+//! The text writer and the `Collector` impl give the same series; labels stay bounded.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use prometheus::core::Collector;
+
+use super::*;
+use crate::core::time::NANOS_PER_DAY;
+use crate::core::{Engine, Settings, Timestamp};
+use crate::demo::{Generator, GeneratorConfig};
+use crate::live::{snapshot_of, LiveState};
+use crate::wire::event_json;
+
+fn live_with_events() -> LiveState {
+    let registry =
+        Arc::new(crate::config::parse_registry(crate::config::SAMPLE_AGENCIES, false).unwrap());
+    let model = Arc::new(crate::config::load_scoring(None).unwrap());
+    let start = Timestamp::parse_rfc3339("2025-08-04T00:00:00+07:00").unwrap();
+    let now = start.saturating_add(30 * NANOS_PER_DAY);
+    let mut engine = Engine::new(
+        registry.clone(),
+        model.clone(),
+        Arc::new(crate::config::load_holidays(None).unwrap()),
+        Settings::default(),
+        now,
+    );
+    let mut g = Generator::new(
+        registry.clone(),
+        GeneratorConfig {
+            start,
+            until: Some(now),
+            dossiers_per_working_day: 400.0,
+            ..GeneratorConfig::default()
+        },
+    );
+    while let Some(line) = g.next_event() {
+        engine.ingest(&event_json::decode(line.as_bytes(), &registry, 1 << 16).unwrap());
+    }
+    let live = LiveState::new(registry, model);
+    live.publish(0, snapshot_of(&engine));
+    live.set_ready(true);
+    live
+}
+
+/// `name{labels sorted} value` lines, values normalised through f64.
+fn series_of_text(text: &str) -> BTreeSet<String> {
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (head, value) = l.rsplit_once(' ').unwrap();
+            let (name, labels) = match head.split_once('{') {
+                Some((n, rest)) => (n, rest.trim_end_matches('}')),
+                None => (head, ""),
+            };
+            let mut labels: Vec<&str> = if labels.is_empty() {
+                vec![]
+            } else {
+                // Label values here never contain `",`.
+                labels.split("\",").collect()
+            };
+            labels.iter_mut().for_each(|l| *l = l.trim_end_matches('"'));
+            labels.sort();
+            format!(
+                "{name}{{{}}} {}",
+                labels.join(","),
+                value.parse::<f64>().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn text_writer_and_collector_agree() {
+    let live = live_with_events();
+    let metrics = Metrics::new(live).unwrap();
+    let mut text = String::new();
+    metrics.indicators().write_text(&mut text);
+    let mut model_text = String::new();
+    prometheus::TextEncoder::new()
+        .encode_utf8(&metrics.indicators().collect(), &mut model_text)
+        .unwrap();
+    let a = series_of_text(&text);
+    let b = series_of_text(&model_text);
+    assert_eq!(a.len(), b.len());
+    assert_eq!(a, b);
+    // The collector's descriptors match what it collects, so a Registry accepts it.
+    let r = prometheus::Registry::new();
+    r.register(Box::new(
+        IndicatorCollector::new(metrics.indicators().live.clone()).unwrap(),
+    ))
+    .unwrap();
+    assert!(!r.gather().is_empty());
+}
+
+#[test]
+fn scrape_has_every_family_and_no_dossier_id() {
+    let live = live_with_events();
+    let metrics = Metrics::new(live.clone()).unwrap();
+    let text = metrics.encode();
+    for (name, _, _) in indicators::FAMILIES {
+        assert!(
+            text.contains(&format!("\n{name}{{")) || text.contains(&format!("\n{name} ")),
+            "{name}"
+        );
+    }
+    for name in [
+        "chiso_events_consumed_total",
+        "chiso_events_rejected_total{reason=\"not_json\"} 0",
+        "chiso_build_info{version=",
+        "chiso_commit_duration_seconds_bucket",
+    ] {
+        assert!(text.contains(name), "{name}");
+    }
+    assert!(!text.contains("H56."), "a dossier id leaked into metrics");
+    assert!(text.contains(
+        "chiso_dossiers{agency=\"TQ\",name=\"Ủy ban nhân dân tỉnh Tuyên Quang\",level=\"province\",parent=\"\",period=\"month\",count=\"open_overdue\"}"
+    ));
+    // A withdrawn source stops being exported.
+    live.withdraw(0);
+    let text = metrics.encode();
+    assert!(!text.contains("chiso_dossiers{"));
+    assert!(text.contains("chiso_ready 1"));
+}
+
+#[test]
+fn decimals_are_exact() {
+    let mut s = String::new();
+    for n in [
+        sink::Num::Hundredths(1234),
+        sink::Num::Hundredths(-5),
+        sink::Num::Tenths(1000),
+        sink::Num::Millionths(333_333),
+        sink::Num::Millionths(1_722_470_400_000_000),
+    ] {
+        n.write_for_test(&mut s);
+        s.push(' ');
+    }
+    assert_eq!(s, "12.34 -0.05 100 0.333333 1722470400 ");
+}

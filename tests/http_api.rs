@@ -1,0 +1,396 @@
+//! The HTTP API through the router (no socket): shapes, sorting, pagination, auth and errors.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use chiso::core::{AgencyDef, Engine, Registry, Settings, Timestamp};
+use chiso::http::{router, AppState};
+use chiso::live::{snapshot_of, LiveState, OpenItem, Snapshot};
+use chiso::metrics::Metrics;
+use chiso::wire::event_json::decode;
+
+const TOKEN: &str = "s3cret-token";
+
+fn ts(s: &str) -> Timestamp {
+    Timestamp::parse_rfc3339(s).unwrap()
+}
+
+fn registry() -> Arc<Registry> {
+    let def = |id: &str, level: &str, parent: Option<&str>| AgencyDef {
+        id: id.into(),
+        name: format!("Cơ quan {id}"),
+        level: level.into(),
+        parent: parent.map(Into::into),
+    };
+    Arc::new(
+        Registry::new(vec![
+            def("P", "province", None),
+            def("A", "department", Some("P")),
+            def("A1", "unit", Some("A")),
+            def("B", "commune", Some("P")),
+        ])
+        .unwrap(),
+    )
+}
+
+const NOW: &str = "2024-08-13T17:00:00+07:00";
+
+/// A live state built from a real engine (results), with hand-made operator lists.
+fn live(ready: bool) -> LiveState {
+    let registry = registry();
+    let model = Arc::new(chiso::config::load_scoring(None).unwrap());
+    let mut engine = Engine::new(
+        registry.clone(),
+        model.clone(),
+        Arc::new(chiso::config::load_holidays(None).unwrap()),
+        Settings::default(),
+        ts(NOW),
+    );
+    let events = [
+        r#"{"event_id":"e1","type":"received","occurred_at":"2024-08-01T08:00:00+07:00","agency_id":"A","dossier_id":"d1","due_at":"2024-08-08T12:00:00+07:00","channel":"online"}"#,
+        r#"{"event_id":"e2","type":"processed","occurred_at":"2024-08-07T08:00:00+07:00","agency_id":"A","dossier_id":"d1","electronic_result":true}"#,
+        r#"{"event_id":"e3","type":"received","occurred_at":"2024-08-02T08:00:00+07:00","agency_id":"B","dossier_id":"d4","due_at":"2024-08-12T17:00:00+07:00"}"#,
+    ];
+    for e in events {
+        engine.ingest(&decode(e.as_bytes(), &registry, 1 << 16).unwrap());
+    }
+    let mut snap: Snapshot = snapshot_of(&engine);
+    let item = |id: &str, agency: &str, due: &str, late: bool, due_soon: bool| OpenItem {
+        dossier_id: id.into(),
+        agency: registry.lookup(agency).unwrap(),
+        procedure: Some("1.000001".into()),
+        received_at: ts("2024-08-01T08:00:00+07:00"),
+        due: ts(due),
+        late,
+        paused: false,
+        due_soon,
+    };
+    snap.open = vec![
+        item("x-late-1d", "A", "2024-08-12T17:00:00+07:00", true, false),
+        item("b-late-3d", "A1", "2024-08-10T17:00:00+07:00", true, false),
+        item("a-late-3d", "B", "2024-08-10T17:00:00+07:00", true, false),
+        item("c-late-2d", "B", "2024-08-11T17:00:00+07:00", true, false),
+        item("soon-5h", "A", "2024-08-13T22:00:00+07:00", false, true),
+        item("soon-1h", "A1", "2024-08-13T18:00:00+07:00", false, true),
+        item("later", "A", "2024-08-20T17:00:00+07:00", false, false),
+    ];
+    let live = LiveState::new(registry, model);
+    live.publish(0, snap);
+    live.set_ready(ready);
+    live
+}
+
+fn state(token: Option<&str>) -> AppState {
+    let live = live(true);
+    let metrics = Arc::new(Metrics::new(live.clone()).unwrap());
+    AppState::new(live, metrics, token.map(Into::into))
+}
+
+async fn call(
+    state: &AppState,
+    method: Method,
+    uri: &str,
+    token: Option<&str>,
+) -> (StatusCode, String, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, t);
+    }
+    let resp = router(state.clone())
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let ctype = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let json = if ctype.starts_with("application/json") {
+        serde_json::from_str(&text).unwrap()
+    } else {
+        Value::Null
+    };
+    (status, ctype, json)
+}
+
+async fn get(state: &AppState, uri: &str) -> (StatusCode, Value) {
+    let (s, _, v) = call(state, Method::GET, uri, Some(&format!("Bearer {TOKEN}"))).await;
+    (s, v)
+}
+
+fn assert_error(status: StatusCode, body: &Value, want: StatusCode, code: &str) {
+    assert_eq!(status, want, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn health_and_readiness() {
+    let s = state(None);
+    let (status, v) = get(&s, "/healthz").await;
+    assert_eq!((status, v["status"].as_str()), (StatusCode::OK, Some("ok")));
+    let (status, v) = get(&s, "/readyz").await;
+    assert_eq!((status, v["ready"].as_bool()), (StatusCode::OK, Some(true)));
+    s.live.set_ready(false);
+    let (status, v) = get(&s, "/readyz").await;
+    assert_eq!(
+        (status, v["ready"].as_bool()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some(false))
+    );
+}
+
+#[tokio::test]
+async fn results_have_the_results_schema_sorted_by_agency() {
+    let s = state(None);
+    let (status, v) = get(&s, "/api/v1/results").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["period"], "month");
+    let ids: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["agency_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["A", "A1", "B", "P"]);
+    let p = &v["results"][3];
+    assert_eq!(p["schema"], 1);
+    assert_eq!(p["period"]["kind"], "month");
+    assert_eq!(p["period"]["label"], "2024-08");
+    assert_eq!(p["evaluated_at"], NOW);
+    assert_eq!(p["parent_id"], Value::Null);
+    assert_eq!(p["counts"]["in_scope"], 2);
+    // d4 is open past its due time at 08-13: late by rule 5.
+    assert_eq!(p["counts"]["open_overdue"], 1);
+    assert_eq!(p["indicators"]["2.1"]["numerator"], 1);
+    assert_eq!(p["indicators"]["2.1"]["points"], 10.0);
+    assert!(p["indicators"]["1.1"].is_null());
+    assert_eq!(p["groups"]["progress"]["max"], 20.0);
+    assert!(p["score"].is_number() && p["band"].is_string(), "{p}");
+    for kind in ["quarter", "year"] {
+        let (status, v) = get(&s, &format!("/api/v1/results?period={kind}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(v["results"][0]["period"]["kind"], kind);
+    }
+    let (status, v) = get(&s, "/api/v1/results?period=week").await;
+    assert_error(status, &v, StatusCode::BAD_REQUEST, "bad_period");
+}
+
+#[tokio::test]
+async fn agency_page_has_registry_info_children_and_every_period() {
+    let s = state(None);
+    let (status, v) = get(&s, "/api/v1/agencies/A").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(v["agency"]["id"], "A");
+    assert_eq!(v["agency"]["name"], "Cơ quan A");
+    assert_eq!(v["agency"]["level"], "department");
+    assert_eq!(v["agency"]["parent_id"], "P");
+    assert_eq!(v["agency"]["children"][0]["id"], "A1");
+    let kinds: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["period"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["month", "quarter", "year"]);
+    let (status, v) = get(&s, "/api/v1/agencies/P").await;
+    assert_eq!(status, StatusCode::OK);
+    let children: Vec<&str> = v["agency"]["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(children, ["A", "B"]);
+    let (status, v) = get(&s, "/api/v1/agencies/NOPE").await;
+    assert_error(status, &v, StatusCode::NOT_FOUND, "unknown_agency");
+}
+
+fn ids(v: &Value) -> Vec<&str> {
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["dossier_id"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn overdue_list_is_most_overdue_first_over_the_subtree() {
+    let s = state(None);
+    let (status, v) = get(&s, "/api/v1/agencies/P/overdue").await;
+    assert_eq!(status, StatusCode::OK);
+    // Ties (3 days) by dossier id.
+    assert_eq!(
+        ids(&v),
+        ["a-late-3d", "b-late-3d", "c-late-2d", "x-late-1d"]
+    );
+    assert_eq!(
+        (
+            v["total"].as_u64(),
+            v["limit"].as_u64(),
+            v["offset"].as_u64()
+        ),
+        (Some(4), Some(50), Some(0))
+    );
+    assert_eq!(v["evaluated_at"], NOW);
+    let first = &v["items"][0];
+    assert_eq!(first["agency_id"], "B");
+    assert_eq!(first["procedure_id"], "1.000001");
+    assert_eq!(first["due_at"], "2024-08-10T17:00:00+07:00");
+    assert_eq!(first["received_at"], "2024-08-01T08:00:00+07:00");
+    assert_eq!(first["overdue_seconds"], 3 * 86_400);
+    assert_eq!(first["paused"], false);
+    assert!(first.get("due_in_seconds").is_none());
+    // A's subtree holds A and A1, not B.
+    let (_, v) = get(&s, "/api/v1/agencies/A/overdue").await;
+    assert_eq!(ids(&v), ["b-late-3d", "x-late-1d"]);
+    let (_, v) = get(&s, "/api/v1/agencies/B/overdue").await;
+    assert_eq!(ids(&v), ["a-late-3d", "c-late-2d"]);
+}
+
+#[tokio::test]
+async fn lists_paginate_with_the_total() {
+    let s = state(None);
+    let (_, v) = get(&s, "/api/v1/agencies/P/overdue?limit=2&offset=1").await;
+    assert_eq!(ids(&v), ["b-late-3d", "c-late-2d"]);
+    assert_eq!(v["total"], 4);
+    assert_eq!(
+        (v["limit"].as_u64(), v["offset"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let (_, v) = get(&s, "/api/v1/agencies/P/overdue?limit=2&offset=3").await;
+    assert_eq!(ids(&v), ["x-late-1d"]);
+    let (_, v) = get(&s, "/api/v1/agencies/P/overdue?offset=10").await;
+    assert_eq!((ids(&v).len(), v["total"].as_u64()), (0, Some(4)));
+    let (_, v) = get(&s, "/api/v1/agencies/P/overdue?limit=1000").await;
+    assert_eq!(ids(&v).len(), 4);
+    for bad in [
+        "limit=0",
+        "limit=1001",
+        "limit=abc",
+        "offset=-1",
+        "limit=1.5",
+    ] {
+        let (status, v) = get(&s, &format!("/api/v1/agencies/P/overdue?{bad}")).await;
+        assert_error(status, &v, StatusCode::BAD_REQUEST, "bad_parameter");
+    }
+    let (status, v) = get(&s, "/api/v1/agencies/NOPE/overdue").await;
+    assert_error(status, &v, StatusCode::NOT_FOUND, "unknown_agency");
+}
+
+#[tokio::test]
+async fn due_soon_list_is_soonest_first() {
+    let s = state(None);
+    let (status, v) = get(&s, "/api/v1/agencies/P/due-soon").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ids(&v), ["soon-1h", "soon-5h"]);
+    assert_eq!(v["items"][0]["due_in_seconds"], 3600);
+    assert_eq!(v["items"][1]["due_in_seconds"], 5 * 3600);
+    assert!(v["items"][0].get("overdue_seconds").is_none());
+    assert_eq!(v["list"], "due_soon");
+    let (_, v) = get(&s, "/api/v1/agencies/B/due-soon").await;
+    assert_eq!(v["total"], 0);
+}
+
+#[tokio::test]
+async fn operator_lists_need_the_token_when_one_is_configured() {
+    let s = state(Some(TOKEN));
+    for uri in ["/api/v1/agencies/P/overdue", "/api/v1/agencies/P/due-soon"] {
+        let (status, _, v) = call(&s, Method::GET, uri, None).await;
+        assert_error(status, &v, StatusCode::UNAUTHORIZED, "unauthorized");
+        let (status, _, v) = call(&s, Method::GET, uri, Some("Bearer wrong-token!")).await;
+        assert_error(status, &v, StatusCode::UNAUTHORIZED, "unauthorized");
+        let (status, _, v) = call(&s, Method::GET, uri, Some(TOKEN)).await;
+        assert_error(status, &v, StatusCode::UNAUTHORIZED, "unauthorized");
+        let (status, _, v) = call(&s, Method::GET, uri, Some(&format!("Bearer {TOKEN}x"))).await;
+        assert_error(status, &v, StatusCode::UNAUTHORIZED, "unauthorized");
+        let (status, _, _) = call(&s, Method::GET, uri, Some(&format!("Bearer {TOKEN}"))).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    // The 401 names the scheme.
+    let resp = router(s.clone())
+        .oneshot(
+            Request::get("/api/v1/agencies/P/overdue")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(resp.headers()[header::WWW_AUTHENTICATE]
+        .to_str()
+        .unwrap()
+        .starts_with("Bearer"));
+    // Health, metrics and results stay open.
+    for uri in [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/v1/results",
+        "/api/v1/agencies/P",
+    ] {
+        let (status, _, _) = call(&s, Method::GET, uri, None).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn only_get_and_unknown_paths_are_json_errors() {
+    let s = state(None);
+    for method in [Method::POST, Method::PUT, Method::DELETE] {
+        for uri in ["/metrics", "/api/v1/results", "/api/v1/agencies/P/overdue"] {
+            let (status, _, v) = call(&s, method.clone(), uri, None).await;
+            assert_error(
+                status,
+                &v,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+            );
+        }
+    }
+    let (status, v) = get(&s, "/api/v2/nothing").await;
+    assert_error(status, &v, StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
+async fn metrics_are_text_with_indicator_series_and_no_dossier_ids() {
+    let s = state(None);
+    let resp = router(s.clone())
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(resp.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let text = String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(text.contains(
+        "chiso_dossiers{agency=\"P\",name=\"Cơ quan P\",level=\"province\",parent=\"\",period=\"month\",count=\"open_overdue\"} 1\n"
+    ), "{text}");
+    assert!(text.contains("chiso_indicator_value_ratio{agency=\"P\",name=\"Cơ quan P\",level=\"province\",parent=\"\",period=\"month\",indicator=\"2.1\",group=\"progress\"} 0.5\n"));
+    // The operator lists' age feeds one bounded series per agency.
+    assert!(text.contains("chiso_open_overdue_max_age_seconds{agency=\"P\",name=\"Cơ quan P\",level=\"province\",parent=\"\"} 259200\n"), "{text}");
+    assert!(text.contains("chiso_ready 1\n"));
+    for id in ["d1", "d4", "late-3d", "soon-1h"] {
+        assert!(!text.contains(id), "dossier id {id} in /metrics");
+    }
+}
