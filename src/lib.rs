@@ -33,10 +33,16 @@
 //!   - [`core::reports`] reported indicator values (`indicator_reported`).
 //!   - [`core::scoring`] the configurable scoring model and exact points arithmetic.
 //!   - [`core::agency`] the agency registry and roll-ups over its tree.
-//! - [`wire`] — JSON at the edge: input decoding with reject reasons, results encoding.
+//! - [`wire`] — the edge formats: JSON input decoding with reject reasons, results encoding,
+//!   and the compact binary encoding of accepted events kept in the state topic.
 //! - [`config`] — loading the registry, scoring model and holidays (TOML or JSON).
+//! - [`settings`] — the layered configuration of `chiso run` (defaults, file, environment).
 //! - [`live`] — the read model (snapshots per source) that HTTP and metrics serve.
-//! - [`app`] — the commands: `replay`, `run`, `demo`.
+//! - [`kafka`] — the Kafka adapter: per-partition engines, transactions, restore, roll-up stage.
+//! - [`http`] — the read-only HTTP API, `/metrics`, `/healthz`, `/readyz` (axum).
+//! - [`metrics`] — the owned Prometheus registry: engine health and scrape-time indicators.
+//! - [`demo`] — the realistic event generator and the accelerated clock of `chiso demo`.
+//! - [`app`] — the commands: `replay`, `run`, `demo`, `generate`.
 //!
 //! ## Invariants
 //!
