@@ -98,7 +98,16 @@ impl LiveState {
 
 /// Builds a full snapshot (all tracked periods, all agencies, open dossiers) from one engine.
 pub fn snapshot_of(engine: &Engine) -> Snapshot {
-    let open = engine
+    Snapshot {
+        evaluated_at: Some(engine.now()),
+        results: engine.results(),
+        open: open_items(engine),
+    }
+}
+
+/// Owned copies of an engine's open dossiers, for the operator lists.
+pub fn open_items(engine: &Engine) -> Vec<OpenItem> {
+    engine
         .open_dossiers(|_| true)
         .into_iter()
         .map(|d| OpenItem {
@@ -111,12 +120,7 @@ pub fn snapshot_of(engine: &Engine) -> Snapshot {
             paused: d.paused,
             due_soon: d.due_soon,
         })
-        .collect();
-    Snapshot {
-        evaluated_at: Some(engine.now()),
-        results: engine.results(),
-        open,
-    }
+        .collect()
 }
 
 /// The current result of every agency for each period kind (month, quarter, year), across

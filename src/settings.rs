@@ -103,6 +103,7 @@ pub struct PipelineSettings {
     pub rollup_interval_ms: u64,
     pub clock: String,
     pub max_event_bytes: usize,
+    pub catch_up_max_ms: u64,
     pub state_batch_bytes: usize,
     pub transaction_timeout_ms: u64,
 }

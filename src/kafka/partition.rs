@@ -88,6 +88,9 @@ pub struct Worker<C: ConsumerContext + 'static> {
     /// (dossiers, pending) last added to the process-wide gauges.
     reported: (i64, i64),
     counters: Counters,
+    /// Catching up: events are ingested without evaluation (see [`Worker::caught_up`]).
+    deferred: bool,
+    restore_started: Instant,
 }
 
 /// Per-event counts kept locally and added to the shared counters now and then: four threads
@@ -156,6 +159,8 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             error: None,
             reported: (0, 0),
             counters: Counters::default(),
+            deferred: false,
+            restore_started: Instant::now(),
         }
     }
 
@@ -165,17 +170,16 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         match self.restore() {
             Ok(Next::Go) => {
                 self.restored = true;
-                self.progress
-                    .health
-                    .restore_duration
-                    .observe(t0.elapsed().as_secs_f64());
                 info!(
                     partition = self.partition,
                     events = self.engine.stats().applied,
                     dossiers = self.engine.dossier_count(),
                     seconds = t0.elapsed().as_secs_f64(),
-                    "partition restored from the state topic"
+                    "partition state read from the state topic; catching up"
                 );
+                if self.cfg.settings.pipeline.catch_up_max_ms == 0 {
+                    self.caught_up();
+                }
                 self.report_sizes(false);
                 self.consume();
             }
@@ -196,24 +200,53 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         self.queue.take().expect("queue returned by consume")
     }
 
-    /// Rebuilds the engine from the state partition of the same number.
+    /// Rebuilds the engine from the state partition of the same number, not yet evaluated:
+    /// see [`Worker::caught_up`].
     fn restore(&mut self) -> Result<Next, PipelineError> {
         let cfg = self.cfg.clone();
-        let mut engine = std::mem::replace(&mut self.engine, new_engine(&cfg));
-        let mut seen = std::mem::take(&mut self.seen);
-        let result = changelog::restore(&cfg, self.partition, &mut engine, &mut seen, || {
+        self.restore_started = Instant::now();
+        let restored = changelog::restore(&cfg, self.partition, || {
             Ok(matches!(self.serve_commands()?, Next::Go))
-        });
-        self.engine = engine;
-        self.seen = seen;
-        match result? {
+        })?;
+        match restored {
             None => Ok(Next::Exit),
-            Some(_) => {
-                self.engine.advance_to(self.cfg.clock.now());
-                self.publish_open();
+            Some(r) => {
+                self.engine = r.engine;
+                self.seen = r.seen;
+                self.deferred = true;
                 Ok(Next::Go)
             }
         }
+    }
+
+    /// Ends the catch-up: the engine, which has taken every event so far without evaluating
+    /// anything (its clock at the start of time), moves to `now` once. Until then it publishes
+    /// no figures and does not count as restored (`/readyz`).
+    ///
+    /// Catching up this way — after a restore, over the backlog that built up while the
+    /// partition had no owner — costs one evaluation per dossier and period instead of two per
+    /// event, and gives the same engine (the core does not depend on how ingestion and
+    /// `advance_to` interleave). It ends when the partition queue is empty or after
+    /// `pipeline.catch_up_max_ms`.
+    fn caught_up(&mut self) {
+        if !self.deferred {
+            return;
+        }
+        let t = Instant::now();
+        self.engine.advance_to(self.cfg.clock.now());
+        self.deferred = false;
+        let seconds = self.restore_started.elapsed().as_secs_f64();
+        self.progress.health.restore_duration.observe(seconds);
+        info!(
+            partition = self.partition,
+            events = self.engine.stats().applied,
+            dossiers = self.engine.dossier_count(),
+            evaluation_seconds = t.elapsed().as_secs_f64(),
+            seconds,
+            "partition restored and caught up"
+        );
+        self.publish_open();
+        self.report_sizes(false);
     }
 
     /// Answers commands during the restore: nothing to hand over yet.
@@ -251,7 +284,13 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                     Err(TryRecvError::Disconnected) => return,
                 }
             }
-            if last_tick.elapsed() >= TICK {
+            if self.deferred
+                && self.restore_started.elapsed().as_millis()
+                    >= self.cfg.settings.pipeline.catch_up_max_ms as u128
+            {
+                self.caught_up();
+            }
+            if last_tick.elapsed() >= TICK && !self.deferred {
                 last_tick = Instant::now();
                 self.engine.advance_to(self.cfg.clock.now());
                 self.publish_open();
@@ -259,7 +298,11 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             }
             // Short waits: commands are answered within this much while the partition is idle.
             match queue.poll(Duration::from_millis(20)) {
-                None => self.counters.flush(&self.progress),
+                None => {
+                    self.counters.flush(&self.progress);
+                    // Nothing waiting: the backlog is consumed.
+                    self.caught_up();
+                }
                 Some(Ok(m)) => {
                     self.process(&m);
                     if self.counters.consumed >= 1024 {
@@ -322,7 +365,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         let mut out = Flushed {
             partition: self.partition,
             epoch,
-            restored: self.restored,
+            restored: self.restored && !self.deferred,
             next_offset: self.next_offset,
             error: self.error.clone(),
             ..Flushed::default()
@@ -333,7 +376,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             }
             out.state = std::mem::take(&mut self.state);
             out.dead = std::mem::take(&mut self.dead);
-            if partials {
+            if partials && !self.deferred {
                 out.partials = self.changed_partials();
             }
         }

@@ -128,6 +128,13 @@ impl Transactor {
                     .send_offsets_to_transaction(offsets, group, CALL_TIMEOUT)
             })?;
         }
+        // rust-rdkafka's commit_transaction flushes first and, while anything is in flight,
+        // waits for events in steps of 100 ms — which the ThreadedProducer's own polling thread
+        // serves, so every commit would take at least 100 ms. Wait for the deliveries here, in
+        // small steps, so that its flush finds nothing to do.
+        while self.producer.in_flight_count() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_micros(500));
+        }
         retry(deadline, "committing the transaction", || {
             self.producer.commit_transaction(CALL_TIMEOUT)
         })

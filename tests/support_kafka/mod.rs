@@ -554,7 +554,11 @@ timeout_ms = 20000
         let child = Command::new(CHISO)
             .args(["run", "--config"])
             .arg(&cfg)
-            .env("RUST_LOG", "info,chiso=debug")
+            // CHISO_TEST_RUST_LOG overrides the engine's log filter when debugging a test.
+            .env(
+                "RUST_LOG",
+                std::env::var("CHISO_TEST_RUST_LOG").unwrap_or_else(|_| "info,chiso=debug".into()),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
