@@ -15,7 +15,10 @@ use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 
 use chiso::core::event::{Channel, DueSpec, Received};
 use chiso::core::time::NANOS_PER_HOUR;
-use chiso::core::{Engine, Event, EventKind, PeriodPolicy, Registry, ScoringModel, Settings, Timestamp, WorkCalendar};
+use chiso::core::{
+    Engine, Event, EventKind, PeriodPolicy, Registry, ScoringModel, Settings, Timestamp,
+    WorkCalendar,
+};
 use chiso::demo::{Generator, GeneratorConfig};
 use chiso::wire::event_json::{decode, DEFAULT_MAX_BYTES};
 
@@ -55,7 +58,8 @@ struct Fixture {
 }
 
 fn fixture(dossiers: u64) -> Fixture {
-    let registry = Arc::new(chiso::config::parse_registry(chiso::config::SAMPLE_AGENCIES, false).unwrap());
+    let registry =
+        Arc::new(chiso::config::parse_registry(chiso::config::SAMPLE_AGENCIES, false).unwrap());
     let model = Arc::new(chiso::config::load_scoring(None).unwrap());
     let calendar = Arc::new(chiso::config::load_holidays(None).unwrap());
     let at = Timestamp::parse_rfc3339("2026-01-15T12:00:00+07:00").unwrap();
@@ -72,20 +76,41 @@ fn fixture(dossiers: u64) -> Fixture {
     while let Some(line) = generator.next_event() {
         lines.push(line);
     }
-    Fixture { registry, model, calendar, lines, at }
+    Fixture {
+        registry,
+        model,
+        calendar,
+        lines,
+        at,
+    }
 }
 
 impl Fixture {
     fn engine(&self, at: Timestamp) -> Engine {
         // Live-mode shape: current month, quarter, year plus the previous one of each (final).
-        let settings = Settings { periods: PeriodPolicy::Rolling { finals_kept: [1, 1, 1] }, ..Settings::default() };
-        Engine::new(self.registry.clone(), self.model.clone(), self.calendar.clone(), settings, at)
+        let settings = Settings {
+            periods: PeriodPolicy::Rolling {
+                finals_kept: [1, 1, 1],
+            },
+            ..Settings::default()
+        };
+        Engine::new(
+            self.registry.clone(),
+            self.model.clone(),
+            self.calendar.clone(),
+            settings,
+            at,
+        )
     }
 
     fn decoded(&self) -> Vec<Event<'static>> {
         self.lines
             .iter()
-            .map(|l| decode(l.as_bytes(), &self.registry, DEFAULT_MAX_BYTES).expect("generated events are valid").into_owned())
+            .map(|l| {
+                decode(l.as_bytes(), &self.registry, DEFAULT_MAX_BYTES)
+                    .expect("generated events are valid")
+                    .into_owned()
+            })
             .collect()
     }
 }
@@ -110,7 +135,11 @@ fn deadline_engine(f: &Fixture, open: usize, passing: usize) -> (Engine, Timesta
     let agency = f.registry.sorted_by_id()[0];
     for i in 0..open {
         // The first `passing` are due at one instant, the rest a month later.
-        let due = if i < passing { t0.saturating_add(4 * NANOS_PER_HOUR) } else { t0.saturating_add(30 * 24 * NANOS_PER_HOUR) };
+        let due = if i < passing {
+            t0.saturating_add(4 * NANOS_PER_HOUR)
+        } else {
+            t0.saturating_add(30 * 24 * NANOS_PER_HOUR)
+        };
         let ev = Event {
             id: format!("dl-{i}").into(),
             occurred_at: t0.saturating_sub(NANOS_PER_HOUR),
@@ -137,7 +166,9 @@ fn deadline_engine(f: &Fixture, open: usize, passing: usize) -> (Engine, Timesta
 fn bench(c: &mut Criterion) {
     let full = full_run();
     // CHISO_BENCH_DOSSIERS overrides the stream size (for profiling runs).
-    let size = std::env::var("CHISO_BENCH_DOSSIERS").ok().and_then(|v| v.parse().ok());
+    let size = std::env::var("CHISO_BENCH_DOSSIERS")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let f = fixture(size.unwrap_or(if full { 500_000 } else { 2_000 }));
     let events = f.decoded();
     let n = events.len() as u64;
@@ -189,12 +220,19 @@ fn bench(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(if full { 10 } else { 1 }));
     let open = if full { 200_000 } else { 20_000 };
     for passing in [1_000, 10_000] {
-        g.bench_function(format!("{passing} of {open} open dossiers turn late"), |b| {
-            b.iter_batched(|| deadline_engine(&f, open, passing), |(mut e, t)| {
-                e.advance_to(t);
-                e
-            }, BatchSize::PerIteration)
-        });
+        g.bench_function(
+            format!("{passing} of {open} open dossiers turn late"),
+            |b| {
+                b.iter_batched(
+                    || deadline_engine(&f, open, passing),
+                    |(mut e, t)| {
+                        e.advance_to(t);
+                        e
+                    },
+                    BatchSize::PerIteration,
+                )
+            },
+        );
     }
     g.finish();
 

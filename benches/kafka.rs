@@ -47,7 +47,10 @@ fn env_or(name: &str, default: f64) -> f64 {
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
-    let events = env_or("CHISO_BENCH_EVENTS", if full { 2_000_000.0 } else { 20_000.0 }) as usize;
+    let events = env_or(
+        "CHISO_BENCH_EVENTS",
+        if full { 2_000_000.0 } else { 20_000.0 },
+    ) as usize;
     let per_day = env_or(
         "CHISO_BENCH_RESTORE_DOSSIERS_PER_DAY",
         if full { 4800.0 } else { 40.0 },
@@ -61,7 +64,10 @@ fn main() {
         .with_writer(std::io::stderr)
         .try_init();
     let cluster = Cluster::start("bench", 1);
-    println!("chiso end-to-end benchmark ({} mode)", if full { "full" } else { "smoke" });
+    println!(
+        "chiso end-to-end benchmark ({} mode)",
+        if full { "full" } else { "smoke" }
+    );
     let (cfg, progress, cancel, pipeline) = throughput(&cluster, events);
     latency(&cluster, &cfg, if full { 30 } else { 3 });
     cancel.cancel();
@@ -235,7 +241,10 @@ fn run_pipeline(
         if c as usize >= n {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(1800), "pipeline too slow");
+        assert!(
+            started.elapsed() < Duration::from_secs(1800),
+            "pipeline too slow"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     let (t_first, c_first) = first.unwrap();
@@ -281,7 +290,9 @@ fn latency(cluster: &Cluster, cfg: &Config, seconds: u64) {
             c.assign(&tpl).unwrap();
             let mut best = 0;
             while !stop.load(Ordering::Relaxed) {
-                let Some(Ok(m)) = c.poll(Duration::from_millis(50)) else { continue };
+                let Some(Ok(m)) = c.poll(Duration::from_millis(50)) else {
+                    continue;
+                };
                 if m.key() != Some(key.as_bytes()) {
                     continue;
                 }
@@ -292,7 +303,9 @@ fn latency(cluster: &Cluster, cfg: &Config, seconds: u64) {
                     let sent = sent.lock().unwrap();
                     for i in best + 1..=k {
                         if let Some(t) = sent.get(&i) {
-                            seen.lock().unwrap().push(t.elapsed().as_secs_f64() * 1000.0);
+                            seen.lock()
+                                .unwrap()
+                                .push(t.elapsed().as_secs_f64() * 1000.0);
                         }
                     }
                     best = k;
@@ -301,7 +314,12 @@ fn latency(cluster: &Cluster, cfg: &Config, seconds: u64) {
         })
     };
     std::thread::sleep(Duration::from_secs(1));
-    let (background, _) = generate_until(202, "2025-03-01T00:00:00+07:00", 3000.0, 2000 * seconds as usize);
+    let (background, _) = generate_until(
+        202,
+        "2025-03-01T00:00:00+07:00",
+        3000.0,
+        2000 * seconds as usize,
+    );
     let p = producer(&cluster.bootstrap);
     let t0 = Instant::now();
     let mut bg = background.iter();
@@ -315,9 +333,13 @@ fn latency(cluster: &Cluster, cfg: &Config, seconds: u64) {
             r#"{{"event_id":"marker-{k}","type":"indicator_reported","occurred_at":"{at}","agency_id":"{agency}","indicator":"1.1","period":"{month}","numerator":{k},"denominator":1000000}}"#
         );
         sent.lock().unwrap().insert(k, Instant::now());
-        p.send(BaseRecord::to(&cfg.topics().events).key(agency.as_bytes()).payload(&marker))
-            .map_err(|(e, _)| e)
-            .unwrap();
+        p.send(
+            BaseRecord::to(&cfg.topics().events)
+                .key(agency.as_bytes())
+                .payload(&marker),
+        )
+        .map_err(|(e, _)| e)
+        .unwrap();
         p.poll(Duration::ZERO);
         let due = Duration::from_millis(100 * k);
         if let Some(w) = due.checked_sub(t0.elapsed()) {
@@ -393,7 +415,9 @@ fn restore(cluster: &Cluster, per_day: f64, full: bool) {
     let dossiers = g.dossiers_started();
     let bytes: usize = batches.iter().map(Vec::len).sum();
     for b in &batches {
-        let mut rec = BaseRecord::<(), [u8]>::to(&topics.state).partition(0).payload(b);
+        let mut rec = BaseRecord::<(), [u8]>::to(&topics.state)
+            .partition(0)
+            .payload(b);
         loop {
             match p.send(rec) {
                 Ok(()) => break,
@@ -450,7 +474,11 @@ fn restore(cluster: &Cluster, per_day: f64, full: bool) {
     let ingest_s = t0.elapsed().as_secs_f64();
     engine.advance_to(cfg.clock.now());
     let lazy_s = t0.elapsed().as_secs_f64();
-    assert_eq!(engine.results(), expect, "deferred evaluation gives the same state");
+    assert_eq!(
+        engine.results(),
+        expect,
+        "deferred evaluation gives the same state"
+    );
     println!(
         "engine from memory, evaluation deferred: {lazy_s:.2} s (ingest {ingest_s:.2} s + one advance {:.2} s)",
         lazy_s - ingest_s
@@ -465,7 +493,11 @@ fn restore(cluster: &Cluster, per_day: f64, full: bool) {
     engine.advance_to(cfg.clock.now());
     let restore_s = t0.elapsed().as_secs_f64();
     assert_eq!(stats.events, events);
-    assert_eq!(engine.results(), expect, "restored engine equals the original");
+    assert_eq!(
+        engine.results(),
+        expect,
+        "restored engine equals the original"
+    );
     println!(
         "RESTORE {} events / {} dossiers from the state topic in {restore_s:.2} s ({:.0} events/s; target <= 10 s for a province-year){}",
         stats.events,

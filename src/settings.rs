@@ -492,6 +492,9 @@ mod tests {
         )
         .unwrap_err();
         let all = err.to_string();
-        assert!(all.contains("commit_interval_ms") && all.contains("timeout_ms"), "{all}");
+        assert!(
+            all.contains("commit_interval_ms") && all.contains("timeout_ms"),
+            "{all}"
+        );
     }
 }

@@ -70,7 +70,11 @@ async fn serve(cfg: Arc<Config>) -> Result<()> {
             .with_context(|| format!("cannot listen on http.bind {bind}"))?;
         let token = Some(cfg.settings.http.token.clone());
         let state = crate::http::AppState::new(live.clone(), metrics.clone(), token);
-        Some(tokio::spawn(crate::http::serve(listener, state, http_stop.clone())))
+        Some(tokio::spawn(crate::http::serve(
+            listener,
+            state,
+            http_stop.clone(),
+        )))
     };
     let pipeline = Pipeline::start(cfg.clone(), live.clone(), progress.clone(), cancel.clone())
         .context("starting the pipeline threads")?;
@@ -176,7 +180,11 @@ fn print_config(cfg: &Config) {
     }
     println!("{:#?}", s.pipeline);
     println!("{:#?}", s.engine);
-    println!("http.bind = {:?}, token set: {}", s.http.bind, !s.http.token.is_empty());
+    println!(
+        "http.bind = {:?}, token set: {}",
+        s.http.bind,
+        !s.http.token.is_empty()
+    );
     println!("{:#?}", s.shutdown);
     println!("{:#?}", s.log);
 }

@@ -62,19 +62,27 @@ const TIE_CHUNK: usize = 1 << TIE_CHUNK_BITS;
 impl Ties {
     fn push(&mut self, id: &str) -> (u32, u16) {
         debug_assert!(!id.is_empty() && id.len() <= u16::MAX as usize);
-        if self.chunks.last().is_none_or(|c| c.len() + id.len() > TIE_CHUNK) {
+        if self
+            .chunks
+            .last()
+            .is_none_or(|c| c.len() + id.len() > TIE_CHUNK)
+        {
             self.chunks.push(Vec::with_capacity(TIE_CHUNK));
         }
         let chunk = self.chunks.len() - 1;
         let buf = &mut self.chunks[chunk];
         let pos = buf.len();
         buf.extend_from_slice(id.as_bytes());
-        let offset = u32::try_from(chunk << TIE_CHUNK_BITS | pos).expect("over 4 GiB of event ids in one engine");
+        let offset = u32::try_from(chunk << TIE_CHUNK_BITS | pos)
+            .expect("over 4 GiB of event ids in one engine");
         (offset, id.len() as u16)
     }
 
     fn get(&self, offset: u32, len: u16) -> &[u8] {
-        let (chunk, pos) = ((offset >> TIE_CHUNK_BITS) as usize, (offset as usize) & (TIE_CHUNK - 1));
+        let (chunk, pos) = (
+            (offset >> TIE_CHUNK_BITS) as usize,
+            (offset as usize) & (TIE_CHUNK - 1),
+        );
         &self.chunks[chunk][pos..pos + len as usize]
     }
 }
@@ -97,7 +105,9 @@ impl Entry {
     /// Whether `self` is later than `other` by (`occurred_at`, `event_id`).
     fn later_than(&self, other: &Entry, ties: &Ties) -> bool {
         match self.at.cmp(&other.at) {
-            std::cmp::Ordering::Equal => ties.get(self.tie, self.tie_len) > ties.get(other.tie, other.tie_len),
+            std::cmp::Ordering::Equal => {
+                ties.get(self.tie, self.tie_len) > ties.get(other.tie, other.tie_len)
+            }
             o => o.is_gt(),
         }
     }
@@ -198,13 +208,31 @@ impl Dossier {
         self.agency
     }
 
-    fn log(&mut self, at: Timestamp, kind: EntryKind, due: Timestamp, flags: u8, tie: Option<&str>, ties: &mut Ties) {
+    fn log(
+        &mut self,
+        at: Timestamp,
+        kind: EntryKind,
+        due: Timestamp,
+        flags: u8,
+        tie: Option<&str>,
+        ties: &mut Ties,
+    ) {
         let pos = self.log.partition_point(|e| (e.at, e.kind) <= (at, kind));
         let (tie, tie_len) = tie.map_or((0, 0), |id| ties.push(id));
         // Most dossiers log one or two entries: the slice is exactly as long as needed.
         let mut log = std::mem::take(&mut self.log).into_vec();
         log.reserve_exact(1);
-        log.insert(pos, Entry { at, due, tie, tie_len, kind, flags });
+        log.insert(
+            pos,
+            Entry {
+                at,
+                due,
+                tie,
+                tie_len,
+                kind,
+                flags,
+            },
+        );
         self.log = log.into_boxed_slice();
     }
 
@@ -249,15 +277,27 @@ impl Dossier {
                 ),
                 None => self.log(at, EntryKind::SupplementReceived, NONE, 0, None, ties),
             },
-            EventKind::Rated { rating } => {
-                self.log(at, EntryKind::Rated, NONE, *rating as u8, Some(event_id), ties)
-            }
+            EventKind::Rated { rating } => self.log(
+                at,
+                EntryKind::Rated,
+                NONE,
+                *rating as u8,
+                Some(event_id),
+                ties,
+            ),
             EventKind::Processed { .. } | EventKind::Returned | EventKind::Withdrawn => {
                 let flags = match kind {
                     EventKind::Processed {
                         outcome: Outcome::Completed,
                         electronic_result,
-                    } => END_COMPLETED | if *electronic_result { END_ELECTRONIC } else { 0 },
+                    } => {
+                        END_COMPLETED
+                            | if *electronic_result {
+                                END_ELECTRONIC
+                            } else {
+                                0
+                            }
+                    }
                     _ => 0,
                 };
                 if at < self.end_at {
@@ -382,7 +422,13 @@ impl Dossier {
     /// moves forward with the clock: an event becoming visible, the due time passing (rule 5), or
     /// the due-soon horizon reaching the due time. `Timestamp::MAX` if none.
     /// `view_now`, if given, is `self.view(now, …)` already computed by the caller.
-    pub fn next_change(&self, now: Timestamp, due_soon_horizon: i64, ties: &Ties, view_now: Option<View>) -> Timestamp {
+    pub fn next_change(
+        &self,
+        now: Timestamp,
+        due_soon_horizon: i64,
+        ties: &Ties,
+        view_now: Option<View>,
+    ) -> Timestamp {
         let mut next = NONE;
         for t in self.log.iter().map(|e| e.at).chain(self.singles()) {
             if t >= now {

@@ -22,12 +22,12 @@ use super::agency::{AgencyIdx, Registry};
 use super::calendar::WorkCalendar;
 use super::counts::{Counts, Mask};
 use super::dossier::{contribution, Dossier, Ties, View};
-use super::idset::IdSet;
-use super::slab::Slab;
 use super::event::{Event, EventKind};
+use super::idset::IdSet;
 use super::period::{Period, PeriodKind};
 use super::reports::Reports;
 use super::scoring::{ScoreCard, ScoringModel, Source};
+use super::slab::Slab;
 use super::time::{Timestamp, NANOS_PER_HOUR};
 
 /// Which periods the engine keeps counts for.
@@ -129,7 +129,14 @@ fn dossier_hash(agency: AgencyIdx, id: &str) -> u64 {
 }
 
 /// Fills `out` with a dossier's contribution to each tracked period at `now`.
-fn masks_into(periods: &[Tracked], d: &Dossier, now: Timestamp, horizon: i64, ties: &Ties, out: &mut Vec<Mask>) {
+fn masks_into(
+    periods: &[Tracked],
+    d: &Dossier,
+    now: Timestamp,
+    horizon: i64,
+    ties: &Ties,
+    out: &mut Vec<Mask>,
+) {
     out.clear();
     let mut cached: Option<(Timestamp, View)> = None;
     for t in periods {
@@ -274,7 +281,13 @@ impl Engine {
         let d = &self.dossiers[idx as usize];
         self.old_views.clear();
         for &c in &self.eval_times {
-            self.old_views.push((at < c).then(|| if created { View::Unseen } else { d.view(c, horizon, &self.ties) }));
+            self.old_views.push((at < c).then(|| {
+                if created {
+                    View::Unseen
+                } else {
+                    d.view(c, horizon, &self.ties)
+                }
+            }));
         }
         self.dossiers[idx as usize].apply(at, &ev.id, &ev.kind, &self.calendar, &mut self.ties);
         let d = &self.dossiers[idx as usize];
@@ -305,10 +318,14 @@ impl Engine {
         self.period_eval.clear();
         for t in &self.periods {
             let c = self.now.min(t.period.end());
-            let k = self.eval_times.iter().position(|&x| x == c).unwrap_or_else(|| {
-                self.eval_times.push(c);
-                self.eval_times.len() - 1
-            });
+            let k = self
+                .eval_times
+                .iter()
+                .position(|&x| x == c)
+                .unwrap_or_else(|| {
+                    self.eval_times.push(c);
+                    self.eval_times.len() - 1
+                });
             self.period_eval.push(k);
         }
     }
@@ -333,8 +350,22 @@ impl Engine {
         }
         for &idx in &fired {
             let d = &self.dossiers[idx as usize];
-            masks_into(&self.periods, d, self.now, horizon, &self.ties, &mut self.old_masks);
-            masks_into(&self.periods, d, now, horizon, &self.ties, &mut self.new_masks);
+            masks_into(
+                &self.periods,
+                d,
+                self.now,
+                horizon,
+                &self.ties,
+                &mut self.old_masks,
+            );
+            masks_into(
+                &self.periods,
+                d,
+                now,
+                horizon,
+                &self.ties,
+                &mut self.new_masks,
+            );
             let agency = d.agency.index();
             for (i, t) in self.periods.iter_mut().enumerate() {
                 t.counts[agency].replace(self.old_masks[i], self.new_masks[i]);
@@ -352,7 +383,12 @@ impl Engine {
     /// already there (a later one is found when the earlier timer fires and changes nothing).
     fn schedule(&mut self, idx: u32, view_now: Option<View>) {
         let d = &mut self.dossiers[idx as usize];
-        let next = d.next_change(self.now, self.settings.due_soon_horizon, &self.ties, view_now);
+        let next = d.next_change(
+            self.now,
+            self.settings.due_soon_horizon,
+            &self.ties,
+            view_now,
+        );
         if next < d.scheduled {
             d.scheduled = next;
             self.timers.push(Reverse((next, idx)));

@@ -18,13 +18,19 @@ pub struct IdSet {
 
 impl Default for IdSet {
     fn default() -> Self {
-        IdSet { buckets: vec![Vec::new(); 1 << BUCKET_BITS], len: 0 }
+        IdSet {
+            buckets: vec![Vec::new(); 1 << BUCKET_BITS],
+            len: 0,
+        }
     }
 }
 
 fn split(h: u64) -> (usize, [u16; 3]) {
     // Most significant part first, so that array order is numeric order.
-    ((h >> 48) as usize, [(h >> 32) as u16, (h >> 16) as u16, h as u16])
+    (
+        (h >> 48) as usize,
+        [(h >> 32) as u16, (h >> 16) as u16, h as u16],
+    )
 }
 
 impl IdSet {
@@ -76,7 +82,9 @@ mod tests {
         assert_eq!(s.len(), 4);
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
         for _ in 0..10_000 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             s.insert(x);
         }
         assert_eq!(s.len(), 10_004);

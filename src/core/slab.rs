@@ -16,7 +16,10 @@ pub struct Slab<T> {
 
 impl<T> Default for Slab<T> {
     fn default() -> Self {
-        Slab { chunks: Vec::new(), len: 0 }
+        Slab {
+            chunks: Vec::new(),
+            len: 0,
+        }
     }
 }
 
@@ -25,7 +28,10 @@ impl<T> Slab<T> {
         if self.len % CHUNK == 0 {
             self.chunks.push(Vec::with_capacity(CHUNK));
         }
-        self.chunks.last_mut().expect("a chunk was just ensured").push(value);
+        self.chunks
+            .last_mut()
+            .expect("a chunk was just ensured")
+            .push(value);
         self.len += 1;
         self.len - 1
     }

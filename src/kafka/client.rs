@@ -91,7 +91,9 @@ const PRODUCER_ONLY: [&str; 10] = [
 ];
 
 fn passes(key: &str, skip: &[&str]) -> bool {
-    !skip.iter().any(|p| key == *p || (p.ends_with('.') && key.starts_with(p)))
+    !skip
+        .iter()
+        .any(|p| key == *p || (p.ends_with('.') && key.starts_with(p)))
 }
 
 fn base(cfg: &Config, client_id: &str) -> ClientConfig {
@@ -126,10 +128,7 @@ pub fn group_consumer(cfg: &Config, group: &str, suffix: &str, eof: bool) -> Cli
         .set("partition.assignment.strategy", "cooperative-sticky")
         .set("enable.partition.eof", if eof { "true" } else { "false" });
     if cfg.settings.kafka.static_membership {
-        c.set(
-            "group.instance.id",
-            format!("{}-{suffix}", cfg.instance_id),
-        );
+        c.set("group.instance.id", format!("{}-{suffix}", cfg.instance_id));
     }
     c
 }
@@ -139,18 +138,21 @@ pub fn reader(cfg: &Config, suffix: &str) -> ClientConfig {
     let mut c = base(cfg, &format!("{}-{suffix}", cfg.instance_id));
     // librdkafka's assign() needs a group id; with assign() only, the group is never joined
     // and nothing is committed to it.
-    c.set("group.id", format!("{}-reader", cfg.settings.kafka.group_id))
-        .set("enable.auto.commit", "false")
-        .set("isolation.level", "read_committed")
-        .set("auto.offset.reset", "earliest")
-        .set("enable.partition.eof", "true")
-        // The end of the partition is seen when a fetch returns nothing: do not let the broker
-        // hold that last fetch for the default 500 ms.
-        .set("fetch.wait.max.ms", "10")
-        // Restores read whole partitions: large fetches, deep prefetch queue.
-        .set("fetch.max.bytes", "67108864")
-        .set("max.partition.fetch.bytes", "16777216")
-        .set("queued.max.messages.kbytes", "262144");
+    c.set(
+        "group.id",
+        format!("{}-reader", cfg.settings.kafka.group_id),
+    )
+    .set("enable.auto.commit", "false")
+    .set("isolation.level", "read_committed")
+    .set("auto.offset.reset", "earliest")
+    .set("enable.partition.eof", "true")
+    // The end of the partition is seen when a fetch returns nothing: do not let the broker
+    // hold that last fetch for the default 500 ms.
+    .set("fetch.wait.max.ms", "10")
+    // Restores read whole partitions: large fetches, deep prefetch queue.
+    .set("fetch.max.bytes", "67108864")
+    .set("max.partition.fetch.bytes", "16777216")
+    .set("queued.max.messages.kbytes", "262144");
     c
 }
 

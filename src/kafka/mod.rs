@@ -68,9 +68,7 @@ impl Progress {
 
     /// With health series in a registry of their own (tests, benchmarks).
     pub fn standalone() -> Self {
-        Progress::new(
-            Health::register(&prometheus::Registry::new()).expect("fresh registry"),
-        )
+        Progress::new(Health::register(&prometheus::Registry::new()).expect("fresh registry"))
     }
 
     pub fn consumed(&self) -> u64 {

@@ -139,7 +139,8 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let registry = crate::config::parse_registry(crate::config::SAMPLE_AGENCIES, false).unwrap();
+        let registry =
+            crate::config::parse_registry(crate::config::SAMPLE_AGENCIES, false).unwrap();
         let model = crate::config::load_scoring(None).unwrap();
         let mut own = Own {
             counts: Default::default(),

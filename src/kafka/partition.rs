@@ -10,8 +10,8 @@
 //! Nothing here survives a failed commit: the session drops every worker and restores again.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,9 +21,9 @@ use rdkafka::message::{BorrowedMessage, Message};
 use tracing::{debug, info, warn};
 
 use super::client::PipelineError;
-use super::{changelog, partials};
 use super::txn::Out;
 use super::Progress;
+use super::{changelog, partials};
 use crate::core::{AgencyIdx, Engine, Ingested, Own, Period};
 use crate::live::{LiveState, OpenItem, Snapshot};
 use crate::settings::Config;
@@ -318,7 +318,11 @@ impl<C: ConsumerContext + 'static> Worker<C> {
     fn process(&mut self, m: &BorrowedMessage<'_>) {
         let payload = m.payload().unwrap_or_default();
         let registry = self.engine.registry().clone();
-        match event_json::decode(payload, &registry, self.cfg.settings.pipeline.max_event_bytes) {
+        match event_json::decode(
+            payload,
+            &registry,
+            self.cfg.settings.pipeline.max_event_bytes,
+        ) {
             Ok(ev) => {
                 if self.engine.ingest(&ev) == Ingested::Applied {
                     self.seen[ev.agency.index()] = true;
@@ -432,7 +436,10 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         let (dossiers, pending) = if leaving {
             (0, 0)
         } else {
-            (self.engine.dossier_count() as i64, self.engine.pending() as i64)
+            (
+                self.engine.dossier_count() as i64,
+                self.engine.pending() as i64,
+            )
         };
         h.dossiers_tracked.add(dossiers - self.reported.0);
         h.dossiers_pending.add(pending - self.reported.1);

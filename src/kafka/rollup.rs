@@ -72,7 +72,11 @@ struct Published {
 /// indicators, groups, points, score, band), not the identity, `evaluated_at`, `final` or
 /// `revision` that come before it in the fixed field order of [`result_json::encode`].
 fn fingerprint(json: &str) -> u64 {
-    xxh3_64(json.find("\"counts\":").map_or(json, |i| &json[i..]).as_bytes())
+    xxh3_64(
+        json.find("\"counts\":")
+            .map_or(json, |i| &json[i..])
+            .as_bytes(),
+    )
 }
 
 struct Core {
@@ -136,7 +140,8 @@ impl ConsumerContext for Ctx {
                 let mut from_start = tpl.clone();
                 let _ = from_start.set_all_offsets(Offset::Beginning);
                 if let Err(e) = consumer.incremental_assign(&from_start) {
-                    core.broken.get_or_insert(op("assigning the partials partition")(e));
+                    core.broken
+                        .get_or_insert(op("assigning the partials partition")(e));
                 }
                 core.owned = true;
                 core.needs_restore = true;
@@ -161,7 +166,8 @@ impl ConsumerContext for Ctx {
                 core.owned = false;
                 core.live.withdraw(LIVE_SOURCE);
                 if let Err(e) = consumer.incremental_unassign(tpl) {
-                    core.broken.get_or_insert(op("unassigning the partials partition")(e));
+                    core.broken
+                        .get_or_insert(op("unassigning the partials partition")(e));
                 }
                 info!("roll-up partition released");
             }
@@ -277,7 +283,10 @@ impl Core {
         }
         self.dirty.clear();
         let mut offsets = TopicPartitionList::new();
-        if let Some(o) = self.next_offset.filter(|o| Some(*o) != self.committed_offset) {
+        if let Some(o) = self
+            .next_offset
+            .filter(|o| Some(*o) != self.committed_offset)
+        {
             offsets
                 .add_partition_offset(&self.cfg.topics().partials, 0, Offset::Offset(o))
                 .map_err(op("building the offsets list"))?;
@@ -285,7 +294,10 @@ impl Core {
         if !outs.is_empty() || offsets.count() > 0 {
             let t0 = Instant::now();
             let topic = self.cfg.topics().results.clone();
-            let producer = self.producer.as_mut().expect("producer present while running");
+            let producer = self
+                .producer
+                .as_mut()
+                .expect("producer present while running");
             producer.begin()?;
             for o in &outs {
                 if let Err(e) = producer.send(&topic, o) {
@@ -294,7 +306,11 @@ impl Core {
                 }
             }
             producer.commit(&offsets, group)?;
-            debug!(results = outs.len(), ms = t0.elapsed().as_millis() as u64, "stage 2 transaction committed");
+            debug!(
+                results = outs.len(),
+                ms = t0.elapsed().as_millis() as u64,
+                "stage 2 transaction committed"
+            );
         }
         // Only what is committed counts as published.
         self.published.extend(staged);
@@ -318,11 +334,7 @@ impl Core {
     }
 
     fn live_stale(&self, _now: Timestamp) -> bool {
-        !self
-            .live
-            .snapshots()
-            .iter()
-            .any(|(s, _)| *s == LIVE_SOURCE)
+        !self.live.snapshots().iter().any(|(s, _)| *s == LIVE_SOURCE)
     }
 
     /// Reads the results topic to its end: latest revision and fingerprint of every key.
@@ -343,14 +355,18 @@ impl Core {
             .map_err(op("fetching results topic metadata"))?;
         let parts = md.topics().first().map_or(0, |t| t.partitions().len());
         if parts == 0 {
-            return Err(PipelineError::Fatal(format!("topic `{topic}` does not exist")));
+            return Err(PipelineError::Fatal(format!(
+                "topic `{topic}` does not exist"
+            )));
         }
         let mut tpl = TopicPartitionList::new();
         for p in 0..parts as i32 {
             tpl.add_partition_offset(&topic, p, Offset::Beginning)
                 .map_err(op("assigning the results topic"))?;
         }
-        reader.assign(&tpl).map_err(op("assigning the results topic"))?;
+        reader
+            .assign(&tpl)
+            .map_err(op("assigning the results topic"))?;
         let mut open: HashSet<i32> = (0..parts as i32).collect();
         let mut records = 0u64;
         while !open.is_empty() {
@@ -378,7 +394,9 @@ impl Core {
                                         },
                                     );
                                 }
-                                Err(e) => warn!(error = %e, "unreadable record in the results topic"),
+                                Err(e) => {
+                                    warn!(error = %e, "unreadable record in the results topic")
+                                }
                             }
                         }
                     }

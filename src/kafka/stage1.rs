@@ -55,7 +55,9 @@ pub fn run(
             Err(e) if e.retryable() => {
                 let delay = backoff.next_delay();
                 warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "stage 1 session ended; restoring in a new one");
-                progress.session_restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                progress
+                    .session_restarts
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 cancel_aware_sleep(&cancel, delay);
             }
             Err(e) => return Err(e),
@@ -104,8 +106,12 @@ pub struct Ctx {
 impl ClientContext for Ctx {
     /// Consumer lag per owned partition, from librdkafka's statistics (no extra requests).
     fn stats(&self, stats: rdkafka::Statistics) {
-        let Ok(core) = self.core.try_lock() else { return };
-        let Some(topic) = stats.topics.get(&core.cfg.topics().events) else { return };
+        let Ok(core) = self.core.try_lock() else {
+            return;
+        };
+        let Some(topic) = stats.topics.get(&core.cfg.topics().events) else {
+            return;
+        };
         for (p, s) in &topic.partitions {
             if *p >= 0 && core.workers.contains_key(p) && s.consumer_lag >= 0 {
                 core.progress
@@ -172,7 +178,10 @@ impl ConsumerContext for Ctx {
                 if let Err(e) = consumer.incremental_assign(&assignment) {
                     self.break_session(op("assigning partitions")(e));
                 }
-                self.core.lock().expect("core lock").start_workers(&partitions);
+                self.core
+                    .lock()
+                    .expect("core lock")
+                    .start_workers(&partitions);
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 let lost = consumer.assignment_lost();
@@ -269,8 +278,9 @@ impl Core {
                 self.queues.insert(p, queue);
             }
             Err(_) => {
-                self.broken
-                    .get_or_insert(PipelineError::Retry(format!("partition {p} worker panicked")));
+                self.broken.get_or_insert(PipelineError::Retry(format!(
+                    "partition {p} worker panicked"
+                )));
             }
         }
         self.live.withdraw(p as u32);
@@ -307,8 +317,8 @@ impl Core {
     ) -> Result<(), PipelineError> {
         self.epoch += 1;
         let epoch = self.epoch;
-        let partials = stopping.len() > 0
-            || self.last_partials.elapsed() >= self.cfg.publish_interval();
+        let partials =
+            stopping.len() > 0 || self.last_partials.elapsed() >= self.cfg.publish_interval();
         if partials {
             self.last_partials = Instant::now();
         }
@@ -367,7 +377,10 @@ impl Core {
         }
         let t0 = Instant::now();
         let topics = self.cfg.topics().clone();
-        let producer = self.producer.as_mut().expect("producer present while running");
+        let producer = self
+            .producer
+            .as_mut()
+            .expect("producer present while running");
         producer.begin()?;
         let sent = (|| {
             for f in &outputs {
@@ -398,7 +411,9 @@ impl Core {
         let h = &self.progress.health;
         h.commit_duration.observe(t0.elapsed().as_secs_f64());
         h.dead_letters.inc_by(dead as u64);
-        self.progress.transactions.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.progress
+            .transactions
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         debug!(
             epoch,
             records,
@@ -458,7 +473,10 @@ pub(crate) fn drop_bounded(what: &'static str, f: impl FnOnce() + Send + 'static
             let _ = tx.send(());
         });
     if spawned.is_ok() && rx.recv_timeout(Duration::from_secs(30)).is_err() {
-        error!(what, "closing Kafka clients takes over 30 s; leaving them behind");
+        error!(
+            what,
+            "closing Kafka clients takes over 30 s; leaving them behind"
+        );
     }
 }
 
@@ -538,7 +556,10 @@ fn session_inner(
 }
 
 /// Final commit of every partition, then leave the group.
-fn shutdown(consumer: &Arc<BaseConsumer<Ctx>>, core: &Arc<Mutex<Core>>) -> Result<(), PipelineError> {
+fn shutdown(
+    consumer: &Arc<BaseConsumer<Ctx>>,
+    core: &Arc<Mutex<Core>>,
+) -> Result<(), PipelineError> {
     let group = consumer.group_metadata();
     let result = {
         let mut c = core.lock().expect("core lock");

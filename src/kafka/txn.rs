@@ -40,8 +40,9 @@ impl Transactor {
     /// Creates the producer and fences any previous producer with the same transactional id
     /// (its open transaction is aborted).
     pub fn new(config: &rdkafka::ClientConfig, patience: Duration) -> Result<Self, PipelineError> {
-        let producer: ThreadedProducer<DefaultProducerContext> =
-            config.create().map_err(op("creating the transactional producer"))?;
+        let producer: ThreadedProducer<DefaultProducerContext> = config
+            .create()
+            .map_err(op("creating the transactional producer"))?;
         producer
             .init_transactions(CALL_TIMEOUT)
             .map_err(op("initialising transactions"))?;

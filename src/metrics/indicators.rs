@@ -332,7 +332,10 @@ impl IndicatorCollector {
         let estimate = if last > 0 {
             last + last / 8
         } else {
-            self.prefixes.iter().map(|(p, _)| (p.len() + 80) * 64 * 3).sum()
+            self.prefixes
+                .iter()
+                .map(|(p, _)| (p.len() + 80) * 64 * 3)
+                .sum()
         };
         out.reserve(estimate);
         let start = out.len();

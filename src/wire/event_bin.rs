@@ -116,7 +116,11 @@ impl BatchWriter {
         let b = &mut self.buf;
         let (t, body_start) = (ev.occurred_at.as_nanos(), b.len());
         b.push(kind_tag(&ev.kind));
-        b.push(if ev.procedure.is_some() { F_PROCEDURE } else { 0 });
+        b.push(if ev.procedure.is_some() {
+            F_PROCEDURE
+        } else {
+            0
+        });
         put_i64(b, t.wrapping_sub(self.last));
         self.last = t;
         put_str(b, &ev.id);
@@ -481,7 +485,11 @@ mod tests {
             r#"{"event_id":"x9","type":"rated","occurred_at":"2024-08-03T08:00:00Z","agency_id":"AG","dossier_id":"d","rating":"very_satisfied"}"#,
             r#"{"event_id":"x10","type":"withdrawn","occurred_at":"2024-08-03T08:00:00.123456789Z","agency_id":"AG","dossier_id":"d"}"#,
         ];
-        lines.extend(extra.iter().map(|l| l.replace("\"AG\"", &format!("{agency:?}"))));
+        lines.extend(
+            extra
+                .iter()
+                .map(|l| l.replace("\"AG\"", &format!("{agency:?}"))),
+        );
         let events: Vec<Event<'_>> = lines
             .iter()
             .map(|l| decode(l.as_bytes(), &registry, DEFAULT_MAX_BYTES).expect(l))
