@@ -25,7 +25,7 @@ use super::txn::Out;
 use super::Progress;
 use super::{changelog, partials};
 use crate::core::{AgencyIdx, Engine, Ingested, Own, Period};
-use crate::live::{LiveState, OpenItem, Snapshot};
+use crate::live::{LiveState, Snapshot};
 use crate::settings::Config;
 use crate::wire::event_bin::BatchWriter;
 use crate::wire::event_json;
@@ -454,21 +454,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
 
     /// The operator list of this partition's open dossiers, for HTTP and metrics.
     fn publish_open(&self) {
-        let open = self
-            .engine
-            .open_dossiers(|_| true)
-            .into_iter()
-            .map(|d| OpenItem {
-                dossier_id: d.id.to_owned(),
-                agency: d.agency,
-                procedure: d.procedure.map(str::to_owned),
-                received_at: d.received_at,
-                due: d.due,
-                late: d.late,
-                paused: d.paused,
-                due_soon: d.due_soon,
-            })
-            .collect();
+        let open = crate::live::open_items(&self.engine);
         self.live.publish(
             self.partition as u32,
             Snapshot {
