@@ -158,7 +158,7 @@ impl ConsumerContext for Ctx {
                 info!(lost, "roll-up partition revoked");
                 if core.owned && !lost && !core.needs_restore && core.caught_up {
                     if let Some(g) = consumer.group_metadata() {
-                        if let Err(e) = core.publish(g) {
+                        if let Err(e) = core.publish(&g) {
                             core.broken.get_or_insert(e);
                         }
                     }
@@ -222,7 +222,7 @@ impl Core {
     }
 
     /// Scores the periods that changed and publishes the results that differ from the topic.
-    fn publish(&mut self, group: ConsumerGroupMetadata) -> Result<(), PipelineError> {
+    fn publish(&mut self, group: &ConsumerGroupMetadata) -> Result<(), PipelineError> {
         let now = self.cfg.clock.now();
         let periods = self.periods(now);
         self.current.retain(|p, _| periods.contains(p));
@@ -504,7 +504,7 @@ fn session_inner(
             {
                 last_publish = Instant::now();
                 if let Some(g) = consumer.group_metadata() {
-                    c.publish(g)?;
+                    c.publish(&g)?;
                 }
             }
         }
@@ -512,7 +512,7 @@ fn session_inner(
         let mut c = core.lock().expect("core lock");
         if c.owned && c.caught_up && !c.needs_restore {
             if let Some(g) = consumer.group_metadata() {
-                if let Err(e) = c.publish(g) {
+                if let Err(e) = c.publish(&g) {
                     error!(error = %e, "stage 2: final transaction failed");
                 }
             }

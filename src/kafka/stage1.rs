@@ -14,7 +14,6 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -93,8 +92,6 @@ struct Core {
     replies_tx: Sender<Flushed>,
     replies: Receiver<Flushed>,
     epoch: u64,
-    /// The offset last committed per partition: unchanged offsets are not committed again.
-    committed: HashMap<i32, i64>,
     last_partials: Instant,
     /// Set when the session can no longer be trusted; the main loop then ends it.
     broken: Option<PipelineError>,
@@ -104,9 +101,6 @@ struct Core {
 pub struct Ctx {
     core: Arc<Mutex<Core>>,
     live: LiveState,
-    /// False from an "all brokers down" error until Kafka answers again. An atomic, not in the
-    /// core: error callbacks also run on worker threads, which must never wait for the core.
-    kafka_ok: Arc<AtomicBool>,
 }
 
 impl ClientContext for Ctx {
@@ -131,7 +125,6 @@ impl ClientContext for Ctx {
 
     fn error(&self, error: KafkaError, reason: &str) {
         if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
-            self.kafka_ok.store(false, Ordering::Relaxed);
             self.live.set_ready(false);
         }
         if client::noteworthy(&error) {
@@ -201,7 +194,7 @@ impl ConsumerContext for Ctx {
                         core.broken.get_or_insert(PipelineError::Retry(
                             "partition assignment lost".into(),
                         ));
-                    } else if let Err(e) = core.stop_workers(&partitions, group) {
+                    } else if let Err(e) = core.stop_workers(&partitions, group.as_ref()) {
                         core.broken.get_or_insert(e);
                     }
                 }
@@ -274,7 +267,6 @@ impl Core {
     }
 
     fn join(&mut self, p: i32, w: WorkerHandle) {
-        self.committed.remove(&p);
         self.progress.health.partitions_owned.dec();
         self.progress
             .health
@@ -299,10 +291,10 @@ impl Core {
     fn stop_workers(
         &mut self,
         partitions: &[i32],
-        group: Option<ConsumerGroupMetadata>,
+        group: Option<&ConsumerGroupMetadata>,
     ) -> Result<(), PipelineError> {
         let result = match group {
-            Some(g) => self.commit(g, partitions).map(|_| ()),
+            Some(g) => self.commit(g, partitions),
             None => Ok(()),
         };
         for p in partitions {
@@ -318,12 +310,11 @@ impl Core {
 
     /// Collects every worker's outputs (stopping those in `stopping`) and commits them with
     /// their offsets in one transaction.
-    /// `Ok(true)` when a transaction was committed, `Ok(false)` when there was nothing to commit.
     fn commit(
         &mut self,
-        group: ConsumerGroupMetadata,
+        group: &ConsumerGroupMetadata,
         stopping: &[i32],
-    ) -> Result<bool, PipelineError> {
+    ) -> Result<(), PipelineError> {
         self.epoch += 1;
         let epoch = self.epoch;
         let partials =
@@ -375,17 +366,14 @@ impl Core {
             .sum();
         let mut offsets = TopicPartitionList::new();
         for f in &outputs {
-            if let Some(o) = f
-                .next_offset
-                .filter(|o| self.committed.get(&f.partition) != Some(o))
-            {
+            if let Some(o) = f.next_offset {
                 offsets
                     .add_partition_offset(&self.cfg.topics().events, f.partition, Offset::Offset(o))
                     .map_err(op("building the offsets list"))?;
             }
         }
         if records == 0 && offsets.count() == 0 {
-            return Ok(false);
+            return Ok(());
         }
         let t0 = Instant::now();
         let topics = self.cfg.topics().clone();
@@ -418,11 +406,6 @@ impl Core {
             return Err(e);
         }
         producer.commit(&offsets, group)?;
-        for f in &outputs {
-            if let Some(o) = f.next_offset {
-                self.committed.insert(f.partition, o);
-            }
-        }
         let batches: usize = outputs.iter().map(|f| f.state.len()).sum();
         let dead: usize = outputs.iter().map(|f| f.dead.len()).sum();
         let h = &self.progress.health;
@@ -438,7 +421,7 @@ impl Core {
             ms = t0.elapsed().as_millis() as u64,
             "stage 1 transaction committed"
         );
-        Ok(true)
+        Ok(())
     }
 
     fn all_restored(&self) -> bool {
@@ -463,7 +446,6 @@ fn session(
         replies_tx,
         replies,
         epoch: 0,
-        committed: HashMap::new(),
         last_partials: Instant::now(),
         broken: None,
     }));
@@ -509,13 +491,11 @@ fn session_inner(
         &client::producer(cfg, &format!("{}-events", cfg.instance_id)),
         Duration::from_millis(cfg.settings.pipeline.transaction_timeout_ms / 2),
     )?;
-    let kafka_ok = Arc::new(AtomicBool::new(true));
     let consumer: Arc<BaseConsumer<Ctx>> = Arc::new(
         client::group_consumer(cfg, &cfg.settings.kafka.group_id, "events", false)
             .create_with_context(Ctx {
                 core: core.clone(),
                 live: live.clone(),
-                kafka_ok: kafka_ok.clone(),
             })
             .map_err(op("creating the events consumer"))?,
     );
@@ -568,23 +548,9 @@ fn session_inner(
         if last_commit.elapsed() >= cfg.commit_interval() {
             last_commit = Instant::now();
             if let Some(group) = consumer.group_metadata() {
-                if c.commit(group, &[])? {
-                    kafka_ok.store(true, Ordering::Relaxed);
-                }
+                c.commit(&group, &[])?;
+                live.set_ready(c.all_restored() && !cancel.is_cancelled());
             }
-            drop(c);
-            if !kafka_ok.load(Ordering::Relaxed)
-                && consumer
-                    .fetch_metadata(Some(&topics.events), Duration::from_secs(1))
-                    .is_ok()
-            {
-                // Brokers answer again (an idle pipeline has no commit to prove it).
-                kafka_ok.store(true, Ordering::Relaxed);
-            }
-            let c = core.lock().expect("core lock");
-            live.set_ready(
-                c.all_restored() && kafka_ok.load(Ordering::Relaxed) && !cancel.is_cancelled(),
-            );
         }
     }
 }
@@ -598,7 +564,7 @@ fn shutdown(
     let result = {
         let mut c = core.lock().expect("core lock");
         let all: Vec<i32> = c.workers.keys().copied().collect();
-        c.stop_workers(&all, group)
+        c.stop_workers(&all, group.as_ref())
     };
     match &result {
         Ok(()) => info!("stage 1: final transaction committed"),
