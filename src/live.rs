@@ -46,6 +46,7 @@ struct Inner {
     model: Arc<ScoringModel>,
     sources: DashMap<u32, Arc<Snapshot>>,
     ready: AtomicBool,
+    kafka_reachable: AtomicBool,
 }
 
 impl LiveState {
@@ -56,6 +57,7 @@ impl LiveState {
                 model,
                 sources: DashMap::new(),
                 ready: AtomicBool::new(false),
+                kafka_reachable: AtomicBool::new(true),
             }),
         }
     }
@@ -87,12 +89,27 @@ impl LiveState {
             .collect()
     }
 
+    /// Whether the owners' state is complete (restored and caught up).
     pub fn set_ready(&self, ready: bool) {
         self.inner.ready.store(ready, Ordering::Relaxed);
     }
 
+    /// Whether Kafka answers, as the clients last saw it; `true` if it changed. Any client may
+    /// report it down (librdkafka's "all brokers down"), from any thread; the pipeline reports
+    /// it up again once a transaction commits or a metadata request succeeds.
+    pub fn set_kafka_reachable(&self, up: bool) -> bool {
+        self.inner.kafka_reachable.swap(up, Ordering::Relaxed) != up
+    }
+
+    pub fn kafka_reachable(&self) -> bool {
+        self.inner.kafka_reachable.load(Ordering::Relaxed)
+    }
+
+    /// Ready to serve results (`/readyz`): state complete and Kafka reachable. While the
+    /// brokers are away the figures stop moving, so a load balancer should prefer another
+    /// instance.
     pub fn is_ready(&self) -> bool {
-        self.inner.ready.load(Ordering::Relaxed)
+        self.inner.ready.load(Ordering::Relaxed) && self.kafka_reachable()
     }
 }
 

@@ -1,12 +1,13 @@
 //! Broker faults against a real Apache Kafka, with `chiso run` kept running throughout: the
 //! only broker of a single-node cluster restarts mid-stream, and one broker of three
 //! (replication 3, min ISR 2) is killed mid-stream. The engine waits, retries, restores and
-//! carries on; the results topic ends equal to `chiso replay`.
+//! carries on; the results topic ends equal to `chiso replay`. While the only broker is down the
+//! engine reports not-ready on `/readyz`, and ready again once it is back.
 
 mod support_kafka;
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use support_kafka::*;
 
@@ -36,11 +37,31 @@ fn single_broker_restart_mid_stream() {
     let cluster = Cluster::start("restart", 1);
     let topics = cluster.topics("restart", 3);
     let (lines, want, _dir) = stream(41);
-    let mut engine = EngineSetup::new(&cluster, &topics, "restart-a", AT).spawn();
+    let port = free_port();
+    let mut setup = EngineSetup::new(&cluster, &topics, "restart-a", AT);
+    setup.http_port = Some(port);
+    let mut engine = setup.spawn();
     let producing = produce_steadily(&cluster.bootstrap, &topics.events, lines, 3000);
-    std::thread::sleep(Duration::from_secs(6));
+    assert!(
+        await_readyz(port, 200, Duration::from_secs(60)),
+        "ready once the partitions are restored"
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    let outage = Instant::now();
     cluster.stop_node(1);
-    std::thread::sleep(Duration::from_secs(8));
+    assert!(
+        await_readyz(port, 503, Duration::from_secs(8)),
+        "not ready while the only broker is down"
+    );
+    // Not ready for the whole outage: no flapping back while nothing can be committed.
+    while outage.elapsed() < Duration::from_secs(8) {
+        assert_ne!(
+            readyz(port),
+            Some(200),
+            "ready while the only broker is down"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
     engine.assert_running();
     cluster.start_node(1);
     producing.join().unwrap();
@@ -49,6 +70,10 @@ fn single_broker_restart_mid_stream() {
         &topics.results,
         &want,
         Duration::from_secs(240),
+    );
+    assert!(
+        await_readyz(port, 200, Duration::from_secs(60)),
+        "ready again once the broker is back, without a restart"
     );
     engine.assert_running();
     let log = engine.log_text();

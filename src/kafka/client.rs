@@ -9,9 +9,11 @@ use std::time::Duration;
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{DeliveryResult, ProducerContext};
 use rdkafka::ClientConfig;
-use tracing::warn;
+use tracing::{info, warn};
 
+use crate::live::LiveState;
 use crate::settings::Config;
 
 /// What went wrong in the Kafka adapter. `retryable` errors end a session, which is restarted
@@ -220,3 +222,46 @@ impl ClientContext for ReaderCtx {
 }
 
 impl ConsumerContext for ReaderCtx {}
+
+/// Notes a client error in the shared reachability flag: librdkafka's "all brokers down" makes
+/// the process not ready until the pipeline sees Kafka answer again.
+pub fn note_error(live: &LiveState, error: &KafkaError, reason: &str, client: &'static str) {
+    if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown)
+        && live.set_kafka_reachable(false)
+    {
+        warn!(
+            client,
+            reason, "Kafka unreachable: not ready until it answers again"
+        );
+    }
+    if noteworthy(error) {
+        warn!(error = %error, reason, client, "Kafka client error");
+    }
+}
+
+/// Notes that Kafka answered (a committed transaction, a metadata response).
+pub fn note_reachable(live: &LiveState) {
+    if live.set_kafka_reachable(true) {
+        info!("Kafka reachable again");
+    }
+}
+
+/// Context of the transactional producers: errors go to the reachability flag and the log.
+/// Deliveries need no callback: the transaction commit reports any failed one.
+#[derive(Clone)]
+pub struct ProducerCtx {
+    pub live: LiveState,
+    pub client: &'static str,
+}
+
+impl ClientContext for ProducerCtx {
+    fn error(&self, error: KafkaError, reason: &str) {
+        note_error(&self.live, &error, reason, self.client);
+    }
+}
+
+impl ProducerContext for ProducerCtx {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, _: &DeliveryResult<'_>, _: Self::DeliveryOpaque) {}
+}

@@ -100,13 +100,12 @@ struct Core {
 
 pub struct Ctx {
     core: Arc<Mutex<Core>>,
+    live: LiveState,
 }
 
 impl ClientContext for Ctx {
     fn error(&self, error: KafkaError, reason: &str) {
-        if client::noteworthy(&error) {
-            warn!(error = %error, reason, "stage 2 consumer");
-        }
+        client::note_error(&self.live, &error, reason, "stage 2 consumer");
     }
 }
 
@@ -158,7 +157,7 @@ impl ConsumerContext for Ctx {
                 info!(lost, "roll-up partition revoked");
                 if core.owned && !lost && !core.needs_restore && core.caught_up {
                     if let Some(g) = consumer.group_metadata() {
-                        if let Err(e) = core.publish(&g) {
+                        if let Err(e) = core.publish(g) {
                             core.broken.get_or_insert(e);
                         }
                     }
@@ -222,7 +221,7 @@ impl Core {
     }
 
     /// Scores the periods that changed and publishes the results that differ from the topic.
-    fn publish(&mut self, group: &ConsumerGroupMetadata) -> Result<(), PipelineError> {
+    fn publish(&mut self, group: ConsumerGroupMetadata) -> Result<(), PipelineError> {
         let now = self.cfg.clock.now();
         let periods = self.periods(now);
         self.current.retain(|p, _| periods.contains(p));
@@ -458,14 +457,22 @@ fn session_inner(
     cancel: &CancellationToken,
     core: &Arc<Mutex<Core>>,
 ) -> Result<(), PipelineError> {
+    let live = core.lock().expect("core lock").live.clone();
     let producer = Transactor::new(
         &client::producer(cfg, &format!("{}-rollup", cfg.instance_id)),
+        client::ProducerCtx {
+            live: live.clone(),
+            client: "stage 2 producer",
+        },
         Duration::from_millis(cfg.settings.pipeline.transaction_timeout_ms / 2),
     )?;
     core.lock().expect("core lock").producer = Some(producer);
     let group = format!("{}-rollup", cfg.settings.kafka.group_id);
     let consumer: BaseConsumer<Ctx> = client::group_consumer(cfg, &group, "rollup", true)
-        .create_with_context(Ctx { core: core.clone() })
+        .create_with_context(Ctx {
+            core: core.clone(),
+            live,
+        })
         .map_err(op("creating the partials consumer"))?;
     consumer
         .subscribe(&[&cfg.topics().partials])
@@ -504,7 +511,7 @@ fn session_inner(
             {
                 last_publish = Instant::now();
                 if let Some(g) = consumer.group_metadata() {
-                    c.publish(&g)?;
+                    c.publish(g)?;
                 }
             }
         }
@@ -512,7 +519,7 @@ fn session_inner(
         let mut c = core.lock().expect("core lock");
         if c.owned && c.caught_up && !c.needs_restore {
             if let Some(g) = consumer.group_metadata() {
-                if let Err(e) = c.publish(&g) {
+                if let Err(e) = c.publish(g) {
                     error!(error = %e, "stage 2: final transaction failed");
                 }
             }

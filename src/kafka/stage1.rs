@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::base_consumer::PartitionQueue;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, ConsumerGroupMetadata};
-use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::error::KafkaError;
 use rdkafka::topic_partition_list::TopicPartitionList;
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::Offset;
@@ -92,6 +92,8 @@ struct Core {
     replies_tx: Sender<Flushed>,
     replies: Receiver<Flushed>,
     epoch: u64,
+    /// The offset last committed per partition: unchanged offsets are not committed again.
+    committed: HashMap<i32, i64>,
     last_partials: Instant,
     /// Set when the session can no longer be trusted; the main loop then ends it.
     broken: Option<PipelineError>,
@@ -124,12 +126,7 @@ impl ClientContext for Ctx {
     }
 
     fn error(&self, error: KafkaError, reason: &str) {
-        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
-            self.live.set_ready(false);
-        }
-        if client::noteworthy(&error) {
-            warn!(error = %error, reason, "stage 1 consumer");
-        }
+        client::note_error(&self.live, &error, reason, "stage 1 consumer");
     }
 }
 
@@ -194,7 +191,7 @@ impl ConsumerContext for Ctx {
                         core.broken.get_or_insert(PipelineError::Retry(
                             "partition assignment lost".into(),
                         ));
-                    } else if let Err(e) = core.stop_workers(&partitions, group.as_ref()) {
+                    } else if let Err(e) = core.stop_workers(&partitions, group) {
                         core.broken.get_or_insert(e);
                     }
                 }
@@ -267,6 +264,7 @@ impl Core {
     }
 
     fn join(&mut self, p: i32, w: WorkerHandle) {
+        self.committed.remove(&p);
         self.progress.health.partitions_owned.dec();
         self.progress
             .health
@@ -291,10 +289,10 @@ impl Core {
     fn stop_workers(
         &mut self,
         partitions: &[i32],
-        group: Option<&ConsumerGroupMetadata>,
+        group: Option<ConsumerGroupMetadata>,
     ) -> Result<(), PipelineError> {
         let result = match group {
-            Some(g) => self.commit(g, partitions),
+            Some(g) => self.commit(g, partitions).map(|_| ()),
             None => Ok(()),
         };
         for p in partitions {
@@ -310,11 +308,12 @@ impl Core {
 
     /// Collects every worker's outputs (stopping those in `stopping`) and commits them with
     /// their offsets in one transaction.
+    /// `Ok(true)` when a transaction was committed, `Ok(false)` when there was nothing to commit.
     fn commit(
         &mut self,
-        group: &ConsumerGroupMetadata,
+        group: ConsumerGroupMetadata,
         stopping: &[i32],
-    ) -> Result<(), PipelineError> {
+    ) -> Result<bool, PipelineError> {
         self.epoch += 1;
         let epoch = self.epoch;
         let partials =
@@ -366,14 +365,17 @@ impl Core {
             .sum();
         let mut offsets = TopicPartitionList::new();
         for f in &outputs {
-            if let Some(o) = f.next_offset {
+            if let Some(o) = f
+                .next_offset
+                .filter(|o| self.committed.get(&f.partition) != Some(o))
+            {
                 offsets
                     .add_partition_offset(&self.cfg.topics().events, f.partition, Offset::Offset(o))
                     .map_err(op("building the offsets list"))?;
             }
         }
         if records == 0 && offsets.count() == 0 {
-            return Ok(());
+            return Ok(false);
         }
         let t0 = Instant::now();
         let topics = self.cfg.topics().clone();
@@ -406,6 +408,11 @@ impl Core {
             return Err(e);
         }
         producer.commit(&offsets, group)?;
+        for f in &outputs {
+            if let Some(o) = f.next_offset {
+                self.committed.insert(f.partition, o);
+            }
+        }
         let batches: usize = outputs.iter().map(|f| f.state.len()).sum();
         let dead: usize = outputs.iter().map(|f| f.dead.len()).sum();
         let h = &self.progress.health;
@@ -421,7 +428,7 @@ impl Core {
             ms = t0.elapsed().as_millis() as u64,
             "stage 1 transaction committed"
         );
-        Ok(())
+        Ok(true)
     }
 
     fn all_restored(&self) -> bool {
@@ -446,6 +453,7 @@ fn session(
         replies_tx,
         replies,
         epoch: 0,
+        committed: HashMap::new(),
         last_partials: Instant::now(),
         broken: None,
     }));
@@ -489,6 +497,10 @@ fn session_inner(
     let topics = cfg.topics().clone();
     let producer = Transactor::new(
         &client::producer(cfg, &format!("{}-events", cfg.instance_id)),
+        client::ProducerCtx {
+            live: live.clone(),
+            client: "stage 1 producer",
+        },
         Duration::from_millis(cfg.settings.pipeline.transaction_timeout_ms / 2),
     )?;
     let consumer: Arc<BaseConsumer<Ctx>> = Arc::new(
@@ -548,9 +560,21 @@ fn session_inner(
         if last_commit.elapsed() >= cfg.commit_interval() {
             last_commit = Instant::now();
             if let Some(group) = consumer.group_metadata() {
-                c.commit(&group, &[])?;
-                live.set_ready(c.all_restored() && !cancel.is_cancelled());
+                if c.commit(group, &[])? {
+                    client::note_reachable(live);
+                }
             }
+            drop(c);
+            if !live.kafka_reachable()
+                && consumer
+                    .fetch_metadata(Some(&topics.events), Duration::from_secs(1))
+                    .is_ok()
+            {
+                // An idle pipeline has no commit to prove that the brokers are back.
+                client::note_reachable(live);
+            }
+            let c = core.lock().expect("core lock");
+            live.set_ready(c.all_restored() && !cancel.is_cancelled());
         }
     }
 }
@@ -564,7 +588,7 @@ fn shutdown(
     let result = {
         let mut c = core.lock().expect("core lock");
         let all: Vec<i32> = c.workers.keys().copied().collect();
-        c.stop_workers(&all, group.as_ref())
+        c.stop_workers(&all, group)
     };
     match &result {
         Ok(()) => info!("stage 1: final transaction committed"),

@@ -4,20 +4,33 @@
 //! The offsets go through `send_offsets_to_transaction` with the consumer's group metadata, so
 //! the group coordinator fences an instance that lost its partitions in a rebalance: its commit
 //! fails instead of overwriting the new owner's progress.
+//!
+//! Every blocking call of librdkafka's transaction API runs on a helper thread with a deadline of
+//! our own: `rd_kafka_send_offsets_to_transaction` was seen to wait forever, whatever its
+//! timeout, when the broker holding the coordinators was killed (librdkafka 2.12; it waits with
+//! `RD_POLL_INFINITE` for a result the transaction manager never sets). A call past its deadline
+//! marks the producer *hung*: the session ends, a new producer with the same transactional id
+//! fences it, and the stuck thread and client are left behind.
 
+use std::sync::mpsc::channel;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::ConsumerGroupMetadata;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::TopicPartitionList;
-use tracing::{debug, warn};
+use tracing::{debug, error, warn};
 
-use super::client::{op, PipelineError};
+use super::client::{op, PipelineError, ProducerCtx};
 
-/// Time allowed for one transactional call before it is considered failed.
-const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Time allowed for one transactional call of librdkafka.
+const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+/// Grace beyond librdkafka's own timeouts before a call is declared hung.
+const HANG_GRACE: Duration = Duration::from_secs(10);
+
+type Client = ThreadedProducer<ProducerCtx>;
 
 /// One record to produce in the current transaction.
 #[derive(Debug, Clone, Default)]
@@ -30,31 +43,108 @@ pub struct Out {
 
 /// A transactional producer with the retry rules of librdkafka's transaction API.
 pub struct Transactor {
-    producer: ThreadedProducer<DefaultProducerContext>,
+    producer: Arc<Client>,
     open: bool,
+    /// A call never returned: nothing more may be asked of this producer.
+    hung: bool,
     /// How long a commit may keep retrying retriable errors (a broker restarting).
     patience: Duration,
+}
+
+/// The call did not return in time.
+#[derive(Debug)]
+struct Hung(String);
+
+/// Runs `f` on a helper thread; `Err(Hung)` if it does not return within `limit`.
+fn guarded<T: Send + 'static>(
+    what: &'static str,
+    limit: Duration,
+    f: impl FnOnce() -> Result<T, PipelineError> + Send + 'static,
+) -> Result<Result<T, PipelineError>, Hung> {
+    let (tx, rx) = channel();
+    let spawned = std::thread::Builder::new()
+        .name("chiso-txn".into())
+        .spawn(move || {
+            let _ = tx.send(f());
+        });
+    if let Err(e) = spawned {
+        return Ok(Err(PipelineError::Retry(format!(
+            "{what}: cannot start a thread: {e}"
+        ))));
+    }
+    rx.recv_timeout(limit).map_err(|_| {
+        error!(
+            what,
+            limit_s = limit.as_secs(),
+            "librdkafka transaction call hung; abandoning the producer"
+        );
+        Hung(format!(
+            "{what} did not return within {} s",
+            limit.as_secs()
+        ))
+    })
 }
 
 impl Transactor {
     /// Creates the producer and fences any previous producer with the same transactional id
     /// (its open transaction is aborted).
-    pub fn new(config: &rdkafka::ClientConfig, patience: Duration) -> Result<Self, PipelineError> {
-        let producer: ThreadedProducer<DefaultProducerContext> = config
-            .create()
-            .map_err(op("creating the transactional producer"))?;
-        producer
-            .init_transactions(CALL_TIMEOUT)
-            .map_err(op("initialising transactions"))?;
-        Ok(Transactor {
+    pub fn new(
+        config: &rdkafka::ClientConfig,
+        context: ProducerCtx,
+        patience: Duration,
+    ) -> Result<Self, PipelineError> {
+        let producer: Arc<Client> = Arc::new(
+            config
+                .create_with_context(context)
+                .map_err(op("creating the transactional producer"))?,
+        );
+        let p = producer.clone();
+        let mut t = Transactor {
             producer,
             open: false,
+            hung: false,
             patience,
-        })
+        };
+        t.run(
+            "initialising transactions",
+            CALL_TIMEOUT + HANG_GRACE,
+            move || {
+                p.init_transactions(CALL_TIMEOUT)
+                    .map_err(op("initialising transactions"))
+            },
+        )?;
+        Ok(t)
+    }
+
+    /// Runs a guarded call; a hang marks this producer unusable.
+    fn run<T: Send + 'static>(
+        &mut self,
+        what: &'static str,
+        limit: Duration,
+        f: impl FnOnce() -> Result<T, PipelineError> + Send + 'static,
+    ) -> Result<T, PipelineError> {
+        if self.hung {
+            return Err(PipelineError::Retry(format!(
+                "{what}: the producer is unusable after a hung call"
+            )));
+        }
+        match guarded(what, limit, f) {
+            Ok(result) => result,
+            Err(Hung(msg)) => {
+                self.hung = true;
+                self.open = false;
+                Err(PipelineError::Retry(msg))
+            }
+        }
     }
 
     pub fn begin(&mut self) -> Result<(), PipelineError> {
         debug_assert!(!self.open);
+        if self.hung {
+            return Err(PipelineError::Retry(
+                "the producer is unusable after a hung call".into(),
+            ));
+        }
         self.producer
             .begin_transaction()
             .map_err(op("beginning a transaction"))?;
@@ -106,10 +196,14 @@ impl Transactor {
     pub fn commit(
         &mut self,
         offsets: &TopicPartitionList,
-        group: &ConsumerGroupMetadata,
+        group: ConsumerGroupMetadata,
     ) -> Result<(), PipelineError> {
         debug_assert!(self.open);
-        let result = self.try_commit(offsets, group);
+        let (p, offsets, patience) = (self.producer.clone(), offsets.clone(), self.patience);
+        let limit = patience + CALL_TIMEOUT + HANG_GRACE;
+        let result = self.run("committing the transaction", limit, move || {
+            try_commit(&p, &offsets, &group, patience)
+        });
         if result.is_err() {
             self.abort();
         }
@@ -117,37 +211,49 @@ impl Transactor {
         result
     }
 
-    fn try_commit(
-        &mut self,
-        offsets: &TopicPartitionList,
-        group: &ConsumerGroupMetadata,
-    ) -> Result<(), PipelineError> {
-        let deadline = Instant::now() + self.patience;
-        if offsets.count() > 0 {
-            retry(deadline, "sending offsets to the transaction", || {
-                self.producer
-                    .send_offsets_to_transaction(offsets, group, CALL_TIMEOUT)
-            })?;
-        }
-        // rust-rdkafka's commit_transaction flushes first and, while anything is in flight,
-        // waits for events in steps of 100 ms — which the ThreadedProducer's own polling thread
-        // serves, so every commit would take at least 100 ms. Wait for the deliveries here, in
-        // small steps, so that its flush finds nothing to do.
-        while self.producer.in_flight_count() > 0 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_micros(500));
-        }
-        retry(deadline, "committing the transaction", || {
-            self.producer.commit_transaction(CALL_TIMEOUT)
-        })
-    }
-
     /// Aborts the open transaction, if any; errors are logged (the session restarts anyway).
     pub fn abort(&mut self) {
-        if let Err(e) = self.producer.abort_transaction(CALL_TIMEOUT) {
+        if self.hung {
+            return;
+        }
+        let p = self.producer.clone();
+        let aborted = self.run(
+            "aborting the transaction",
+            CALL_TIMEOUT + HANG_GRACE,
+            move || {
+                p.abort_transaction(CALL_TIMEOUT)
+                    .map_err(op("aborting the transaction"))
+            },
+        );
+        if let Err(e) = aborted {
             warn!(error = %e, "aborting the transaction failed");
         }
         self.open = false;
     }
+}
+
+fn try_commit(
+    producer: &Client,
+    offsets: &TopicPartitionList,
+    group: &ConsumerGroupMetadata,
+    patience: Duration,
+) -> Result<(), PipelineError> {
+    let deadline = Instant::now() + patience;
+    if offsets.count() > 0 {
+        retry(deadline, "sending offsets to the transaction", || {
+            producer.send_offsets_to_transaction(offsets, group, CALL_TIMEOUT)
+        })?;
+    }
+    // rust-rdkafka's commit_transaction flushes first and, while anything is in flight, waits
+    // for events in steps of 100 ms — which the ThreadedProducer's own polling thread serves, so
+    // every commit would take at least 100 ms. Wait for the deliveries here, in small steps, so
+    // that its flush finds nothing to do.
+    while producer.in_flight_count() > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    retry(deadline, "committing the transaction", || {
+        producer.commit_transaction(CALL_TIMEOUT)
+    })
 }
 
 /// Retries a transactional call while librdkafka says the error is retriable.

@@ -472,6 +472,8 @@ pub struct EngineSetup {
     pub instance: String,
     pub clock: String,
     pub static_membership: bool,
+    /// Serve the HTTP API on this loopback port (`None`: no HTTP server).
+    pub http_port: Option<u16>,
     pub extra: String,
 }
 
@@ -483,6 +485,7 @@ impl EngineSetup {
             instance: instance.to_owned(),
             clock: clock.to_owned(),
             static_membership: false,
+            http_port: None,
             extra: String::new(),
         }
     }
@@ -516,7 +519,7 @@ month = 0
 quarter = 0
 year = 0
 [http]
-bind = ""
+bind = "{bind}"
 [shutdown]
 timeout_ms = 20000
 {extra}
@@ -531,6 +534,9 @@ timeout_ms = 20000
             results = t.results,
             dead_letter = t.dead_letter,
             clock = self.clock,
+            bind = self
+                .http_port
+                .map_or(String::new(), |p| format!("127.0.0.1:{p}")),
             extra = self.extra,
         )
     }
@@ -568,6 +574,43 @@ timeout_ms = 20000
             child: Some(child),
             log: log_path,
         }
+    }
+}
+
+/// A free loopback port (free when asked; good enough for tests).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The HTTP status of `/readyz` on a local engine, `None` if it does not answer.
+pub fn readyz(port: u16) -> Option<u16> {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(2)))
+        .build()
+        .into();
+    agent
+        .get(format!("http://127.0.0.1:{port}/readyz"))
+        .call()
+        .ok()
+        .map(|r| r.status().as_u16())
+}
+
+/// Polls `/readyz` until it answers `status`; false if it does not within `within`.
+pub fn await_readyz(port: u16, status: u16, within: Duration) -> bool {
+    let deadline = Instant::now() + within;
+    loop {
+        if readyz(port) == Some(status) {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(200));
     }
 }
 
