@@ -11,8 +11,8 @@ use proptest::prelude::*;
 use chiso::core::event::{Channel, DueSpec, Outcome, PaymentMethod, Rating, Received, Reported};
 use chiso::core::time::NANOS_PER_HOUR;
 use chiso::core::{
-    AgencyDef, AgencyIdx, AgencyResult, Count, Engine, Event, EventKind, Period, PeriodPolicy,
-    Registry, ScoringModel, Settings, Timestamp, WorkCalendar,
+    AgencyDef, AgencyIdx, AgencyResult, Count, Engine, Event, EventKind, Ingested, Period,
+    PeriodPolicy, Registry, RestoreError, ScoringModel, Settings, Timestamp, WorkCalendar,
 };
 
 const MINUTE: i64 = 60 * 1_000_000_000;
@@ -865,6 +865,58 @@ proptest! {
             check_identities(&results)?;
             prop_assert_eq!(&results, &scratch.results());
             check_model(s.agencies, &s.events[..fed], &engine)?;
+        }
+    }
+
+    /// (f) Restoring from a changelog of accepted events (ids checked once, at the end; clock at
+    /// the start of time, then one `advance_to`) gives the engine checked ingestion gives: same
+    /// results, same answers to the events that follow (copies are still duplicates), and a
+    /// changelog that repeats an id is refused rather than counted twice.
+    #[test]
+    fn restore_equals_checked_ingestion(
+        s in arb_scenario(),
+        later in prop::collection::vec((any::<prop::sample::Index>(), any::<bool>()), 0..10),
+        repeat in any::<prop::sample::Index>(),
+        rolling in any::<bool>(),
+    ) {
+        let policy = if rolling {
+            PeriodPolicy::Rolling { finals_kept: [3, 1, 0] }
+        } else {
+            fixed()
+        };
+        let w = world(s.agencies);
+        let start = Timestamp::MIN.as_nanos();
+        let accepted = dedup(&s.events);
+        let mut checked = from_scratch(&w, start, &accepted, policy.clone());
+        let mut restore = engine_at(&w, start, policy.clone()).restore();
+        for ev in &accepted {
+            restore.ingest(&to_event(ev));
+        }
+        let mut restored = restore.finish().expect("a changelog without repeats");
+        checked.advance_to(Timestamp::from_nanos(s.at));
+        restored.advance_to(Timestamp::from_nanos(s.at));
+        prop_assert_eq!(restored.results(), checked.results());
+        prop_assert_eq!(restored.stats(), checked.stats());
+        prop_assert_eq!(restored.seen_count(), checked.seen_count());
+        for (n, (i, fresh)) in later.into_iter().enumerate() {
+            let Some(ev) = (!s.events.is_empty()).then(|| i.get(&s.events)) else { break };
+            let mut ev = ev.clone();
+            if fresh {
+                ev.id.push_str(&format!("-later{n}"));
+            }
+            let answer = checked.ingest(&to_event(&ev));
+            prop_assert_eq!(restored.ingest(&to_event(&ev)), answer);
+            prop_assert_eq!(answer == Ingested::Applied, fresh);
+        }
+        prop_assert_eq!(restored.results(), checked.results());
+
+        if !accepted.is_empty() {
+            let mut restore = engine_at(&w, start, policy).restore();
+            for ev in &accepted {
+                restore.ingest(&to_event(ev));
+            }
+            restore.ingest(&to_event(repeat.get(&accepted)));
+            prop_assert_eq!(restore.finish().err(), Some(RestoreError { repeats: 1 }));
         }
     }
 }

@@ -204,6 +204,13 @@ impl Dossier {
         &self.id
     }
 
+    /// Asks for the first line of the log (see [`super::prefetch`]).
+    pub(crate) fn prefetch_log(&self) {
+        if let Some(first) = self.log.first() {
+            super::prefetch::prefetch(first);
+        }
+    }
+
     pub fn agency(&self) -> AgencyIdx {
         self.agency
     }

@@ -7,6 +7,8 @@
 //!   visible), so every dossier sits in a deadline index at its next such instant and only the
 //!   dossiers whose instant has passed are re-evaluated.
 //! - [`Engine::results`] pools the counts through the agency tree and scores them.
+//! - [`Engine::restore`] rebuilds an engine from events it accepted before (a state changelog)
+//!   with duplicate detection deferred to one bulk check at the end ([`Restore`]).
 //!
 //! Invariant: for every tracked period `p` and agency `a`, `counts[p][a]` equals the sum of the
 //! contributions of `a`'s dossiers evaluated at `min(now, p.end)`.
@@ -15,7 +17,6 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 
-use hashbrown::HashTable;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use super::agency::{AgencyIdx, Registry};
@@ -24,7 +25,9 @@ use super::counts::{Counts, Mask};
 use super::dossier::{contribution, Dossier, Ties, View};
 use super::event::{Event, EventKind};
 use super::idset::IdSet;
+use super::index::Index;
 use super::period::{Period, PeriodKind};
+use super::prefetch::prefetch;
 use super::reports::Reports;
 use super::scoring::{ScoreCard, ScoringModel, Source};
 use super::slab::Slab;
@@ -67,6 +70,14 @@ pub enum Ingested {
     Duplicate,
 }
 
+/// A restore found event ids that repeat: the restored engine counted some events twice and is
+/// gone; rebuild with [`Engine::ingest`], which drops the repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{repeats} restored events repeat an earlier event id; restore with checked ingestion")]
+pub struct RestoreError {
+    pub repeats: usize,
+}
+
 /// Engine-wide figures for health metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stats {
@@ -105,7 +116,7 @@ pub struct Engine {
     /// Event ids kept for "latest wins" tie-breaks.
     ties: Ties,
     /// (agency, dossier id) → index into `dossiers`.
-    index: HashTable<u32>,
+    index: Index,
     /// xxh3-64 of every accepted `event_id`.
     seen: IdSet,
     timers: BinaryHeap<Reverse<(Timestamp, u32)>>,
@@ -122,6 +133,24 @@ pub struct Engine {
     new_views: Vec<Option<View>>,
     old_masks: Vec<Mask>,
     new_masks: Vec<Mask>,
+}
+
+/// The two hashes ingesting an event needs.
+#[derive(Debug, Clone, Copy, Default)]
+struct Hashes {
+    /// What duplicate detection remembers of the event.
+    id: u64,
+    /// The dossier's key in the index.
+    dossier: u64,
+}
+
+impl Hashes {
+    fn of(ev: &Event<'_>) -> Self {
+        Hashes {
+            id: xxh3_64(ev.id.as_bytes()),
+            dossier: dossier_hash(ev.agency, &ev.dossier),
+        }
+    }
 }
 
 fn dossier_hash(agency: AgencyIdx, id: &str) -> u64 {
@@ -177,7 +206,7 @@ impl Engine {
             periods: Vec::new(),
             dossiers: Slab::default(),
             ties: Ties::default(),
-            index: HashTable::new(),
+            index: Index::default(),
             seen: IdSet::default(),
             timers: BinaryHeap::new(),
             reports: Reports::default(),
@@ -240,12 +269,86 @@ impl Engine {
             .map_or(0, |t| t.counts.iter().map(Counts::pending).sum())
     }
 
+    /// Starts rebuilding from events this engine accepted before (a state changelog), which repeat
+    /// no event id: see [`Restore`]. Fastest with the engine's clock at `Timestamp::MIN` and one
+    /// [`Engine::advance_to`] after [`Restore::finish`]: nothing is evaluated until then.
+    pub fn restore(self) -> Restore {
+        Restore {
+            engine: self,
+            hashes: Vec::new(),
+        }
+    }
+
     /// Applies one event. Duplicates (by `event_id`) are ignored.
     pub fn ingest(&mut self, ev: &Event<'_>) -> Ingested {
-        if !self.seen.insert(xxh3_64(ev.id.as_bytes())) {
+        self.ingest_hashed(ev, Hashes::of(ev))
+    }
+
+    /// Applies events in order, exactly as [`Engine::ingest`] on each would, and tells `each`
+    /// what happened to every one (by position in `events`).
+    ///
+    /// Faster than one call per event on large engines. The reads that miss the cache (the
+    /// event id's duplicate-detection bucket, the dossier's index slot, the dossier, its log) each
+    /// depend on the one before, so ingesting one event waits for them in turn; here each event
+    /// is hashed a few events ahead and those reads are asked for in stages (see
+    /// [`super::prefetch`]), so that the misses of consecutive events overlap.
+    pub fn ingest_batch(&mut self, events: &[Event<'_>], mut each: impl FnMut(usize, Ingested)) {
+        // Far enough ahead for a miss to come back before the next stage needs it.
+        const AHEAD: usize = 6;
+        const RING: usize = 4 * AHEAD;
+        let mut hashes = [Hashes::default(); RING];
+        let mut candidates = [None; RING];
+        for (i, ev) in events.iter().enumerate().take(2 * AHEAD) {
+            hashes[i] = self.prefetch_first(ev);
+        }
+        for (i, ev) in events.iter().enumerate() {
+            // Stage 1: the bucket header and the index slot.
+            if let Some(far) = events.get(i + 2 * AHEAD) {
+                hashes[(i + 2 * AHEAD) % RING] = self.prefetch_first(far);
+            }
+            // Stage 2: the bucket's ids and the dossier the index slot points to.
+            if i + AHEAD < events.len() {
+                let k = (i + AHEAD) % RING;
+                self.seen.prefetch_ids(hashes[k].id);
+                candidates[k] = self.index.candidate(hashes[k].dossier);
+                if let Some(c) = candidates[k] {
+                    // 80 bytes: they may straddle two lines.
+                    let d = &self.dossiers[c as usize];
+                    prefetch(d);
+                    prefetch(&d.agency);
+                }
+            }
+            // Stage 3: that dossier's log.
+            if i + 1 < events.len() {
+                if let Some(c) = candidates[(i + 1) % RING] {
+                    self.dossiers[c as usize].prefetch_log();
+                }
+            }
+            each(i, self.ingest_hashed(ev, hashes[i % RING]));
+        }
+    }
+
+    /// Hashes an event and asks for the first lines its ingestion reads.
+    fn prefetch_first(&self, ev: &Event<'_>) -> Hashes {
+        let h = Hashes::of(ev);
+        self.seen.prefetch_header(h.id);
+        self.index.prefetch(h.dossier);
+        h
+    }
+
+    /// [`Engine::ingest`] with the event's hashes already computed.
+    fn ingest_hashed(&mut self, ev: &Event<'_>, hashes: Hashes) -> Ingested {
+        if !self.seen.insert(hashes.id) {
             self.stats.duplicates += 1;
             return Ingested::Duplicate;
         }
+        self.apply(ev, hashes.dossier);
+        Ingested::Applied
+    }
+
+    /// Applies an event not seen before: everything [`Engine::ingest`] does but the duplicate
+    /// check.
+    fn apply(&mut self, ev: &Event<'_>, dossier_hash: u64) {
         self.stats.applied += 1;
         self.stats.last_event_at = Some(
             self.stats
@@ -264,9 +367,9 @@ impl Engine {
                     r.denominator,
                 );
             }
-            return Ingested::Applied;
+            return;
         }
-        let (idx, created) = self.dossier_index(ev.agency, &ev.dossier);
+        let (idx, created) = self.dossier_index(ev.agency, &ev.dossier, dossier_hash);
         if let Some(p) = ev.procedure.as_deref() {
             let d = &self.dossiers[idx as usize];
             if d.procedure().is_none() || matches!(ev.kind, EventKind::Received(_)) {
@@ -309,7 +412,6 @@ impl Engine {
             }
         }
         self.schedule(idx, view_now);
-        Ingested::Applied
     }
 
     /// Recomputes the distinct evaluation times after `now` or the tracked periods changed.
@@ -448,10 +550,9 @@ impl Engine {
         }
     }
 
-    fn dossier_index(&mut self, agency: AgencyIdx, id: &str) -> (u32, bool) {
-        let hash = dossier_hash(agency, id);
+    fn dossier_index(&mut self, agency: AgencyIdx, id: &str, hash: u64) -> (u32, bool) {
         let dossiers = &self.dossiers;
-        if let Some(&i) = self.index.find(hash, |&i| {
+        if let Some(i) = self.index.find(hash, |i| {
             let d = &dossiers[i as usize];
             d.agency == agency && d.id == id
         }) {
@@ -462,7 +563,7 @@ impl Engine {
         self.dossiers.push(Dossier::new(agency, id));
         debug_assert!(i < (1 << 30), "procedure ids and flags share 32 bits");
         let dossiers = &self.dossiers;
-        self.index.insert_unique(hash, i, |&j| {
+        self.index.insert(hash, i, |j| {
             let d = &dossiers[j as usize];
             dossier_hash(d.agency, &d.id)
         });
@@ -483,11 +584,11 @@ impl Engine {
     pub fn dossier(&self, agency: AgencyIdx, id: &str) -> Option<&Dossier> {
         let hash = dossier_hash(agency, id);
         self.index
-            .find(hash, |&i| {
+            .find(hash, |i| {
                 let d = &self.dossiers[i as usize];
                 d.agency == agency && d.id == id
             })
-            .map(|&i| &self.dossiers[i as usize])
+            .map(|i| &self.dossiers[i as usize])
     }
 
     /// All dossiers, in arrival order of their first event.
@@ -576,6 +677,43 @@ impl Engine {
                 _ => None,
             })
             .collect()
+    }
+}
+
+/// An engine being rebuilt from events it accepted before, which therefore repeat no event id
+/// (see [`Engine::restore`]).
+///
+/// Checking each id on arrival is most of what ingesting costs on a large engine; here the ids'
+/// hashes are only listed, and [`Restore::finish`] sorts them once, builds the duplicate-detection
+/// set in one pass and verifies the claim. The engine stays inside until then, so no live event
+/// (which needs the check) can reach it by mistake, and a failed check hands back no engine.
+pub struct Restore {
+    engine: Engine,
+    hashes: Vec<u64>,
+}
+
+impl Restore {
+    /// Applies one event accepted before, without checking its id yet.
+    pub fn ingest(&mut self, ev: &Event<'_>) {
+        let h = Hashes::of(ev);
+        self.hashes.push(h.id);
+        self.engine.apply(ev, h.dossier);
+    }
+
+    /// The engine so far, for progress figures (its duplicate count stays 0 until the end).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Verifies that no event id repeated (neither among the restored events nor with those the
+    /// engine had before) and hands back the engine, ready for [`Engine::ingest`].
+    pub fn finish(self) -> Result<Engine, RestoreError> {
+        let Restore { mut engine, hashes } = self;
+        engine
+            .seen
+            .extend_distinct(hashes)
+            .map_err(|repeats| RestoreError { repeats })?;
+        Ok(engine)
     }
 }
 

@@ -6,8 +6,18 @@
 //! sorted vector of the remaining 48 bits: 6 bytes per id plus a little growth slack, with a
 //! binary search per lookup. Buckets stay small (about 100 ids at 7 million), so the insertion
 //! shift is short.
+//!
+//! A lookup misses the cache twice (the bucket's header, then its ids): callers that know the
+//! next hashes in advance hide those misses with [`IdSet::prefetch_header`] and
+//! [`IdSet::prefetch_ids`]. A set rebuilt from ids known to be distinct (a restore) is built in
+//! one pass with [`IdSet::from_distinct`], which sorts once and still verifies the claim.
+
+use super::prefetch::prefetch;
 
 const BUCKET_BITS: u32 = 16;
+/// Ids per 64-byte cache line, rounded down, so that prefetching every this many ids touches
+/// every line of a bucket.
+const IDS_PER_LINE: usize = 64 / 6;
 
 /// Set of 64-bit hashes; the full 64 bits take part in equality.
 #[derive(Debug, Clone)]
@@ -52,6 +62,70 @@ impl IdSet {
         }
     }
 
+    /// First step of a lookup ahead of time: the header of `h`'s bucket.
+    pub fn prefetch_header(&self, h: u64) {
+        prefetch(&self.buckets[split(h).0]);
+    }
+
+    /// Second step, once the header is in cache: every line of the bucket's ids (a binary search
+    /// visits most of them, and the insertion shifts the upper half).
+    pub fn prefetch_ids(&self, h: u64) {
+        let bucket = &self.buckets[split(h).0];
+        for id in bucket.iter().step_by(IDS_PER_LINE) {
+            prefetch(id);
+        }
+        if let Some(last) = bucket.last() {
+            prefetch(last);
+        }
+    }
+
+    /// The set of `hashes`, which are supposed to be distinct. If some are not, the number of
+    /// values that were already there (as [`IdSet::insert`] would have answered `false`).
+    pub fn from_distinct(mut hashes: Vec<u64>) -> Result<IdSet, usize> {
+        hashes.sort_unstable();
+        let repeats = hashes.windows(2).filter(|w| w[0] == w[1]).count();
+        if repeats > 0 {
+            return Err(repeats);
+        }
+        let mut set = IdSet::default();
+        for run in hashes.chunk_by(|a, b| split(*a).0 == split(*b).0) {
+            // Exactly as long as needed: the growth slack comes with the next insert, if any.
+            set.buckets[split(run[0]).0] = run.iter().map(|&h| split(h).1).collect();
+        }
+        set.len = hashes.len();
+        Ok(set)
+    }
+
+    /// Adds `hashes`, supposed distinct from each other and from the set. If some are not, the
+    /// number of repeats, and the set is left as it was.
+    pub fn extend_distinct(&mut self, hashes: Vec<u64>) -> Result<(), usize> {
+        if self.is_empty() {
+            *self = IdSet::from_distinct(hashes)?;
+            return Ok(());
+        }
+        let mut fresh = IdSet::from_distinct(hashes)?;
+        let repeats = fresh
+            .buckets
+            .iter()
+            .enumerate()
+            .map(|(b, ids)| {
+                let old = &self.buckets[b];
+                ids.iter().filter(|r| old.binary_search(r).is_ok()).count()
+            })
+            .sum::<usize>();
+        if repeats > 0 {
+            return Err(repeats);
+        }
+        for (old, new) in self.buckets.iter_mut().zip(&mut fresh.buckets) {
+            if !new.is_empty() {
+                old.append(new);
+                old.sort_unstable();
+            }
+        }
+        self.len += fresh.len;
+        Ok(())
+    }
+
     pub fn contains(&self, h: u64) -> bool {
         let (b, rest) = split(h);
         self.buckets[b].binary_search(&rest).is_ok()
@@ -88,5 +162,38 @@ mod tests {
             s.insert(x);
         }
         assert_eq!(s.len(), 10_004);
+    }
+
+    fn hashes(n: usize, mut x: u64) -> Vec<u64> {
+        (0..n)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                x
+            })
+            .collect()
+    }
+
+    #[test]
+    fn bulk_build_equals_inserts_and_catches_repeats() {
+        let hs = hashes(50_000, 7);
+        let bulk = IdSet::from_distinct(hs.clone()).unwrap();
+        let mut one_by_one = IdSet::default();
+        for &h in &hs {
+            assert!(one_by_one.insert(h));
+        }
+        assert_eq!(bulk.buckets, one_by_one.buckets);
+        assert_eq!(bulk.len(), hs.len());
+        let mut twice = hs.clone();
+        twice.extend_from_slice(&hs[..3]);
+        assert_eq!(IdSet::from_distinct(twice).unwrap_err(), 3);
+
+        let mut grown = IdSet::from_distinct(hs[..20_000].to_vec()).unwrap();
+        assert_eq!(grown.extend_distinct(hs[19_990..].to_vec()), Err(10));
+        assert_eq!(grown.len(), 20_000);
+        grown.extend_distinct(hs[20_000..].to_vec()).unwrap();
+        assert_eq!(grown.buckets, one_by_one.buckets);
+        assert_eq!(grown.len(), hs.len());
     }
 }

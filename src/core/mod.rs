@@ -10,7 +10,9 @@ pub mod dossier;
 pub mod engine;
 pub mod event;
 pub mod idset;
+pub mod index;
 pub mod period;
+pub mod prefetch;
 pub mod reports;
 pub mod scoring;
 pub mod slab;
@@ -20,7 +22,8 @@ pub use agency::{AgencyDef, AgencyIdx, Registry};
 pub use calendar::WorkCalendar;
 pub use counts::{Count, Counts};
 pub use engine::{
-    score_pooled, AgencyResult, Engine, Ingested, OpenDossier, Own, PeriodPolicy, Settings,
+    score_pooled, AgencyResult, Engine, Ingested, OpenDossier, Own, PeriodPolicy, Restore,
+    RestoreError, Settings,
 };
 pub use event::{Event, EventKind, Reject};
 pub use period::{Period, PeriodKind};
