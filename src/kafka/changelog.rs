@@ -1,6 +1,8 @@
 //! The state changelog: every event a partition engine applied, in binary batches, on the state
 //! partition with the same number as the event partition. Replaying it rebuilds the engine
-//! exactly (the core is deterministic and order-independent), duplicate detection included.
+//! exactly (the core is deterministic and order-independent), duplicate detection included: the
+//! ids are checked in bulk once every event is in (`core::Restore`), and a partition that repeats
+//! one is restored again with the per-event check.
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +13,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use tracing::{debug, warn};
 
 use super::client::{self, op, PipelineError};
-use crate::core::{Engine, Timestamp};
+use crate::core::{Engine, Event, Timestamp};
 use crate::settings::Config;
 use crate::wire::event_bin::{BatchReader, BinError};
 
@@ -22,6 +24,8 @@ pub struct RestoreStats {
     pub events: u64,
     pub bytes: u64,
     pub seconds: f64,
+    /// Event ids found more than once by the bulk check (then restored again with checks).
+    pub repeats: usize,
 }
 
 /// A rebuilt partition engine.
@@ -43,18 +47,48 @@ pub struct Restored {
 pub fn restore(
     cfg: &Config,
     partition: i32,
-    keep_going: impl FnMut() -> Result<bool, PipelineError>,
+    mut keep_going: impl FnMut() -> Result<bool, PipelineError>,
 ) -> Result<Option<Restored>, PipelineError> {
-    let mut engine = Engine::new(
-        cfg.registry.clone(),
-        cfg.model.clone(),
-        cfg.calendar.clone(),
-        cfg.engine_settings(),
-        Timestamp::MIN,
-    );
+    let fresh = || {
+        Engine::new(
+            cfg.registry.clone(),
+            cfg.model.clone(),
+            cfg.calendar.clone(),
+            cfg.engine_settings(),
+            Timestamp::MIN,
+        )
+    };
+    // Every event of the changelog was accepted once, so the ids are checked in bulk at the
+    // end instead of one by one (`core::Restore`).
+    let mut restore = fresh().restore();
     let mut seen = vec![false; cfg.registry.len()];
-    let Some(stats) = replay_into(cfg, partition, &mut engine, &mut seen, keep_going)? else {
+    let Some(mut stats) = replay_into(cfg, partition, &mut seen, &mut keep_going, |ev| {
+        restore.ingest(ev)
+    })?
+    else {
         return Ok(None);
+    };
+    let engine = match restore.finish() {
+        Ok(engine) => engine,
+        Err(e) => {
+            // Not written by chiso's exactly-once path (a topic copied by hand, two pipelines
+            // on one state topic…): replay again, dropping repeats as the live path does.
+            warn!(
+                partition,
+                repeats = e.repeats,
+                "state partition holds repeated event ids; restoring again with duplicate checks"
+            );
+            stats.repeats = e.repeats;
+            let mut engine = fresh();
+            seen.fill(false);
+            let Some(_) = replay_into(cfg, partition, &mut seen, &mut keep_going, |ev| {
+                engine.ingest(ev);
+            })?
+            else {
+                return Ok(None);
+            };
+            engine
+        }
     };
     Ok(Some(Restored {
         engine,
@@ -63,14 +97,14 @@ pub fn restore(
     }))
 }
 
-/// Replays state partition `partition` (read committed, from the beginning to its end) into
-/// `engine`, marking the agencies seen.
+/// Reads state partition `partition` (read committed, from the beginning to its end), giving
+/// every event to `apply` and marking the agencies seen.
 pub fn replay_into(
     cfg: &Config,
     partition: i32,
-    engine: &mut Engine,
     seen: &mut [bool],
     mut keep_going: impl FnMut() -> Result<bool, PipelineError>,
+    mut apply: impl FnMut(&Event<'_>),
 ) -> Result<Option<RestoreStats>, PipelineError> {
     let t0 = Instant::now();
     let topic = cfg.topics().state.clone();
@@ -106,7 +140,7 @@ pub fn replay_into(
                 while let Some(ev) = batch.next_event(&registry) {
                     match ev {
                         Ok(ev) => {
-                            engine.ingest(&ev);
+                            apply(&ev);
                             seen[ev.agency.index()] = true;
                             stats.events += 1;
                         }

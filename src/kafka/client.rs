@@ -119,8 +119,16 @@ pub fn group_consumer(cfg: &Config, group: &str, suffix: &str, eof: bool) -> Cli
     }
     if c.get("fetch.wait.max.ms").is_none() {
         // With read_committed, a fetch parked on the broker is not always woken by a commit
-        // marker: do not let new (committed) data wait for the default 500 ms.
-        c.set("fetch.wait.max.ms", "100");
+        // marker: do not let new (committed) data wait for the default 500 ms. The partials
+        // consumer (stage 2, end of the latency path, one low-traffic partition) waits least.
+        c.set(
+            "fetch.wait.max.ms",
+            if suffix == ROLLUP_CONSUMER {
+                "20"
+            } else {
+                "100"
+            },
+        );
     }
     c.set("group.id", group)
         .set("enable.auto.commit", "false")
@@ -134,6 +142,9 @@ pub fn group_consumer(cfg: &Config, group: &str, suffix: &str, eof: bool) -> Cli
     }
     c
 }
+
+/// The client-id suffix of stage 2's partials consumer.
+pub const ROLLUP_CONSUMER: &str = "rollup";
 
 /// A consumer without a group that reads one partition to its end (restores).
 pub fn reader(cfg: &Config, suffix: &str) -> ClientConfig {

@@ -468,12 +468,13 @@ fn session_inner(
     )?;
     core.lock().expect("core lock").producer = Some(producer);
     let group = format!("{}-rollup", cfg.settings.kafka.group_id);
-    let consumer: BaseConsumer<Ctx> = client::group_consumer(cfg, &group, "rollup", true)
-        .create_with_context(Ctx {
-            core: core.clone(),
-            live,
-        })
-        .map_err(op("creating the partials consumer"))?;
+    let consumer: BaseConsumer<Ctx> =
+        client::group_consumer(cfg, &group, client::ROLLUP_CONSUMER, true)
+            .create_with_context(Ctx {
+                core: core.clone(),
+                live,
+            })
+            .map_err(op("creating the partials consumer"))?;
     consumer
         .subscribe(&[&cfg.topics().partials])
         .map_err(op("subscribing to the partials topic"))?;

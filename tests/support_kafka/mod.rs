@@ -541,6 +541,14 @@ timeout_ms = 20000
         )
     }
 
+    /// This setup's configuration, loaded as `chiso run` would (for in-process checks).
+    pub fn load(&self) -> Arc<chiso::settings::Config> {
+        let dir = tempdir();
+        let path = dir.path().join("chiso.toml");
+        std::fs::write(&path, self.config()).unwrap();
+        Arc::new(chiso::settings::load(Some(&path)).expect("test configuration"))
+    }
+
     /// Starts `chiso run` with this setup; its log goes to a file next to the config.
     pub fn spawn(&self) -> EngineProcess {
         let dir = std::env::temp_dir().join(format!(
