@@ -120,6 +120,8 @@ pub struct Engine {
     /// xxh3-64 of every accepted `event_id`.
     seen: IdSet,
     timers: BinaryHeap<Reverse<(Timestamp, u32)>>,
+    /// Restored dossiers are not yet counted nor in `timers`: the next `advance_to` settles.
+    unsettled: bool,
     reports: Reports,
     reported: HashMap<String, u16>,
     procedures: Vec<Box<str>>,
@@ -209,6 +211,7 @@ impl Engine {
             index: Index::default(),
             seen: IdSet::default(),
             timers: BinaryHeap::new(),
+            unsettled: false,
             reports: Reports::default(),
             reported,
             procedures: Vec::new(),
@@ -349,6 +352,12 @@ impl Engine {
     /// Applies an event not seen before: everything [`Engine::ingest`] does but the duplicate
     /// check.
     fn apply(&mut self, ev: &Event<'_>, dossier_hash: u64) {
+        self.apply_with(ev, dossier_hash, true);
+    }
+
+    /// [`Engine::apply`]; without `evaluate`, only the dossier changes: its contribution to the
+    /// counts and its place in the deadline index are left for [`Engine::settle`].
+    fn apply_with(&mut self, ev: &Event<'_>, dossier_hash: u64, evaluate: bool) {
         self.stats.applied += 1;
         self.stats.last_event_at = Some(
             self.stats
@@ -377,9 +386,13 @@ impl Engine {
                 self.dossiers[idx as usize].set_procedure(pid);
             }
         }
+        let at = ev.occurred_at;
+        if !evaluate {
+            self.dossiers[idx as usize].apply(at, &ev.id, &ev.kind, &self.calendar, &mut self.ties);
+            return;
+        }
         // The view at `c` uses only events before `c`: evaluation times at or before this event
         // cannot change (the final periods, for an event of today), and are not evaluated.
-        let at = ev.occurred_at;
         let horizon = self.settings.due_soon_horizon;
         let d = &self.dossiers[idx as usize];
         self.old_views.clear();
@@ -434,6 +447,10 @@ impl Engine {
 
     /// Moves the evaluation time forward to `now` (a time in the past is ignored).
     pub fn advance_to(&mut self, now: Timestamp) {
+        if self.unsettled {
+            self.settle(now);
+            return;
+        }
         if now <= self.now {
             return;
         }
@@ -479,6 +496,51 @@ impl Engine {
         }
         self.roll_periods();
         self.refresh_eval_times();
+    }
+
+    /// Recounts every tracked period from every dossier at `max(now, self.now)` and rebuilds the
+    /// deadline index: the engine [`Engine::advance_to`] would give, in one pass over all
+    /// dossiers (one view per dossier and distinct evaluation time, the index built at once
+    /// instead of pushed to). For after a bulk load, where every dossier changes anyway.
+    fn settle(&mut self, now: Timestamp) {
+        self.unsettled = false;
+        self.now = self.now.max(now);
+        let n = self.registry.len();
+        self.periods = self
+            .wanted_periods()
+            .into_iter()
+            .map(|period| Tracked {
+                period,
+                counts: vec![Counts::default(); n],
+            })
+            .collect();
+        self.refresh_eval_times();
+        let horizon = self.settings.due_soon_horizon;
+        let mut views = Vec::with_capacity(self.eval_times.len());
+        let mut timers = Vec::with_capacity(self.dossiers.len());
+        for idx in 0..self.dossiers.len() {
+            let d = &self.dossiers[idx];
+            views.clear();
+            let mut view_now = None;
+            for &c in &self.eval_times {
+                let v = d.view(c, horizon, &self.ties);
+                if c == self.now {
+                    view_now = Some(v);
+                }
+                views.push(v);
+            }
+            let agency = d.agency.index();
+            for (t, &k) in self.periods.iter_mut().zip(&self.period_eval) {
+                let c = self.eval_times[k];
+                t.counts[agency].add_mask(contribution(&views[k], t.period.start(), c));
+            }
+            let next = d.next_change(self.now, horizon, &self.ties, view_now);
+            self.dossiers[idx].scheduled = next;
+            if next < Timestamp::MAX {
+                timers.push(Reverse((next, idx as u32)));
+            }
+        }
+        self.timers = BinaryHeap::from(timers);
     }
 
     /// Puts a dossier's next change instant in the deadline index if it is earlier than the one
@@ -693,26 +755,37 @@ pub struct Restore {
 }
 
 impl Restore {
-    /// Applies one event accepted before, without checking its id yet.
+    /// Applies one event accepted before, without checking its id yet. Only the dossier
+    /// changes: the counts and the deadline index are rebuilt once, at the end.
     pub fn ingest(&mut self, ev: &Event<'_>) {
         let h = Hashes::of(ev);
         self.hashes.push(h.id);
-        self.engine.apply(ev, h.dossier);
+        self.engine.apply_with(ev, h.dossier, false);
     }
 
-    /// The engine so far, for progress figures (its duplicate count stays 0 until the end).
+    /// The engine so far, for progress figures (dossier and event numbers; its counts are not
+    /// kept up to date until the end, and its duplicate count stays 0).
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
 
     /// Verifies that no event id repeated (neither among the restored events nor with those the
     /// engine had before) and hands back the engine, ready for [`Engine::ingest`].
+    ///
+    /// An engine still at `Timestamp::MIN` sees nothing yet, so its (empty) counts are right as
+    /// they are; it is *settled* — recounted and given its deadline index, in one pass over all
+    /// dossiers — by its first [`Engine::advance_to`]. One with a clock is settled here.
     pub fn finish(self) -> Result<Engine, RestoreError> {
         let Restore { mut engine, hashes } = self;
         engine
             .seen
             .extend_distinct(hashes)
             .map_err(|repeats| RestoreError { repeats })?;
+        if engine.now > Timestamp::MIN {
+            engine.settle(engine.now);
+        } else {
+            engine.unsettled = true;
+        }
         Ok(engine)
     }
 }
