@@ -293,15 +293,23 @@ impl Engine {
     /// is hashed a few events ahead and those reads are asked for in stages (see
     /// [`super::prefetch`]), so that the misses of consecutive events overlap.
     pub fn ingest_batch(&mut self, events: &[Event<'_>], mut each: impl FnMut(usize, Ingested)) {
+        self.pipelined(events, |engine, i, h| {
+            each(i, engine.ingest_hashed(&events[i], h))
+        });
+    }
+
+    /// Calls `step` on every event in order, with its hashes, after prefetching what it reads
+    /// (see [`Engine::ingest_batch`]).
+    fn pipelined(&mut self, events: &[Event<'_>], mut step: impl FnMut(&mut Self, usize, Hashes)) {
         // Far enough ahead for a miss to come back before the next stage needs it.
-        const AHEAD: usize = 6;
+        const AHEAD: usize = 8;
         const RING: usize = 4 * AHEAD;
         let mut hashes = [Hashes::default(); RING];
         let mut candidates = [None; RING];
         for (i, ev) in events.iter().enumerate().take(2 * AHEAD) {
             hashes[i] = self.prefetch_first(ev);
         }
-        for (i, ev) in events.iter().enumerate() {
+        for i in 0..events.len() {
             // Stage 1: the bucket header and the index slot.
             if let Some(far) = events.get(i + 2 * AHEAD) {
                 hashes[(i + 2 * AHEAD) % RING] = self.prefetch_first(far);
@@ -324,7 +332,7 @@ impl Engine {
                     self.dossiers[c as usize].prefetch_log();
                 }
             }
-            each(i, self.ingest_hashed(ev, hashes[i % RING]));
+            step(self, i, hashes[i % RING]);
         }
     }
 
@@ -698,6 +706,15 @@ impl Restore {
         let h = Hashes::of(ev);
         self.hashes.push(h.id);
         self.engine.apply(ev, h.dossier);
+    }
+
+    /// [`Restore::ingest`] on each event, prefetching ahead as [`Engine::ingest_batch`] does.
+    pub fn ingest_batch(&mut self, events: &[Event<'_>]) {
+        let hashes = &mut self.hashes;
+        self.engine.pipelined(events, |engine, i, h| {
+            hashes.push(h.id);
+            engine.apply(&events[i], h.dossier);
+        });
     }
 
     /// The engine so far, for progress figures (its duplicate count stays 0 until the end).
