@@ -1,5 +1,7 @@
-//! Benchmarks of the pure core: ingest throughput (pre-decoded and with JSON decoding), the cost
-//! of `advance_to` when many deadlines pass at once, and the memory held per dossier.
+//! Benchmarks of the pure core: ingest throughput (pre-decoded and with JSON decoding, both in
+//! batches as `chiso replay` feeds them), the cost of `advance_to` when many deadlines pass at
+//! once, the memory held per dossier, and (in the summary) a restore of the same stream through
+//! `Engine::restore` against checked ingestion.
 //!
 //! `cargo bench --bench core` measures a realistic generated stream of 500,000 dossiers (about
 //! 6 events each) in the sample province. Under `cargo test` the same code runs once on a small

@@ -447,17 +447,36 @@ impl Engine {
         }
         let horizon = self.settings.due_soon_horizon;
         let mut fired = Vec::new();
-        while let Some(&Reverse((at, idx))) = self.timers.peek() {
-            if at > now {
-                break;
-            }
-            self.timers.pop();
-            let d = &mut self.dossiers[idx as usize];
+        let mut fire = |dossiers: &mut Slab<Dossier>, at: Timestamp, idx: u32| {
+            let d = &mut dossiers[idx as usize];
             if d.scheduled == at {
                 d.scheduled = Timestamp::MAX;
                 fired.push(idx);
             }
+        };
+        if self.now == Timestamp::MIN {
+            // Leaving the start of time (after a restore or a catch-up): nearly every timer passes
+            // at once, and one pass over them beats popping them one by one.
+            let mut later = Vec::new();
+            for Reverse((at, idx)) in std::mem::take(&mut self.timers).into_vec() {
+                if at > now {
+                    later.push(Reverse((at, idx)));
+                } else {
+                    fire(&mut self.dossiers, at, idx);
+                }
+            }
+            self.timers = BinaryHeap::from(later);
+        } else {
+            while let Some(&Reverse((at, idx))) = self.timers.peek() {
+                if at > now {
+                    break;
+                }
+                self.timers.pop();
+                fire(&mut self.dossiers, at, idx);
+            }
         }
+        // In slab order, so that many dossiers are read front to back, not at random.
+        fired.sort_unstable();
         for &idx in &fired {
             let d = &self.dossiers[idx as usize];
             masks_into(
