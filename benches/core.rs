@@ -1,5 +1,7 @@
-//! Benchmarks of the pure core: ingest throughput (pre-decoded and with JSON decoding), the cost
-//! of `advance_to` when many deadlines pass at once, and the memory held per dossier.
+//! Benchmarks of the pure core: ingest throughput (pre-decoded and with JSON decoding, both in
+//! batches as `chiso replay` feeds them), the cost of `advance_to` when many deadlines pass at
+//! once, the memory held per dossier, and (in the summary) a restore of the same stream through
+//! `Engine::restore` against checked ingestion.
 //!
 //! `cargo bench --bench core` measures a realistic generated stream of 500,000 dossiers (about
 //! 6 events each) in the sample province. Under `cargo test` the same code runs once on a small
@@ -257,6 +259,24 @@ fn bench(c: &mut Criterion) {
         let decoded = time(&mut || engine.ingest_batch(&events, |_, _| {}));
         let mut engine = f.engine(f.at);
         let json = time(&mut || decode_and_ingest(&mut engine, &f));
+        // Restoring from a changelog of the same (accepted) events: the engine at the start of
+        // time, then one `advance_to`; ids checked once at the end (`Engine::restore`), or each on
+        // arrival (`ingest_batch`, what restoring did before).
+        let mut restore = Some(f.engine(Timestamp::MIN).restore());
+        let mut restored = None;
+        let fast = time(&mut || {
+            let mut r = restore.take().expect("timed once");
+            r.ingest_batch(&events);
+            let mut engine = r.finish().expect("the generated event ids are distinct");
+            engine.advance_to(f.at);
+            restored = Some(engine);
+        });
+        let mut engine = f.engine(Timestamp::MIN);
+        let checked = time(&mut || {
+            engine.ingest_batch(&events, |_, _| {});
+            engine.advance_to(f.at);
+        });
+        assert!(restored.is_some_and(|r| r.results() == engine.results()));
         let rate = |s: f64| n as f64 / s / 1e6;
         println!(
             "summary: baseline Value parse {:.2} M events/s; core ingest {:.2} M events/s ({:.2}x baseline); decode+ingest {:.2} M events/s ({:.2}x baseline)",
@@ -265,6 +285,14 @@ fn bench(c: &mut Criterion) {
             base / decoded,
             rate(json),
             base / json
+        );
+        println!(
+            "summary: restore {:.2} M events/s ({:.2}x core ingest, {:.2}x baseline); checked restore {:.2} M events/s ({:.2}x core ingest)",
+            rate(fast),
+            decoded / fast,
+            base / fast,
+            rate(checked),
+            decoded / checked,
         );
     }
 }

@@ -296,15 +296,23 @@ impl Engine {
     /// is hashed a few events ahead and those reads are asked for in stages (see
     /// [`super::prefetch`]), so that the misses of consecutive events overlap.
     pub fn ingest_batch(&mut self, events: &[Event<'_>], mut each: impl FnMut(usize, Ingested)) {
+        self.pipelined(events, |engine, i, h| {
+            each(i, engine.ingest_hashed(&events[i], h))
+        });
+    }
+
+    /// Calls `step` on every event in order, with its hashes, after prefetching what it reads
+    /// (see [`Engine::ingest_batch`]).
+    fn pipelined(&mut self, events: &[Event<'_>], mut step: impl FnMut(&mut Self, usize, Hashes)) {
         // Far enough ahead for a miss to come back before the next stage needs it.
-        const AHEAD: usize = 6;
+        const AHEAD: usize = 8;
         const RING: usize = 4 * AHEAD;
         let mut hashes = [Hashes::default(); RING];
         let mut candidates = [None; RING];
         for (i, ev) in events.iter().enumerate().take(2 * AHEAD) {
             hashes[i] = self.prefetch_first(ev);
         }
-        for (i, ev) in events.iter().enumerate() {
+        for i in 0..events.len() {
             // Stage 1: the bucket header and the index slot.
             if let Some(far) = events.get(i + 2 * AHEAD) {
                 hashes[(i + 2 * AHEAD) % RING] = self.prefetch_first(far);
@@ -327,7 +335,7 @@ impl Engine {
                     self.dossiers[c as usize].prefetch_log();
                 }
             }
-            each(i, self.ingest_hashed(ev, hashes[i % RING]));
+            step(self, i, hashes[i % RING]);
         }
     }
 
@@ -456,17 +464,36 @@ impl Engine {
         }
         let horizon = self.settings.due_soon_horizon;
         let mut fired = Vec::new();
-        while let Some(&Reverse((at, idx))) = self.timers.peek() {
-            if at > now {
-                break;
-            }
-            self.timers.pop();
-            let d = &mut self.dossiers[idx as usize];
+        let mut fire = |dossiers: &mut Slab<Dossier>, at: Timestamp, idx: u32| {
+            let d = &mut dossiers[idx as usize];
             if d.scheduled == at {
                 d.scheduled = Timestamp::MAX;
                 fired.push(idx);
             }
+        };
+        if self.now == Timestamp::MIN {
+            // Leaving the start of time (after a restore or a catch-up): nearly every timer passes
+            // at once, and one pass over them beats popping them one by one.
+            let mut later = Vec::new();
+            for Reverse((at, idx)) in std::mem::take(&mut self.timers).into_vec() {
+                if at > now {
+                    later.push(Reverse((at, idx)));
+                } else {
+                    fire(&mut self.dossiers, at, idx);
+                }
+            }
+            self.timers = BinaryHeap::from(later);
+        } else {
+            while let Some(&Reverse((at, idx))) = self.timers.peek() {
+                if at > now {
+                    break;
+                }
+                self.timers.pop();
+                fire(&mut self.dossiers, at, idx);
+            }
         }
+        // In slab order, so that many dossiers are read front to back, not at random.
+        fired.sort_unstable();
         for &idx in &fired {
             let d = &self.dossiers[idx as usize];
             masks_into(
@@ -761,6 +788,15 @@ impl Restore {
         let h = Hashes::of(ev);
         self.hashes.push(h.id);
         self.engine.apply_with(ev, h.dossier, false);
+    }
+
+    /// [`Restore::ingest`] on each event, prefetching ahead as [`Engine::ingest_batch`] does.
+    pub fn ingest_batch(&mut self, events: &[Event<'_>]) {
+        let hashes = &mut self.hashes;
+        self.engine.pipelined(events, |engine, i, h| {
+            hashes.push(h.id);
+            engine.apply_with(&events[i], h.dossier, false);
+        });
     }
 
     /// The engine so far, for progress figures (dossier and event numbers; its counts are not
