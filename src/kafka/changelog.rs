@@ -62,8 +62,8 @@ pub fn restore(
     // end instead of one by one (`core::Restore`).
     let mut restore = fresh().restore();
     let mut seen = vec![false; cfg.registry.len()];
-    let Some(mut stats) = replay_into(cfg, partition, &mut seen, &mut keep_going, |ev| {
-        restore.ingest(ev)
+    let Some(mut stats) = replay_into(cfg, partition, &mut seen, &mut keep_going, |evs| {
+        restore.ingest_batch(evs)
     })?
     else {
         return Ok(None);
@@ -81,8 +81,8 @@ pub fn restore(
             stats.repeats = e.repeats;
             let mut engine = fresh();
             seen.fill(false);
-            let Some(_) = replay_into(cfg, partition, &mut seen, &mut keep_going, |ev| {
-                engine.ingest(ev);
+            let Some(_) = replay_into(cfg, partition, &mut seen, &mut keep_going, |evs| {
+                engine.ingest_batch(evs, |_, _| {});
             })?
             else {
                 return Ok(None);
@@ -104,7 +104,7 @@ pub fn replay_into(
     partition: i32,
     seen: &mut [bool],
     mut keep_going: impl FnMut() -> Result<bool, PipelineError>,
-    mut apply: impl FnMut(&Event<'_>),
+    mut apply: impl FnMut(&[Event<'_>]),
 ) -> Result<Option<RestoreStats>, PipelineError> {
     let t0 = Instant::now();
     let topic = cfg.topics().state.clone();
@@ -137,12 +137,14 @@ pub fn replay_into(
                     ))
                 };
                 let mut batch = BatchReader::new(payload).map_err(corrupt)?;
+                // The record's events, decoded, then applied together (the core prefetches
+                // across them).
+                let mut events = Vec::with_capacity(4096);
                 while let Some(ev) = batch.next_event(&registry) {
                     match ev {
                         Ok(ev) => {
-                            apply(&ev);
                             seen[ev.agency.index()] = true;
-                            stats.events += 1;
+                            events.push(ev);
                         }
                         Err(BinError::UnknownAgency(a)) => {
                             warn!(agency = %a, "state event of an agency no longer in the registry skipped");
@@ -150,6 +152,8 @@ pub fn replay_into(
                         Err(e) => return Err(corrupt(e)),
                     }
                 }
+                apply(&events);
+                stats.events += events.len() as u64;
             }
             Some(Err(KafkaError::PartitionEOF(_))) => break,
             Some(Err(e)) => debug!(partition, error = %e, "state reader"),
