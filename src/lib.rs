@@ -29,7 +29,12 @@
 //!   - [`core::event`] the accepted event model and the typed reject reasons.
 //!   - [`core::dossier`] one dossier's compact event summary and its state at any time `c`.
 //!   - [`core::counts`] the counts of the contract and a dossier's contribution as a bit mask.
-//!   - [`core::engine`] ingest, deadline index, tracked periods, pooled results.
+//!   - [`core::engine`] ingest (one event, or a batch with prefetching), the restore path
+//!     (`Engine::restore`: ids checked in bulk, one settling pass), deadline index, tracked
+//!     periods, pooled results.
+//!   - [`core::idset`] the compact exact set of event-id hashes (duplicate detection).
+//!   - [`core::index`] the (agency, dossier id) → dossier table, open addressing.
+//!   - [`core::slab`] chunked storage of the dossiers; [`core::prefetch`] the cache hint.
 //!   - [`core::reports`] reported indicator values (`indicator_reported`).
 //!   - [`core::scoring`] the configurable scoring model and exact points arithmetic.
 //!   - [`core::agency`] the agency registry and roll-ups over its tree.
@@ -51,7 +56,7 @@
 //! - For every tracked period `p` and agency `a`, the own counts equal the sum over `a`'s dossiers
 //!   of their contribution evaluated at `min(now, p.end)`. An event retracts its dossier's old
 //!   contribution and adds the new one; nothing is recomputed over all dossiers, except once
-//!   when a new period starts being tracked.
+//!   when a new period starts being tracked and once when a restored engine is settled.
 //! - A dossier whose state can change with time alone (due time, due-soon horizon, events stamped
 //!   in the future) sits in the deadline index at its next such instant; `advance_to` touches only
 //!   the dossiers whose instant has passed.
