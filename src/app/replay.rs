@@ -66,7 +66,7 @@ const BATCH: usize = 256;
 
 /// Feeds JSON lines into the engine; blank lines are skipped.
 ///
-/// Lines are read and decoded [`BATCH`] at a time, then ingested as one batch: the engine
+/// Lines are read and decoded `BATCH` at a time, then ingested as one batch: the engine
 /// prefetches ahead within a batch, which a call per event cannot.
 pub fn feed(
     engine: &mut Engine,
