@@ -427,8 +427,11 @@ mod tests {
         let path = dir.path().join("chiso.toml");
         std::fs::write(&path, file).unwrap();
         // A fake environment: figment reads the process environment, so tests use a prefix of
-        // their own and the same filtering.
-        let prefix = format!("CHISO_TEST_{}_", std::process::id());
+        // their own and the same filtering. One prefix per call: tests run in parallel threads
+        // of one process and would otherwise read each other's variables.
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let prefix = format!("CHISO_TEST_{}_{call}_", std::process::id());
         for (k, v) in vars {
             std::env::set_var(format!("{prefix}{k}"), v);
         }
