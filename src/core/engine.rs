@@ -120,8 +120,6 @@ pub struct Engine {
     /// xxh3-64 of every accepted `event_id`.
     seen: IdSet,
     timers: BinaryHeap<Reverse<(Timestamp, u32)>>,
-    /// Restored dossiers are not yet counted nor in `timers`: the next `advance_to` settles.
-    unsettled: bool,
     reports: Reports,
     reported: HashMap<String, u16>,
     procedures: Vec<Box<str>>,
@@ -211,7 +209,6 @@ impl Engine {
             index: Index::default(),
             seen: IdSet::default(),
             timers: BinaryHeap::new(),
-            unsettled: false,
             reports: Reports::default(),
             reported,
             procedures: Vec::new(),
@@ -455,41 +452,26 @@ impl Engine {
 
     /// Moves the evaluation time forward to `now` (a time in the past is ignored).
     pub fn advance_to(&mut self, now: Timestamp) {
-        if self.unsettled {
-            self.settle(now);
+        if now <= self.now {
             return;
         }
-        if now <= self.now {
+        if self.now == Timestamp::MIN {
+            // Leaving the start of time (after a restore or a catch-up): every dossier changes,
+            // and the tracked periods are all new.
+            self.settle(now);
             return;
         }
         let horizon = self.settings.due_soon_horizon;
         let mut fired = Vec::new();
-        let mut fire = |dossiers: &mut Slab<Dossier>, at: Timestamp, idx: u32| {
-            let d = &mut dossiers[idx as usize];
+        while let Some(&Reverse((at, idx))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            let d = &mut self.dossiers[idx as usize];
             if d.scheduled == at {
                 d.scheduled = Timestamp::MAX;
                 fired.push(idx);
-            }
-        };
-        if self.now == Timestamp::MIN {
-            // Leaving the start of time (after a restore or a catch-up): nearly every timer passes
-            // at once, and one pass over them beats popping them one by one.
-            let mut later = Vec::new();
-            for Reverse((at, idx)) in std::mem::take(&mut self.timers).into_vec() {
-                if at > now {
-                    later.push(Reverse((at, idx)));
-                } else {
-                    fire(&mut self.dossiers, at, idx);
-                }
-            }
-            self.timers = BinaryHeap::from(later);
-        } else {
-            while let Some(&Reverse((at, idx))) = self.timers.peek() {
-                if at > now {
-                    break;
-                }
-                self.timers.pop();
-                fire(&mut self.dossiers, at, idx);
             }
         }
         // In slab order, so that many dossiers are read front to back, not at random.
@@ -528,9 +510,10 @@ impl Engine {
     /// Recounts every tracked period from every dossier at `max(now, self.now)` and rebuilds the
     /// deadline index: the engine [`Engine::advance_to`] would give, in one pass over all
     /// dossiers (one view per dossier and distinct evaluation time, the index built at once
-    /// instead of pushed to). For after a bulk load, where every dossier changes anyway.
+    /// instead of pushed to). For leaving the start of time or finishing a restore, where every
+    /// dossier changes anyway; it also counts the restored dossiers, which are neither counted
+    /// nor in the index before.
     fn settle(&mut self, now: Timestamp) {
-        self.unsettled = false;
         self.now = self.now.max(now);
         let n = self.registry.len();
         self.periods = self
@@ -799,18 +782,12 @@ impl Restore {
         });
     }
 
-    /// The engine so far, for progress figures (dossier and event numbers; its counts are not
-    /// kept up to date until the end, and its duplicate count stays 0).
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
     /// Verifies that no event id repeated (neither among the restored events nor with those the
     /// engine had before) and hands back the engine, ready for [`Engine::ingest`].
     ///
     /// An engine still at `Timestamp::MIN` sees nothing yet, so its (empty) counts are right as
-    /// they are; it is *settled* — recounted and given its deadline index, in one pass over all
-    /// dossiers — by its first [`Engine::advance_to`]. One with a clock is settled here.
+    /// they are; its first [`Engine::advance_to`] settles it — counts every dossier and builds
+    /// the deadline index, in one pass. One with a clock is settled here.
     pub fn finish(self) -> Result<Engine, RestoreError> {
         let Restore { mut engine, hashes } = self;
         engine
@@ -819,8 +796,6 @@ impl Restore {
             .map_err(|repeats| RestoreError { repeats })?;
         if engine.now > Timestamp::MIN {
             engine.settle(engine.now);
-        } else {
-            engine.unsettled = true;
         }
         Ok(engine)
     }

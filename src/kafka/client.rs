@@ -111,7 +111,14 @@ fn base(cfg: &Config, client_id: &str) -> ClientConfig {
 }
 
 /// The consumer of a consumer group: manual, transactional offsets only.
-pub fn group_consumer(cfg: &Config, group: &str, suffix: &str, eof: bool) -> ClientConfig {
+/// `fetch_wait_ms` is the default of librdkafka's `fetch.wait.max.ms` for this consumer.
+pub fn group_consumer(
+    cfg: &Config,
+    group: &str,
+    suffix: &str,
+    eof: bool,
+    fetch_wait_ms: u32,
+) -> ClientConfig {
     let mut c = base(cfg, &format!("{}-{suffix}", cfg.instance_id));
     if c.get("statistics.interval.ms").is_none() {
         // Statistics feed the consumer-lag gauge.
@@ -119,16 +126,8 @@ pub fn group_consumer(cfg: &Config, group: &str, suffix: &str, eof: bool) -> Cli
     }
     if c.get("fetch.wait.max.ms").is_none() {
         // With read_committed, a fetch parked on the broker is not always woken by a commit
-        // marker: do not let new (committed) data wait for the default 500 ms. The partials
-        // consumer (stage 2, end of the latency path, one low-traffic partition) waits least.
-        c.set(
-            "fetch.wait.max.ms",
-            if suffix == ROLLUP_CONSUMER {
-                "20"
-            } else {
-                "100"
-            },
-        );
+        // marker: do not let new (committed) data wait for the default 500 ms.
+        c.set("fetch.wait.max.ms", fetch_wait_ms.to_string());
     }
     c.set("group.id", group)
         .set("enable.auto.commit", "false")
@@ -142,9 +141,6 @@ pub fn group_consumer(cfg: &Config, group: &str, suffix: &str, eof: bool) -> Cli
     }
     c
 }
-
-/// The client-id suffix of stage 2's partials consumer.
-pub const ROLLUP_CONSUMER: &str = "rollup";
 
 /// A consumer without a group that reads one partition to its end (restores).
 pub fn reader(cfg: &Config, suffix: &str) -> ClientConfig {

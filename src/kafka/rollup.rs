@@ -468,13 +468,13 @@ fn session_inner(
     )?;
     core.lock().expect("core lock").producer = Some(producer);
     let group = format!("{}-rollup", cfg.settings.kafka.group_id);
-    let consumer: BaseConsumer<Ctx> =
-        client::group_consumer(cfg, &group, client::ROLLUP_CONSUMER, true)
-            .create_with_context(Ctx {
-                core: core.clone(),
-                live,
-            })
-            .map_err(op("creating the partials consumer"))?;
+    // The end of the latency path, one low-traffic partition: it waits least for new data.
+    let consumer: BaseConsumer<Ctx> = client::group_consumer(cfg, &group, "rollup", true, 20)
+        .create_with_context(Ctx {
+            core: core.clone(),
+            live,
+        })
+        .map_err(op("creating the partials consumer"))?;
     consumer
         .subscribe(&[&cfg.topics().partials])
         .map_err(op("subscribing to the partials topic"))?;

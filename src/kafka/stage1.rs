@@ -504,7 +504,7 @@ fn session_inner(
         Duration::from_millis(cfg.settings.pipeline.transaction_timeout_ms / 2),
     )?;
     let consumer: Arc<BaseConsumer<Ctx>> = Arc::new(
-        client::group_consumer(cfg, &cfg.settings.kafka.group_id, "events", false)
+        client::group_consumer(cfg, &cfg.settings.kafka.group_id, "events", false, 100)
             .create_with_context(Ctx {
                 core: core.clone(),
                 live: live.clone(),
