@@ -77,11 +77,9 @@ impl Mask {
         self.0 |= c.bit();
     }
 
-    pub fn with(mut self, c: Count, on: bool) -> Self {
-        if on {
-            self.set(c);
-        }
-        self
+    /// `self` with `c` added if `on` (without a branch: masks are built for every event).
+    pub fn with(self, c: Count, on: bool) -> Self {
+        Mask(self.0 | u32::from(on) << c as u32)
     }
 
     pub fn has(self, c: Count) -> bool {

@@ -12,6 +12,7 @@
 use compact_str::CompactString;
 
 use super::agency::AgencyIdx;
+use super::blocks::{BlockRef, Blocks};
 use super::calendar::WorkCalendar;
 use super::counts::{Count, Mask};
 use super::event::{Channel, DueSpec, EventKind, Outcome, Rating};
@@ -21,9 +22,10 @@ const NONE: Timestamp = Timestamp::MAX;
 
 /// Kinds of logged entries; the order breaks ties at one instant (a receipt closes a request
 /// made at the same instant).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 #[repr(u8)]
 enum EntryKind {
+    #[default]
     Received,
     SupplementRequested,
     SupplementReceived,
@@ -88,7 +90,7 @@ impl Ties {
 }
 
 /// 24 bytes: most dossiers log one or two of these.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Entry {
     at: Timestamp,
     /// `received`: its due time; `supplement_received`: its `due_at` (if `HAS_DUE`).
@@ -113,8 +115,16 @@ impl Entry {
     }
 }
 
-/// All that is kept of one dossier (80 bytes, plus its log).
-#[derive(Debug, Clone)]
+/// Every dossier's log, and the event ids their entries keep for tie-breaks: one store per
+/// engine, so that a log growing by one entry costs no heap allocation (see [`super::blocks`]).
+#[derive(Debug, Default)]
+pub struct Logs {
+    entries: Blocks<Entry>,
+    ties: Ties,
+}
+
+/// All that is kept of one dossier (72 bytes, plus its log entries in [`Logs`]).
+#[derive(Debug)]
 pub struct Dossier {
     pub(crate) id: CompactString,
     end_at: Timestamp,
@@ -122,14 +132,14 @@ pub struct Dossier {
     synced_at: Timestamp,
     /// The earliest live timer of this dossier in the engine's deadline index.
     pub(crate) scheduled: Timestamp,
-    log: Box<[Entry]>,
+    log: BlockRef,
     pub(crate) agency: AgencyIdx,
     /// Interned procedure code in the low 30 bits ([`NO_PROCEDURE`] if none was given), the end
     /// flags in the top two.
     procedure: u32,
 }
 
-const _: () = assert!(std::mem::size_of::<Dossier>() == 80 && std::mem::size_of::<Entry>() == 24);
+const _: () = assert!(std::mem::size_of::<Dossier>() == 72 && std::mem::size_of::<Entry>() == 24);
 
 /// A dossier's state at one evaluation time, when it has a governing `received`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,6 +185,98 @@ pub enum View {
     Known(Status),
 }
 
+/// What a pass over the log has gathered so far: entries are fed in order, so one pass can
+/// answer for several evaluation times in turn ([`Dossier::views`]).
+#[derive(Debug, Clone, Copy)]
+struct Scan<'a> {
+    governing: Option<&'a Entry>,
+    new_due: Option<&'a Entry>,
+    rating: Option<&'a Entry>,
+    requests: u32,
+    /// Requests not yet closed by a receipt: how many, the earliest, and the sum of their
+    /// instants, so that one receipt closes them all at once (its pause lengths add up to
+    /// `open × s − Σr`).
+    open: i128,
+    open_sum: i128,
+    earliest_open: Timestamp,
+    /// The total length of the closed pauses.
+    closed: i128,
+    seen: bool,
+    overdue_at: Timestamp,
+    rejected_at: Timestamp,
+    apology_at: Timestamp,
+}
+
+impl Default for Scan<'_> {
+    fn default() -> Self {
+        Scan {
+            governing: None,
+            new_due: None,
+            rating: None,
+            requests: 0,
+            open: 0,
+            open_sum: 0,
+            earliest_open: NONE,
+            closed: 0,
+            seen: false,
+            overdue_at: NONE,
+            rejected_at: NONE,
+            apology_at: NONE,
+        }
+    }
+}
+
+impl<'a> Scan<'a> {
+    fn feed(&mut self, e: &'a Entry, ties: &Ties) {
+        self.seen = true;
+        match e.kind {
+            EntryKind::Received => {
+                if self.governing.is_none_or(|g| e.later_than(g, ties)) {
+                    self.governing = Some(e);
+                }
+            }
+            EntryKind::SupplementRequested => {
+                self.requests += 1;
+                if self.open == 0 {
+                    self.earliest_open = e.at;
+                }
+                self.open += 1;
+                self.open_sum += e.at.as_nanos() as i128;
+            }
+            EntryKind::SupplementReceived => {
+                self.closed += self.open * e.at.as_nanos() as i128 - self.open_sum;
+                self.open = 0;
+                self.open_sum = 0;
+                if e.flags & HAS_DUE != 0 && self.new_due.is_none_or(|d| e.later_than(d, ties)) {
+                    self.new_due = Some(e);
+                }
+            }
+            EntryKind::Rated => {
+                if self.rating.is_none_or(|r| e.later_than(r, ties)) {
+                    self.rating = Some(e);
+                }
+            }
+            EntryKind::Overdue => self.overdue_at = self.overdue_at.min(e.at),
+            EntryKind::Rejected => self.rejected_at = self.rejected_at.min(e.at),
+            EntryKind::Apology => self.apology_at = self.apology_at.min(e.at),
+        }
+    }
+}
+
+impl View {
+    /// Whether, with no event between now and `c`, the view at `c` is this one: only an open
+    /// dossier that is neither paused nor late changes with time alone (late after its due
+    /// time, due soon within the horizon before it).
+    fn steady_until(&self, c: Timestamp, due_soon_horizon: i64) -> bool {
+        match self {
+            View::Unseen | View::Pending => true,
+            View::Known(s) => {
+                !s.is_open() || s.paused || s.late || s.due > c.saturating_add(due_soon_horizon)
+            }
+        }
+    }
+}
+
 impl Dossier {
     pub fn new(agency: AgencyIdx, id: &str) -> Self {
         Dossier {
@@ -183,7 +285,7 @@ impl Dossier {
             paid_online_at: NONE,
             synced_at: NONE,
             scheduled: NONE,
-            log: Box::default(),
+            log: BlockRef::default(),
             agency,
             procedure: NO_PROCEDURE,
         }
@@ -205,10 +307,8 @@ impl Dossier {
     }
 
     /// Asks for the first line of the log (see [`super::prefetch`]).
-    pub(crate) fn prefetch_log(&self) {
-        if let Some(first) = self.log.first() {
-            super::prefetch::prefetch(first);
-        }
+    pub(crate) fn prefetch_log(&self, logs: &Logs) {
+        logs.entries.prefetch(self.log);
     }
 
     pub fn agency(&self) -> AgencyIdx {
@@ -222,14 +322,31 @@ impl Dossier {
         due: Timestamp,
         flags: u8,
         tie: Option<&str>,
-        ties: &mut Ties,
+        logs: &mut Logs,
     ) {
-        let pos = self.log.partition_point(|e| (e.at, e.kind) <= (at, kind));
-        let (tie, tie_len) = tie.map_or((0, 0), |id| ties.push(id));
-        // Most dossiers log one or two entries: the slice is exactly as long as needed.
-        let mut log = std::mem::take(&mut self.log).into_vec();
-        log.reserve_exact(1);
-        log.insert(
+        let log = logs.entries.get(self.log);
+        if matches!(
+            kind,
+            EntryKind::Overdue | EntryKind::Rejected | EntryKind::Apology
+        ) {
+            // Only the earliest of these kinds matters, at any evaluation time: keep just that
+            // one (an upstream system repeating a daily `overdue` notice adds nothing).
+            if let Some(i) = log.iter().position(|e| e.kind == kind) {
+                if log[i].at <= at {
+                    return;
+                }
+                // Earlier: move it back to its place in the order.
+                let pos = log.partition_point(|e| (e.at, e.kind) <= (at, kind));
+                let log = logs.entries.get_mut(self.log);
+                log[i].at = at;
+                log[pos..=i].rotate_right(1);
+                return;
+            }
+        }
+        let pos = log.partition_point(|e| (e.at, e.kind) <= (at, kind));
+        let (tie, tie_len) = tie.map_or((0, 0), |id| logs.ties.push(id));
+        logs.entries.insert(
+            &mut self.log,
             pos,
             Entry {
                 at,
@@ -240,7 +357,6 @@ impl Dossier {
                 flags,
             },
         );
-        self.log = log.into_boxed_slice();
     }
 
     /// Records one accepted event. `indicator_reported` never reaches a dossier.
@@ -250,7 +366,7 @@ impl Dossier {
         event_id: &str,
         kind: &EventKind<'_>,
         calendar: &WorkCalendar,
-        ties: &mut Ties,
+        logs: &mut Logs,
     ) {
         fn earliest(slot: &mut Timestamp, at: Timestamp) {
             *slot = (*slot).min(at);
@@ -268,10 +384,10 @@ impl Dossier {
                     | u8::from(r.digitized) * DIGITIZED
                     | u8::from(r.reused_data) * REUSED
                     | u8::from(r.citizen_storage) * STORAGE;
-                self.log(at, EntryKind::Received, due, flags, Some(event_id), ties);
+                self.log(at, EntryKind::Received, due, flags, Some(event_id), logs);
             }
             EventKind::SupplementRequested => {
-                self.log(at, EntryKind::SupplementRequested, NONE, 0, None, ties)
+                self.log(at, EntryKind::SupplementRequested, NONE, 0, None, logs)
             }
             EventKind::SupplementReceived { due_at } => match due_at {
                 Some(d) => self.log(
@@ -280,9 +396,9 @@ impl Dossier {
                     *d,
                     HAS_DUE,
                     Some(event_id),
-                    ties,
+                    logs,
                 ),
-                None => self.log(at, EntryKind::SupplementReceived, NONE, 0, None, ties),
+                None => self.log(at, EntryKind::SupplementReceived, NONE, 0, None, logs),
             },
             EventKind::Rated { rating } => self.log(
                 at,
@@ -290,7 +406,7 @@ impl Dossier {
                 NONE,
                 *rating as u8,
                 Some(event_id),
-                ties,
+                logs,
             ),
             EventKind::Processed { .. } | EventKind::Returned | EventKind::Withdrawn => {
                 let flags = match kind {
@@ -315,9 +431,9 @@ impl Dossier {
                     self.procedure |= flags;
                 }
             }
-            EventKind::Overdue => self.log(at, EntryKind::Overdue, NONE, 0, None, ties),
-            EventKind::Rejected => self.log(at, EntryKind::Rejected, NONE, 0, None, ties),
-            EventKind::Apology { .. } => self.log(at, EntryKind::Apology, NONE, 0, None, ties),
+            EventKind::Overdue => self.log(at, EntryKind::Overdue, NONE, 0, None, logs),
+            EventKind::Rejected => self.log(at, EntryKind::Rejected, NONE, 0, None, logs),
+            EventKind::Apology { .. } => self.log(at, EntryKind::Apology, NONE, 0, None, logs),
             EventKind::Payment { method } if method.is_online() => {
                 earliest(&mut self.paid_online_at, at)
             }
@@ -334,74 +450,73 @@ impl Dossier {
     }
 
     /// The dossier at evaluation time `c`, using only events with `occurred_at < c`.
-    pub fn view(&self, c: Timestamp, due_soon_horizon: i64, ties: &Ties) -> View {
-        let mut governing: Option<&Entry> = None;
-        let mut new_due: Option<&Entry> = None;
-        let mut rating: Option<&Entry> = None;
-        let mut requests = 0u32;
-        // Requests not yet closed by a receipt: how many, the earliest, and the sum of their
-        // instants, so that one receipt closes them all at once (its pause lengths add up to
-        // `open × s − Σr`).
-        let mut open = 0i128;
-        let mut open_sum = 0i128;
-        let mut earliest_open = NONE;
-        let mut closed = 0i128;
-        let mut seen = false;
-        let (mut overdue_at, mut rejected_at, mut apology_at) = (NONE, NONE, NONE);
-        for e in self.log.iter().take_while(|e| e.at < c) {
-            seen = true;
-            match e.kind {
-                EntryKind::Received => {
-                    if governing.is_none_or(|g| e.later_than(g, ties)) {
-                        governing = Some(e);
-                    }
-                }
-                EntryKind::SupplementRequested => {
-                    requests += 1;
-                    if open == 0 {
-                        earliest_open = e.at;
-                    }
-                    open += 1;
-                    open_sum += e.at.as_nanos() as i128;
-                }
-                EntryKind::SupplementReceived => {
-                    closed += open * e.at.as_nanos() as i128 - open_sum;
-                    open = 0;
-                    open_sum = 0;
-                    if e.flags & HAS_DUE != 0 && new_due.is_none_or(|d| e.later_than(d, ties)) {
-                        new_due = Some(e);
-                    }
-                }
-                EntryKind::Rated => {
-                    if rating.is_none_or(|r| e.later_than(r, ties)) {
-                        rating = Some(e);
-                    }
-                }
-                EntryKind::Overdue => overdue_at = overdue_at.min(e.at),
-                EntryKind::Rejected => rejected_at = rejected_at.min(e.at),
-                EntryKind::Apology => apology_at = apology_at.min(e.at),
-            }
+    pub fn view(&self, c: Timestamp, due_soon_horizon: i64, logs: &Logs) -> View {
+        let mut scan = Scan::default();
+        for e in logs.entries.get(self.log).iter().take_while(|e| e.at < c) {
+            scan.feed(e, &logs.ties);
         }
-        let Some(governing) = governing else {
-            return if seen || self.singles().iter().any(|&t| t < c) {
+        self.finish(&scan, c, due_soon_horizon)
+    }
+
+    /// [`Dossier::view`] at each of `times` (ascending), in one pass over the log. `each` also
+    /// learns whether the view is the one it was given for the previous time, found without
+    /// working it out again: nothing happened in between and nothing in it depends on the time
+    /// (an ended dossier, say), which is most dossiers between a final period's end and now.
+    pub fn views(
+        &self,
+        times: &[Timestamp],
+        due_soon_horizon: i64,
+        logs: &Logs,
+        mut each: impl FnMut(Timestamp, &View, bool),
+    ) {
+        debug_assert!(times.is_sorted());
+        let log = logs.entries.get(self.log);
+        let mut scan = Scan::default();
+        let mut next = 0;
+        let mut previous = Timestamp::MIN;
+        let mut view = View::Unseen;
+        for (i, &c) in times.iter().enumerate() {
+            let fed = next;
+            while let Some(e) = log.get(next).filter(|e| e.at < c) {
+                scan.feed(e, &logs.ties);
+                next += 1;
+            }
+            let same = i > 0
+                && next == fed
+                && self.singles().iter().all(|&t| t < previous || t >= c)
+                && view.steady_until(c, due_soon_horizon);
+            if same {
+                debug_assert_eq!(view, self.finish(&scan, c, due_soon_horizon));
+            } else {
+                view = self.finish(&scan, c, due_soon_horizon);
+            }
+            each(c, &view, same);
+            previous = c;
+        }
+    }
+
+    /// The view at `c` from the log entries before `c`.
+    fn finish(&self, scan: &Scan<'_>, c: Timestamp, due_soon_horizon: i64) -> View {
+        let Some(governing) = scan.governing else {
+            return if scan.seen || self.singles().iter().any(|&t| t < c) {
                 View::Pending
             } else {
                 View::Unseen
             };
         };
         let end = (self.end_at < c).then_some(self.end_at);
-        let due = match new_due {
+        let due = match scan.new_due {
             Some(d) => d.due,
             None if governing.due == NONE => NONE,
-            None => Timestamp::saturating(governing.due.as_nanos() as i128 + closed),
+            None => Timestamp::saturating(governing.due.as_nanos() as i128 + scan.closed),
         };
-        let paused = open > 0;
-        let overdue_declared = overdue_at < c && end.is_none_or(|e| overdue_at < e);
-        let late = requests > 1
+        let paused = scan.open > 0;
+        let overdue_declared = scan.overdue_at < c && end.is_none_or(|e| scan.overdue_at < e);
+        let late = scan.requests > 1
             || overdue_declared
             || match end {
                 Some(e) => e > due,
-                None if paused => earliest_open > due,
+                None if paused => scan.earliest_open > due,
                 None => c > due,
             };
         let due_soon =
@@ -411,15 +526,17 @@ impl Dossier {
             received_at: governing.at,
             due,
             end,
-            rejected: rejected_at < c,
+            rejected: scan.rejected_at < c,
             late,
             paused,
             due_soon,
             flags: governing.flags,
             completed,
             electronic_result: completed && self.procedure & END_ELECTRONIC != 0,
-            dissatisfied: rating.is_some_and(|r| r.flags == Rating::Dissatisfied as u8),
-            apology: apology_at < c,
+            dissatisfied: scan
+                .rating
+                .is_some_and(|r| r.flags == Rating::Dissatisfied as u8),
+            apology: scan.apology_at < c,
             paid_online: self.paid_online_at < c,
             synced: self.synced_at < c,
         })
@@ -433,17 +550,23 @@ impl Dossier {
         &self,
         now: Timestamp,
         due_soon_horizon: i64,
-        ties: &Ties,
+        logs: &Logs,
         view_now: Option<View>,
     ) -> Timestamp {
         let mut next = NONE;
-        for t in self.log.iter().map(|e| e.at).chain(self.singles()) {
+        for t in logs
+            .entries
+            .get(self.log)
+            .iter()
+            .map(|e| e.at)
+            .chain(self.singles())
+        {
             if t >= now {
                 next = next.min(t.saturating_add(1));
             }
         }
-        let view = view_now.unwrap_or_else(|| self.view(now, due_soon_horizon, ties));
-        debug_assert_eq!(view, self.view(now, due_soon_horizon, ties));
+        let view = view_now.unwrap_or_else(|| self.view(now, due_soon_horizon, logs));
+        debug_assert_eq!(view, self.view(now, due_soon_horizon, logs));
         if let View::Known(s) = view {
             if s.is_open() && !s.paused && !s.late && s.due != NONE {
                 next = next.min(s.due.saturating_add(1));
@@ -459,41 +582,70 @@ impl Dossier {
 
 /// What one dossier adds to the counts of a period `[start, …)` evaluated at `c`.
 pub fn contribution(view: &View, start: Timestamp, c: Timestamp) -> Mask {
-    let s = match view {
-        View::Unseen => return Mask::EMPTY,
-        View::Pending => return Mask::PENDING,
-        View::Known(s) => s,
+    debug_assert!(!matches!(view, View::Known(s) if s.received_at >= c));
+    Contribution::of(view).mask(start)
+}
+
+/// A dossier's contribution at one evaluation time to every period evaluated then, which differ
+/// only by their start: worked out once per view, then [`Contribution::mask`] per period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Contribution {
+    /// In a period that starts at or before this instant (its end, if ended), the dossier counts:
+    /// it was open at some point of the period.
+    end: Timestamp,
+    /// The counts it adds to such a period…
+    always: Mask,
+    /// …and those added when it was also received in the period (at or after its start).
+    received_at: Timestamp,
+    received: Mask,
+}
+
+impl Contribution {
+    pub const EMPTY: Contribution = Contribution {
+        end: Timestamp::MIN,
+        always: Mask::EMPTY,
+        received_at: Timestamp::MIN,
+        received: Mask::EMPTY,
     };
-    if s.rejected || s.end.is_some_and(|e| e < start) {
-        return Mask::EMPTY;
-    }
-    debug_assert!(s.received_at < c);
-    let open = s.is_open();
-    let mut m = Mask::EMPTY
-        .with(Count::InScope, true)
-        .with(Count::OnTime, !s.late)
-        .with(Count::Late, s.late)
-        .with(Count::OpenOnTime, open && !s.late)
-        .with(Count::OpenOverdue, open && s.late)
-        .with(
-            Count::OpenOverdueNationalPortal,
-            open && s.late && s.via_national_portal(),
-        )
-        .with(Count::AwaitingSupplement, open && s.paused)
-        .with(Count::DueSoon, s.due_soon)
-        .with(Count::Dissatisfied, s.dissatisfied)
-        .with(Count::DissatisfiedOnTime, s.dissatisfied && !s.late)
-        .with(Count::LateWithApology, s.late && s.apology);
-    if !open {
-        // In scope and ended means ended in this period: start ≤ end < c.
-        m = m
-            .with(Count::EndedOnTime, !s.late)
-            .with(Count::EndedLate, s.late)
-            .with(Count::Completed, s.completed)
-            .with(Count::ElectronicResult, s.electronic_result);
-    }
-    if s.received_at >= start {
-        m = m
+
+    pub fn of(view: &View) -> Self {
+        let s = match view {
+            View::Unseen => return Contribution::EMPTY,
+            View::Pending => {
+                return Contribution {
+                    end: Timestamp::MAX,
+                    always: Mask::PENDING,
+                    ..Contribution::EMPTY
+                }
+            }
+            View::Known(s) if s.rejected => return Contribution::EMPTY,
+            View::Known(s) => s,
+        };
+        let open = s.is_open();
+        let mut always = Mask::EMPTY
+            .with(Count::InScope, true)
+            .with(Count::OnTime, !s.late)
+            .with(Count::Late, s.late)
+            .with(Count::OpenOnTime, open && !s.late)
+            .with(Count::OpenOverdue, open && s.late)
+            .with(
+                Count::OpenOverdueNationalPortal,
+                open && s.late && s.via_national_portal(),
+            )
+            .with(Count::AwaitingSupplement, open && s.paused)
+            .with(Count::DueSoon, s.due_soon)
+            .with(Count::Dissatisfied, s.dissatisfied)
+            .with(Count::DissatisfiedOnTime, s.dissatisfied && !s.late)
+            .with(Count::LateWithApology, s.late && s.apology);
+        if !open {
+            // In scope and ended means ended in this period: start ≤ end < c.
+            always = always
+                .with(Count::EndedOnTime, !s.late)
+                .with(Count::EndedLate, s.late)
+                .with(Count::Completed, s.completed)
+                .with(Count::ElectronicResult, s.electronic_result);
+        }
+        let received = Mask::EMPTY
             .with(Count::Received, true)
             .with(Count::Online, s.online())
             .with(Count::FeeRequired, s.fee_required())
@@ -502,6 +654,22 @@ pub fn contribution(view: &View, start: Timestamp, c: Timestamp) -> Mask {
             .with(Count::ReusedData, s.flags & REUSED != 0)
             .with(Count::CitizenStorage, s.flags & STORAGE != 0)
             .with(Count::Synced, s.synced);
+        Contribution {
+            end: s.end.unwrap_or(Timestamp::MAX),
+            always,
+            received_at: s.received_at,
+            received,
+        }
     }
-    m
+
+    /// The counts added to the period starting at `start`.
+    pub fn mask(&self, start: Timestamp) -> Mask {
+        if self.end < start {
+            Mask::EMPTY
+        } else if self.received_at >= start {
+            Mask(self.always.0 | self.received.0)
+        } else {
+            self.always
+        }
+    }
 }

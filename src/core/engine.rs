@@ -22,7 +22,7 @@ use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 use super::agency::{AgencyIdx, Registry};
 use super::calendar::WorkCalendar;
 use super::counts::{Counts, Mask};
-use super::dossier::{contribution, Dossier, Ties, View};
+use super::dossier::{contribution, Contribution, Dossier, Logs, View};
 use super::event::{Event, EventKind};
 use super::idset::IdSet;
 use super::index::Index;
@@ -89,8 +89,20 @@ pub struct Stats {
 
 struct Tracked {
     period: Period,
+    /// `period.start()`, which every event needs.
+    start: Timestamp,
     /// Own (not pooled) counts, indexed by agency.
     counts: Vec<Counts>,
+}
+
+impl Tracked {
+    fn new(period: Period, agencies: usize) -> Self {
+        Tracked {
+            period,
+            start: period.start(),
+            counts: vec![Counts::default(); agencies],
+        }
+    }
 }
 
 /// One agency's result for one period (DOMAIN results, before serialisation).
@@ -113,8 +125,8 @@ pub struct Engine {
     now: Timestamp,
     periods: Vec<Tracked>,
     dossiers: Slab<Dossier>,
-    /// Event ids kept for "latest wins" tie-breaks.
-    ties: Ties,
+    /// The dossiers' logs.
+    logs: Logs,
     /// (agency, dossier id) → index into `dossiers`.
     index: Index,
     /// xxh3-64 of every accepted `event_id`.
@@ -125,12 +137,13 @@ pub struct Engine {
     procedures: Vec<Box<str>>,
     procedure_ids: HashMap<Box<str>, u32>,
     stats: Stats,
-    /// The distinct evaluation times `min(now, end)` of the tracked periods…
+    /// The distinct evaluation times `min(now, end)` of the tracked periods, ascending…
     eval_times: Vec<Timestamp>,
     /// …and, for each tracked period, the index of its time in `eval_times`.
     period_eval: Vec<usize>,
-    old_views: Vec<Option<View>>,
-    new_views: Vec<Option<View>>,
+    /// Scratch space: one event's dossier before and after, per evaluation time.
+    old_parts: Vec<Contribution>,
+    new_parts: Vec<Contribution>,
     old_masks: Vec<Mask>,
     new_masks: Vec<Mask>,
 }
@@ -157,13 +170,21 @@ fn dossier_hash(agency: AgencyIdx, id: &str) -> u64 {
     xxh3_64_with_seed(id.as_bytes(), agency.0 as u64)
 }
 
+/// The contribution of a view: the last one again if the view is the same.
+fn same_or_new(last: Option<&Contribution>, same: bool, view: &View) -> Contribution {
+    match last {
+        Some(c) if same => *c,
+        _ => Contribution::of(view),
+    }
+}
+
 /// Fills `out` with a dossier's contribution to each tracked period at `now`.
 fn masks_into(
     periods: &[Tracked],
     d: &Dossier,
     now: Timestamp,
     horizon: i64,
-    ties: &Ties,
+    logs: &Logs,
     out: &mut Vec<Mask>,
 ) {
     out.clear();
@@ -173,12 +194,12 @@ fn masks_into(
         let view = match cached {
             Some((cc, v)) if cc == c => v,
             _ => {
-                let v = d.view(c, horizon, ties);
+                let v = d.view(c, horizon, logs);
                 cached = Some((c, v));
                 v
             }
         };
-        out.push(contribution(&view, t.period.start(), c));
+        out.push(contribution(&view, t.start, c));
     }
 }
 
@@ -205,7 +226,7 @@ impl Engine {
             now,
             periods: Vec::new(),
             dossiers: Slab::default(),
-            ties: Ties::default(),
+            logs: Logs::default(),
             index: Index::default(),
             seen: IdSet::default(),
             timers: BinaryHeap::new(),
@@ -216,8 +237,8 @@ impl Engine {
             stats: Stats::default(),
             eval_times: Vec::new(),
             period_eval: Vec::new(),
-            old_views: Vec::new(),
-            new_views: Vec::new(),
+            old_parts: Vec::new(),
+            new_parts: Vec::new(),
             old_masks: Vec::new(),
             new_masks: Vec::new(),
         };
@@ -329,7 +350,7 @@ impl Engine {
             // Stage 3: that dossier's log.
             if i + 1 < events.len() {
                 if let Some(c) = candidates[(i + 1) % RING] {
-                    self.dossiers[c as usize].prefetch_log();
+                    self.dossiers[c as usize].prefetch_log(&self.logs);
                 }
             }
             step(self, i, hashes[i % RING]);
@@ -393,40 +414,43 @@ impl Engine {
         }
         let at = ev.occurred_at;
         if !evaluate {
-            self.dossiers[idx as usize].apply(at, &ev.id, &ev.kind, &self.calendar, &mut self.ties);
+            self.dossiers[idx as usize].apply(at, &ev.id, &ev.kind, &self.calendar, &mut self.logs);
             return;
         }
         // The view at `c` uses only events before `c`: evaluation times at or before this event
-        // cannot change (the final periods, for an event of today), and are not evaluated.
+        // cannot change (the final periods, for an event of today), and are not evaluated. The
+        // times are ascending, so those that can change are the last ones.
+        let first = self.eval_times.partition_point(|&c| c <= at);
+        let times = &self.eval_times[first..];
         let horizon = self.settings.due_soon_horizon;
-        let d = &self.dossiers[idx as usize];
-        self.old_views.clear();
-        for &c in &self.eval_times {
-            self.old_views.push((at < c).then(|| {
-                if created {
-                    View::Unseen
-                } else {
-                    d.view(c, horizon, &self.ties)
-                }
-            }));
+        self.old_parts.clear();
+        if created {
+            self.old_parts.resize(times.len(), Contribution::EMPTY);
+        } else {
+            let old = &mut self.old_parts;
+            self.dossiers[idx as usize].views(times, horizon, &self.logs, |_, v, same| {
+                old.push(same_or_new(old.last(), same, v))
+            });
         }
-        self.dossiers[idx as usize].apply(at, &ev.id, &ev.kind, &self.calendar, &mut self.ties);
+        self.dossiers[idx as usize].apply(at, &ev.id, &ev.kind, &self.calendar, &mut self.logs);
         let d = &self.dossiers[idx as usize];
-        self.new_views.clear();
+        let (now, new) = (self.now, &mut self.new_parts);
+        new.clear();
         let mut view_now = None;
-        for (&c, old) in self.eval_times.iter().zip(&self.old_views) {
-            let new = old.map(|_| d.view(c, horizon, &self.ties));
-            if c == self.now {
-                view_now = new;
+        d.views(times, horizon, &self.logs, |c, v, same| {
+            if c == now {
+                view_now = Some(*v);
             }
-            self.new_views.push(new);
-        }
+            new.push(same_or_new(new.last(), same, v));
+        });
         let agency = d.agency.index();
         for (t, &k) in self.periods.iter_mut().zip(&self.period_eval) {
-            if let (Some(old), Some(new)) = (&self.old_views[k], &self.new_views[k]) {
-                let c = self.eval_times[k];
-                let start = t.period.start();
-                t.counts[agency].replace(contribution(old, start, c), contribution(new, start, c));
+            let Some(k) = k.checked_sub(first) else {
+                continue;
+            };
+            let (old, new) = (&self.old_parts[k], &self.new_parts[k]);
+            if old != new {
+                t.counts[agency].replace(old.mask(t.start), new.mask(t.start));
             }
         }
         self.schedule(idx, view_now);
@@ -434,20 +458,19 @@ impl Engine {
 
     /// Recomputes the distinct evaluation times after `now` or the tracked periods changed.
     fn refresh_eval_times(&mut self) {
-        self.eval_times.clear();
-        self.period_eval.clear();
-        for t in &self.periods {
-            let c = self.now.min(t.period.end());
-            let k = self
-                .eval_times
-                .iter()
-                .position(|&x| x == c)
-                .unwrap_or_else(|| {
-                    self.eval_times.push(c);
-                    self.eval_times.len() - 1
-                });
-            self.period_eval.push(k);
-        }
+        let at = |t: &Tracked| self.now.min(t.period.end());
+        self.eval_times = self.periods.iter().map(at).collect();
+        self.eval_times.sort_unstable();
+        self.eval_times.dedup();
+        self.period_eval = self
+            .periods
+            .iter()
+            .map(|t| {
+                self.eval_times
+                    .binary_search(&at(t))
+                    .expect("every period's time is listed")
+            })
+            .collect();
     }
 
     /// Moves the evaluation time forward to `now` (a time in the past is ignored).
@@ -483,7 +506,7 @@ impl Engine {
                 d,
                 self.now,
                 horizon,
-                &self.ties,
+                &self.logs,
                 &mut self.old_masks,
             );
             masks_into(
@@ -491,7 +514,7 @@ impl Engine {
                 d,
                 now,
                 horizon,
-                &self.ties,
+                &self.logs,
                 &mut self.new_masks,
             );
             let agency = d.agency.index();
@@ -519,32 +542,27 @@ impl Engine {
         self.periods = self
             .wanted_periods()
             .into_iter()
-            .map(|period| Tracked {
-                period,
-                counts: vec![Counts::default(); n],
-            })
+            .map(|period| Tracked::new(period, n))
             .collect();
         self.refresh_eval_times();
         let horizon = self.settings.due_soon_horizon;
-        let mut views = Vec::with_capacity(self.eval_times.len());
+        let mut parts = Vec::with_capacity(self.eval_times.len());
         let mut timers = Vec::with_capacity(self.dossiers.len());
         for idx in 0..self.dossiers.len() {
             let d = &self.dossiers[idx];
-            views.clear();
+            parts.clear();
             let mut view_now = None;
-            for &c in &self.eval_times {
-                let v = d.view(c, horizon, &self.ties);
+            d.views(&self.eval_times, horizon, &self.logs, |c, v, same| {
                 if c == self.now {
-                    view_now = Some(v);
+                    view_now = Some(*v);
                 }
-                views.push(v);
-            }
+                parts.push(same_or_new(parts.last(), same, v));
+            });
             let agency = d.agency.index();
             for (t, &k) in self.periods.iter_mut().zip(&self.period_eval) {
-                let c = self.eval_times[k];
-                t.counts[agency].add_mask(contribution(&views[k], t.period.start(), c));
+                t.counts[agency].add_mask(parts[k].mask(t.start));
             }
-            let next = d.next_change(self.now, horizon, &self.ties, view_now);
+            let next = d.next_change(self.now, horizon, &self.logs, view_now);
             self.dossiers[idx].scheduled = next;
             if next < Timestamp::MAX {
                 timers.push(Reverse((next, idx as u32)));
@@ -560,7 +578,7 @@ impl Engine {
         let next = d.next_change(
             self.now,
             self.settings.due_soon_horizon,
-            &self.ties,
+            &self.logs,
             view_now,
         );
         if next < d.scheduled {
@@ -607,16 +625,16 @@ impl Engine {
         let horizon = self.settings.due_soon_horizon;
         for p in wanted {
             let tracked = old.remove(&p).unwrap_or_else(|| {
-                let mut counts = vec![Counts::default(); self.registry.len()];
+                let mut t = Tracked::new(p, self.registry.len());
                 let c = self.now.min(p.end());
                 for d in self.dossiers.iter() {
-                    counts[d.agency.index()].add_mask(contribution(
-                        &d.view(c, horizon, &self.ties),
-                        p.start(),
+                    t.counts[d.agency.index()].add_mask(contribution(
+                        &d.view(c, horizon, &self.logs),
+                        t.start,
                         c,
                     ));
                 }
-                Tracked { period: p, counts }
+                t
             });
             self.periods.push(tracked);
         }
@@ -630,15 +648,14 @@ impl Engine {
         }) {
             return (i, false);
         }
-        let i =
-            u32::try_from(self.dossiers.len()).expect("more than 4 billion dossiers in one engine");
         self.dossiers.push(Dossier::new(agency, id));
-        debug_assert!(i < (1 << 30), "procedure ids and flags share 32 bits");
         let dossiers = &self.dossiers;
-        self.index.insert(hash, i, |j| {
+        let i = self.index.insert(hash, |j| {
             let d = &dossiers[j as usize];
             dossier_hash(d.agency, &d.id)
         });
+        debug_assert_eq!(i as usize + 1, self.dossiers.len());
+        debug_assert!(i < (1 << 30), "procedure ids and flags share 32 bits");
         (i, true)
     }
 
@@ -735,7 +752,7 @@ impl Engine {
         self.dossiers
             .iter()
             .filter(|d| include(d.agency))
-            .filter_map(|d| match d.view(self.now, horizon, &self.ties) {
+            .filter_map(|d| match d.view(self.now, horizon, &self.logs) {
                 View::Known(s) if s.is_open() && !s.rejected => Some(OpenDossier {
                     id: d.id(),
                     agency: d.agency,

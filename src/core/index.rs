@@ -61,24 +61,24 @@ impl Index {
         self.matches(hash).find(|&v| is_key(v))
     }
 
-    /// Adds `value` under `hash`, for a key not in the table. `hash_of` gives the hash of any
-    /// value already stored, for moving it when the table grows.
-    pub fn insert(&mut self, hash: u64, value: u32, hash_of: impl Fn(u32) -> u64) {
+    /// Adds the next value (the values are 0, 1, 2, … in order of insertion: positions in the
+    /// dossier slab) under `hash`, for a key not in the table, and returns it. `hash_of` gives
+    /// the hash of any value already stored, for moving it when the table grows.
+    pub fn insert(&mut self, hash: u64, hash_of: impl Fn(u32) -> u64) -> u32 {
+        let value = u32::try_from(self.len).expect("over 4 billion values in an index");
         // At most 7/8 full: probe runs stay short.
         if (self.len + 1) * 8 > self.tags.len() * 7 {
-            let old = std::mem::take(self);
-            let cap = (old.tags.len() * 2).max(16);
+            let cap = (self.tags.len() * 2).max(16);
             self.tags = vec![EMPTY; cap];
             self.slots = vec![0; cap];
-            for (&t, &v) in old.tags.iter().zip(&old.slots) {
-                if t != EMPTY {
-                    self.place(hash_of(v), v);
-                }
+            // In value order: the keys (dossiers) are then read front to back, not at random.
+            for v in 0..value {
+                self.place(hash_of(v), v);
             }
-            self.len = old.len;
         }
         self.place(hash, value);
         self.len += 1;
+        value
     }
 
     fn place(&mut self, hash: u64, value: u32) {
@@ -104,7 +104,7 @@ mod tests {
         assert_eq!(ix.find(hash(1), |_| true), None);
         for v in 0..20_000u32 {
             assert_eq!(ix.find(hash(v), |w| w == v), None);
-            ix.insert(hash(v), v, hash);
+            assert_eq!(ix.insert(hash(v), hash), v);
         }
         for v in 0..20_000u32 {
             assert_eq!(ix.find(hash(v), |w| w == v), Some(v));

@@ -4,6 +4,7 @@
 //! time give the same results, whatever the arrival order, duplication or batching.
 
 pub mod agency;
+pub mod blocks;
 pub mod calendar;
 pub mod counts;
 pub mod dossier;
