@@ -36,20 +36,6 @@ impl WorkCalendar {
         &self.holidays
     }
 
-    fn is_holiday(&self, day: i64) -> bool {
-        self.holidays.binary_search(&day).is_ok()
-    }
-
-    fn is_working_day(&self, day: i64) -> bool {
-        weekday(day) < 5 && !self.is_holiday(day)
-    }
-
-    /// The first holiday on or after `day`, if any.
-    fn next_holiday(&self, day: i64) -> Option<i64> {
-        let i = self.holidays.partition_point(|&h| h < day);
-        self.holidays.get(i).copied()
-    }
-
     /// The due instant `work` nanoseconds of working time after `start` (saturating at "never").
     pub fn add_working_time(&self, start: Timestamp, work: u128) -> Timestamp {
         if work == 0 {
@@ -62,11 +48,17 @@ impl WorkCalendar {
         let mut remaining = work;
         // Past the last representable day the answer is "never" anyway.
         let (last_day, _) = Timestamp::MAX.local_day_and_time();
+        // The first holiday on or after `day`, moved along with it.
+        let mut holiday = self.holidays.partition_point(|&h| h < day);
         while day <= last_day {
+            while self.holidays.get(holiday).is_some_and(|&h| h < day) {
+                holiday += 1;
+            }
+            let next_holiday = self.holidays.get(holiday).copied();
             if tod == 0 && weekday(day) == 0 && remaining > WEEK_WORK {
                 // Whole weeks without a holiday are skipped in one step, so that a huge limit
                 // costs weeks, not days, of iterations.
-                let free_weeks = match self.next_holiday(day) {
+                let free_weeks = match next_holiday {
                     Some(h) => ((h - day) / 7) as u128,
                     None => u128::MAX,
                 };
@@ -78,7 +70,7 @@ impl WorkCalendar {
                     continue;
                 }
             }
-            if self.is_working_day(day) {
+            if weekday(day) < 5 && next_holiday != Some(day) {
                 if tod == 0 && remaining > DAY_WORK {
                     remaining -= DAY_WORK;
                 } else {

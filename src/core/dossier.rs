@@ -553,14 +553,12 @@ impl Dossier {
         logs: &Logs,
         view_now: Option<View>,
     ) -> Timestamp {
-        let mut next = NONE;
-        for t in logs
-            .entries
-            .get(self.log)
-            .iter()
-            .map(|e| e.at)
-            .chain(self.singles())
-        {
+        // The log is sorted by instant: its first entry at or after `now` is the earliest.
+        let log = logs.entries.get(self.log);
+        let mut next = log
+            .get(log.partition_point(|e| e.at < now))
+            .map_or(NONE, |e| e.at.saturating_add(1));
+        for t in self.singles() {
             if t >= now {
                 next = next.min(t.saturating_add(1));
             }

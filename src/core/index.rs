@@ -31,15 +31,18 @@ impl Index {
         self.tags.len().wrapping_sub(1)
     }
 
-    /// Slots holding `hash`'s tag, in probe order, up to the first empty one.
-    fn matches(&self, hash: u64) -> impl Iterator<Item = u32> + '_ {
+    /// The first value stored under `hash`'s tag, in probe order, that `accept` accepts.
+    fn probe(&self, hash: u64, mut accept: impl FnMut(u32) -> bool) -> Option<u32> {
         let (mask, t) = (self.mask(), tag(hash));
-        let start = hash as usize & mask;
-        (0..self.tags.len())
-            .map(move |k| (start + k) & mask)
-            .take_while(|&p| self.tags[p] != EMPTY)
-            .filter(move |&p| self.tags[p] == t)
-            .map(|p| self.slots[p])
+        let mut p = hash as usize & mask;
+        // The table is never full: every probe run ends at an empty slot.
+        loop {
+            match *self.tags.get(p)? {
+                EMPTY => return None,
+                x if x == t && accept(self.slots[p]) => return Some(self.slots[p]),
+                _ => p = (p + 1) & mask,
+            }
+        }
     }
 
     /// Asks for the cache lines a lookup of `hash` starts with.
@@ -53,12 +56,12 @@ impl Index {
 
     /// The first value a lookup of `hash` will compare against, if any.
     pub fn candidate(&self, hash: u64) -> Option<u32> {
-        self.matches(hash).next()
+        self.probe(hash, |_| true)
     }
 
     /// The value whose key `is_key` recognises, among those stored under `hash`.
-    pub fn find(&self, hash: u64, mut is_key: impl FnMut(u32) -> bool) -> Option<u32> {
-        self.matches(hash).find(|&v| is_key(v))
+    pub fn find(&self, hash: u64, is_key: impl FnMut(u32) -> bool) -> Option<u32> {
+        self.probe(hash, is_key)
     }
 
     /// Adds the next value (the values are 0, 1, 2, … in order of insertion: positions in the

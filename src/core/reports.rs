@@ -4,8 +4,6 @@
 //! after the month). An agency's own value for a period is its latest report for that label; a
 //! quarter or year with no report of its own sums the agency's monthly values.
 
-use std::collections::HashMap;
-
 use super::agency::AgencyIdx;
 use super::period::{Period, PeriodKind};
 use super::time::Timestamp;
@@ -21,7 +19,8 @@ struct Report {
 /// All reports accepted so far, by (agency, indicator index, period).
 #[derive(Debug, Clone, Default)]
 pub struct Reports {
-    by_key: HashMap<(AgencyIdx, u16, Period), Vec<Report>>,
+    /// foldhash, as the engine's procedure codes: cheaper than SipHash, still randomly seeded.
+    by_key: foldhash::HashMap<(AgencyIdx, u16, Period), Vec<Report>>,
 }
 
 impl Reports {
