@@ -34,7 +34,9 @@
 //!     periods, pooled results.
 //!   - [`core::idset`] the compact exact set of event-id hashes (duplicate detection).
 //!   - [`core::index`] the (agency, dossier id) → dossier table, open addressing.
-//!   - [`core::slab`] chunked storage of the dossiers; [`core::prefetch`] the cache hint.
+//!   - [`core::slab`] chunked storage of the dossiers; [`core::blocks`] the dossiers' logs in
+//!     shared chunks (size classes, free lists: no allocation per logged event);
+//!     [`core::prefetch`] the cache hint.
 //!   - [`core::reports`] reported indicator values (`indicator_reported`).
 //!   - [`core::scoring`] the configurable scoring model and exact points arithmetic.
 //!   - [`core::agency`] the agency registry and roll-ups over its tree.
