@@ -931,3 +931,69 @@ proptest! {
         }
     }
 }
+
+/// 30,000 dossiers whose logs grow in lockstep (every dossier received, then every one asked for
+/// papers, then every one handing them in, then every one rated) leave the log blocks they
+/// outgrow idle, which makes the engine compact its log store mid-stream; the results are those
+/// of the same events grouped by dossier, where blocks are reused as they are freed.
+#[test]
+fn lockstep_log_growth_changes_no_result() {
+    let w = world(3);
+    let n = 30_000;
+    let t0 = local(2024, 7, 1, 8, 0);
+    let kinds = [
+        to_event(&Ev {
+            id: String::new(),
+            at: 0,
+            agency: 0,
+            dossier: 0,
+            kind: K::Received {
+                due: Due::HalfHours(40),
+                online: true,
+                portal: false,
+                fee: true,
+                digitized: false,
+                reused: false,
+                storage: false,
+            },
+        })
+        .kind,
+        EventKind::SupplementRequested,
+        EventKind::SupplementReceived { due_at: None },
+        EventKind::Rated {
+            rating: Rating::Dissatisfied,
+        },
+    ];
+    let event = |round: usize, d: u32| Event {
+        id: format!("e{round}-{d}").into(),
+        occurred_at: Timestamp::from_nanos(t0 + round as i64 * 7 * DAY + d as i64 * MINUTE),
+        agency: AgencyIdx(d % 3),
+        dossier: format!("D{d}").into(),
+        procedure: None,
+        kind: kinds[round].clone(),
+    };
+    let at = t0 + 60 * DAY;
+    let mut lockstep = engine_at(&w, at, fixed());
+    for round in 0..kinds.len() {
+        for d in 0..n {
+            lockstep.ingest(&event(round, d));
+        }
+    }
+    let mut grouped = engine_at(&w, at, fixed());
+    for d in 0..n {
+        for round in 0..kinds.len() {
+            grouped.ingest(&event(round, d));
+        }
+    }
+    assert_eq!(lockstep.results(), grouped.results());
+    let late = lockstep
+        .results()
+        .iter()
+        .map(|r| r.counts[Count::Late])
+        .max();
+    assert_eq!(
+        late,
+        Some(n as u64),
+        "every dossier waited for papers past its due time"
+    );
+}

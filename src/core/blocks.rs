@@ -9,6 +9,12 @@
 //! growing past its class moves it to a block of the next class and puts the old block on that
 //! class's free list, where the next array to reach that size picks it up. Arrays longer than
 //! [`MAX_BLOCK`] entries (a dossier flooded with ratings, say) move to a vector of their own.
+//!
+//! In a stream of dossiers at every stage of their lives, what one array frees another picks up.
+//! When arrays grow in lockstep instead (every dossier received, then every one processed, …),
+//! the blocks they outgrow are never asked for again; once free blocks hold more than the arrays
+//! do, [`Blocks::compact`] copies every array into fresh chunks, which costs about what the
+//! arrays hold, like a growing `Vec` does.
 
 use super::prefetch::prefetch;
 
@@ -65,8 +71,11 @@ pub struct Blocks<T> {
     used: u32,
     /// Per class, the starts of blocks no array holds.
     free: [Vec<u32>; CLASSES],
-    /// Arrays longer than [`MAX_BLOCK`], by `BlockRef::start`; `big_free` lists unused slots.
+    /// Arrays longer than [`MAX_BLOCK`], by `BlockRef::start`.
     big: Vec<Vec<T>>,
+    /// Entries in the blocks arrays hold, and in the free blocks.
+    held: usize,
+    idle: usize,
 }
 
 impl<T: Copy + Default> Default for Blocks<T> {
@@ -76,6 +85,8 @@ impl<T: Copy + Default> Default for Blocks<T> {
             used: CHUNK,
             free: Default::default(),
             big: Vec::new(),
+            held: 0,
+            idle: 0,
         }
     }
 }
@@ -179,10 +190,40 @@ impl<T: Copy + Default> Blocks<T> {
         dst[pos + 1..].copy_from_slice(&src[pos..]);
     }
 
+    /// Whether free blocks hold more than the arrays do (and more than a chunk): time for
+    /// [`Blocks::compact`].
+    pub fn wasteful(&self) -> bool {
+        self.idle > self.held && self.idle > CHUNK as usize
+    }
+
+    /// Copies every array (all of them: `refs` must name every array of this store) into
+    /// fresh chunks without free blocks, and points `refs` at the copies.
+    pub fn compact<'a>(&mut self, refs: impl Iterator<Item = &'a mut BlockRef>) {
+        let mut fresh = Blocks::default();
+        let mut big = std::mem::take(&mut self.big);
+        for r in refs {
+            if r.is_empty() {
+                continue;
+            }
+            if r.is_big() {
+                fresh.big.push(std::mem::take(&mut big[r.start as usize]));
+                r.start = u32::try_from(fresh.big.len() - 1).expect("over 4 billion long arrays");
+                continue;
+            }
+            let start = fresh.allocate(r.len);
+            let (to_chunk, to) = split(start);
+            fresh.chunks[to_chunk][to..to + r.len as usize].copy_from_slice(self.get(*r));
+            r.start = start;
+        }
+        *self = fresh;
+    }
+
     /// A block for an array of `len` entries: a free one of its class, or a new one.
     fn allocate(&mut self, len: u32) -> u32 {
         let (size, class) = class(len);
+        self.held += size as usize;
         if let Some(start) = self.free[class].pop() {
+            self.idle -= size as usize;
             return start;
         }
         if self.used + size > CHUNK {
@@ -202,7 +243,10 @@ impl<T: Copy + Default> Blocks<T> {
 
     fn release(&mut self, r: BlockRef) {
         if !r.is_empty() && !r.is_big() {
-            self.free[class(r.len).1].push(r.start);
+            let (size, class) = class(r.len);
+            self.free[class].push(r.start);
+            self.held -= size as usize;
+            self.idle += size as usize;
         }
     }
 }
@@ -262,5 +306,54 @@ mod tests {
         }
         // 49 short arrays of at most 32 entries, one long one: a single chunk.
         assert_eq!(store.chunks.len(), 1);
+        // Compaction keeps every array, the long one included, and they still grow.
+        store.compact(refs.iter_mut());
+        for (r, m) in refs.iter_mut().zip(&mut model) {
+            assert_eq!(store.get(*r), &m[..]);
+            store.insert(r, 0, 7);
+            m.insert(0, 7);
+            assert_eq!(store.get(*r), &m[..]);
+        }
+    }
+
+    /// Arrays growing in turn, as dossiers' logs do, fill several chunks: blocks move from one
+    /// chunk to another, and freed blocks are reused.
+    #[test]
+    fn arrays_move_across_chunks() {
+        let mut store = Blocks::<u32>::default();
+        let n = 20_000;
+        let mut refs = vec![BlockRef::default(); n];
+        for round in 0..6u32 {
+            for (i, r) in refs.iter_mut().enumerate() {
+                // Front, back or middle, by turns.
+                let pos = match (i as u32 + round) % 3 {
+                    0 => 0,
+                    1 => r.len(),
+                    _ => r.len() / 2,
+                };
+                store.insert(r, pos, i as u32 * 10 + round);
+            }
+        }
+        assert!(store.chunks.len() > 1);
+        for (i, r) in refs.iter().enumerate() {
+            let mut got = store.get(*r).to_vec();
+            got.sort_unstable();
+            let want: Vec<u32> = (0..6).map(|k| i as u32 * 10 + k).collect();
+            assert_eq!(got, want, "array {i}");
+        }
+        // Grown in lockstep, the arrays never reuse the blocks they outgrew: 1 + 2 + … + 5
+        // entries each lie idle, more than the 6 they hold.
+        assert!(store.wasteful());
+        let before = store.chunks.len();
+        store.compact(refs.iter_mut());
+        assert!(!store.wasteful() && store.idle == 0);
+        assert_eq!(store.chunks.len(), (n * 6).div_ceil(CHUNK as usize));
+        assert!(store.chunks.len() < before / 2);
+        for (i, r) in refs.iter().enumerate() {
+            let mut got = store.get(*r).to_vec();
+            got.sort_unstable();
+            let want: Vec<u32> = (0..6).map(|k| i as u32 * 10 + k).collect();
+            assert_eq!(got, want, "array {i} after compaction");
+        }
     }
 }

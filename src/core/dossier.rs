@@ -123,6 +123,18 @@ pub struct Logs {
     ties: Ties,
 }
 
+impl Logs {
+    /// Whether the store's free blocks outweigh the logs (see [`super::blocks`]).
+    pub(crate) fn wasteful(&self) -> bool {
+        self.entries.wasteful()
+    }
+
+    /// Copies every log into fresh chunks; `dossiers` must be every dossier of this store.
+    pub(crate) fn compact<'a>(&mut self, dossiers: impl Iterator<Item = &'a mut Dossier>) {
+        self.entries.compact(dossiers.map(|d| &mut d.log));
+    }
+}
+
 /// All that is kept of one dossier (72 bytes, plus its log entries in [`Logs`]).
 #[derive(Debug)]
 pub struct Dossier {

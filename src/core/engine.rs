@@ -415,7 +415,7 @@ impl Engine {
         }
         let at = ev.occurred_at;
         if !evaluate {
-            self.dossiers[idx as usize].apply(at, &ev.id, &ev.kind, &self.calendar, &mut self.logs);
+            self.apply_to_dossier(idx, ev);
             return;
         }
         // The view at `c` uses only events before `c`: evaluation times at or before this event
@@ -433,7 +433,8 @@ impl Engine {
                 old.push(same_or_new(old.last(), same, v))
             });
         }
-        self.dossiers[idx as usize].apply(at, &ev.id, &ev.kind, &self.calendar, &mut self.logs);
+        self.apply_to_dossier(idx, ev);
+        let times = &self.eval_times[first..];
         let d = &self.dossiers[idx as usize];
         let (now, new) = (self.now, &mut self.new_parts);
         new.clear();
@@ -455,6 +456,24 @@ impl Engine {
             }
         }
         self.schedule(idx, view_now);
+    }
+
+    /// Records an event in its dossier; compacts the dossiers' logs if their store has become
+    /// mostly free blocks (dossiers growing in lockstep: see [`super::blocks`]).
+    #[inline]
+    fn apply_to_dossier(&mut self, idx: u32, ev: &Event<'_>) {
+        let d = &mut self.dossiers[idx as usize];
+        let (at, id, kind) = (ev.occurred_at, &ev.id, &ev.kind);
+        d.apply(at, id, kind, &self.calendar, &mut self.logs);
+        if self.logs.wasteful() {
+            self.compact_logs();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn compact_logs(&mut self) {
+        self.logs.compact(self.dossiers.iter_mut());
     }
 
     /// Recomputes the distinct evaluation times after `now` or the tracked periods changed.
