@@ -283,7 +283,9 @@ impl View {
         match self {
             View::Unseen | View::Pending => true,
             View::Known(s) => {
-                !s.is_open() || s.paused || s.late || s.due > c.saturating_add(due_soon_horizon)
+                // A negative horizon means no due-soon at all, but the due time still passes.
+                let until = c.saturating_add(due_soon_horizon.max(0));
+                !s.is_open() || s.paused || s.late || s.due > until
             }
         }
     }
@@ -732,6 +734,23 @@ mod tests {
         assert_eq!(d.log.len(), 2);
         assert!(!status(&d, at(30), &logs).late);
         assert!(status(&d, at(31), &logs).late);
+    }
+
+    /// `views` answers as `view` at each time, for any horizon (a view reused from the previous
+    /// time must still be right; a negative horizon means no due-soon at all).
+    #[test]
+    fn views_agree_with_view_whatever_the_horizon() {
+        let (cal, mut logs) = (WorkCalendar::default(), Logs::default());
+        let mut d = Dossier::new(AgencyIdx(0), "D1");
+        d.apply(at(0), "r", &received(at(100)), &cal, &mut logs);
+        let times = [at(50), at(80), at(99), at(101), at(200)];
+        for h in [-1000, -1, 0, 1, 24, 1000] {
+            let horizon = h * NANOS_PER_HOUR;
+            let mut got = Vec::new();
+            d.views(&times, horizon, &logs, |_, v, _| got.push(*v));
+            let want: Vec<View> = times.iter().map(|&c| d.view(c, horizon, &logs)).collect();
+            assert_eq!(got, want, "horizon {h} h");
+        }
     }
 
     /// A dossier flooded with ratings outgrows the exact, the power-of-two and the chunked block
