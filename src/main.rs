@@ -56,8 +56,8 @@ struct ReplayArgs {
     /// A period label (YYYY-MM, YYYY-Qn, YYYY) to report instead of those containing --at; repeatable.
     #[arg(long = "period", value_parser = parse_period)]
     periods: Vec<Period>,
-    /// Due-soon horizon in hours.
-    #[arg(long, default_value_t = 24.0)]
+    /// Due-soon horizon in hours (0 or more).
+    #[arg(long, default_value_t = 24.0, value_parser = parse_hours)]
     due_soon_hours: f64,
     /// Size limit of one event, in bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_BYTES)]
@@ -66,6 +66,13 @@ struct ReplayArgs {
 
 fn parse_time(s: &str) -> Result<Timestamp, String> {
     Timestamp::parse_rfc3339(s).map_err(|e| format!("{e}: `{s}`"))
+}
+
+fn parse_hours(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(h) if h.is_finite() && h >= 0.0 => Ok(h),
+        _ => Err(format!("`{s}` is not a number of hours, 0 or more")),
+    }
 }
 
 fn parse_period(s: &str) -> Result<Period, String> {
