@@ -476,6 +476,8 @@ impl Dossier {
     /// learns whether the view is the one it was given for the previous time, found without
     /// working it out again: nothing happened in between and nothing in it depends on the time
     /// (an ended dossier, say), which is most dossiers between a final period's end and now.
+    // Inlined into the ingest path: out of line it costs 6% more instructions per event.
+    #[inline(always)]
     pub fn views(
         &self,
         times: &[Timestamp],

@@ -171,12 +171,31 @@ fn dossier_hash(agency: AgencyIdx, id: &str) -> u64 {
     xxh3_64_with_seed(id.as_bytes(), agency.0 as u64)
 }
 
-/// The contribution of a view: the last one again if the view is the same.
-fn same_or_new(last: Option<&Contribution>, same: bool, view: &View) -> Contribution {
-    match last {
-        Some(c) if same => *c,
-        _ => Contribution::of(view),
-    }
+/// Fills `out` with a dossier's contribution at each of `times` (ascending; a view found equal
+/// to the previous one reuses its contribution), and returns its view at `now` if `now` is one of
+/// them.
+#[inline]
+fn contributions(
+    d: &Dossier,
+    times: &[Timestamp],
+    now: Timestamp,
+    horizon: i64,
+    logs: &Logs,
+    out: &mut Vec<Contribution>,
+) -> Option<View> {
+    out.clear();
+    let mut view_now = None;
+    d.views(times, horizon, logs, |c, v, same| {
+        if c == now {
+            view_now = Some(*v);
+        }
+        let part = match out.last() {
+            Some(last) if same => *last,
+            _ => Contribution::of(v),
+        };
+        out.push(part);
+    });
+    view_now
 }
 
 /// Fills `out` with a dossier's contribution to each tracked period at `now`.
@@ -424,27 +443,17 @@ impl Engine {
         let first = self.eval_times.partition_point(|&c| c <= at);
         let times = &self.eval_times[first..];
         let horizon = self.settings.due_soon_horizon;
-        self.old_parts.clear();
         if created {
+            self.old_parts.clear();
             self.old_parts.resize(times.len(), Contribution::EMPTY);
         } else {
-            let old = &mut self.old_parts;
-            self.dossiers[idx as usize].views(times, horizon, &self.logs, |_, v, same| {
-                old.push(same_or_new(old.last(), same, v))
-            });
+            let d = &self.dossiers[idx as usize];
+            contributions(d, times, self.now, horizon, &self.logs, &mut self.old_parts);
         }
         self.apply_to_dossier(idx, ev);
         let times = &self.eval_times[first..];
         let d = &self.dossiers[idx as usize];
-        let (now, new) = (self.now, &mut self.new_parts);
-        new.clear();
-        let mut view_now = None;
-        d.views(times, horizon, &self.logs, |c, v, same| {
-            if c == now {
-                view_now = Some(*v);
-            }
-            new.push(same_or_new(new.last(), same, v));
-        });
+        let view_now = contributions(d, times, self.now, horizon, &self.logs, &mut self.new_parts);
         let agency = d.agency.index();
         for (t, &k) in self.periods.iter_mut().zip(&self.period_eval) {
             let Some(k) = k.checked_sub(first) else {
@@ -570,14 +579,14 @@ impl Engine {
         let mut timers = Vec::with_capacity(self.dossiers.len());
         for idx in 0..self.dossiers.len() {
             let d = &self.dossiers[idx];
-            parts.clear();
-            let mut view_now = None;
-            d.views(&self.eval_times, horizon, &self.logs, |c, v, same| {
-                if c == self.now {
-                    view_now = Some(*v);
-                }
-                parts.push(same_or_new(parts.last(), same, v));
-            });
+            let view_now = contributions(
+                d,
+                &self.eval_times,
+                self.now,
+                horizon,
+                &self.logs,
+                &mut parts,
+            );
             let agency = d.agency.index();
             for (t, &k) in self.periods.iter_mut().zip(&self.period_eval) {
                 t.counts[agency].add_mask(parts[k].mask(t.start));
