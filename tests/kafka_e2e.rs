@@ -225,3 +225,79 @@ fn restore_counts_a_repeated_state_event_once() {
     // The restored engine still knows every id: a redelivered event is a duplicate.
     assert_eq!(got.ingest(&events[7]), chiso::core::Ingested::Duplicate);
 }
+
+/// Duplicates are per agency: one `event_id` used by three agencies — one in the same partition
+/// as the first, one in another — is three events, counted in each agency, as `chiso replay`
+/// counts them; a copy under the same agency is still a duplicate.
+#[test]
+fn an_event_id_reused_by_other_agencies_counts_in_each() {
+    let cluster = Cluster::shared();
+    let topics = cluster.topics(&format!("reuse{}", std::process::id()), 4);
+    let engine = EngineSetup::new(cluster, &topics, "reuse-a", AT).spawn();
+    let base = generate(13, "2024-07-10T00:00:00+07:00", 800, 300.0);
+    let p = producer(&cluster.bootstrap);
+    send_all(&p, &topics.events, base.iter().map(|l| l.as_bytes()));
+    flush(&p);
+
+    // Where the keyed producer put each agency.
+    let mut partition_of: BTreeMap<String, i32> = BTreeMap::new();
+    for r in read_all(&cluster.bootstrap, &topics.events) {
+        partition_of.insert(String::from_utf8(r.key.expect("keyed")).unwrap(), r.partition);
+    }
+    let (first, &part) = partition_of.iter().next().expect("agencies");
+    let same = partition_of
+        .iter()
+        .find(|(a, &p)| *a != first && p == part)
+        .expect("another agency in the same partition")
+        .0;
+    let other = partition_of
+        .iter()
+        .find(|(_, &p)| p != part)
+        .expect("an agency in another partition")
+        .0;
+    let received = |agency: &str, channel: &str| {
+        format!(
+            r#"{{"event_id":"reused-1","type":"received","occurred_at":"2024-07-15T08:00:00+07:00","agency_id":"{agency}","dossier_id":"reuse-d","due_at":"2024-07-30T17:00:00+07:00","channel":"{channel}"}}"#
+        )
+    };
+    let reused = vec![
+        received(first, "online"),
+        received(same, "online"),
+        received(other, "online"),
+        // Copies under the same agency: duplicates, even with other content.
+        received(first, "direct"),
+        received(other, "direct"),
+    ];
+    send_all(&p, &topics.events, reused.iter().map(|l| l.as_bytes()));
+    flush(&p);
+
+    let dir = tempdir();
+    let before = dir.path().join("before.jsonl");
+    write_lines(&before, &base);
+    let file = dir.path().join("events.jsonl");
+    write_lines(&file, &base.iter().chain(&reused).collect::<Vec<_>>());
+    let (without, want) = (replay(&before, AT), replay(&file, AT));
+    let month = |m: &BTreeMap<String, serde_json::Value>, agency: &str, count: &str| {
+        m[&format!("{agency}|2024-07")]["counts"][count].as_u64().unwrap()
+    };
+    for agency in [first, same, other] {
+        assert_eq!(
+            month(&want, agency, "received"),
+            month(&without, agency, "received") + 1,
+            "replay counts the reused id once in {agency}"
+        );
+        assert_eq!(
+            month(&want, agency, "online"),
+            month(&without, agency, "online") + 1,
+            "the first arrival wins in {agency}"
+        );
+    }
+    await_results(
+        &cluster.bootstrap,
+        &topics.results,
+        &want,
+        Duration::from_secs(120),
+    );
+    let status = engine.terminate(Duration::from_secs(25));
+    assert!(status.success(), "chiso run exited with {status}");
+}

@@ -428,7 +428,7 @@ fn dedup(events: &[Ev]) -> Vec<Ev> {
     let mut seen = std::collections::HashSet::new();
     events
         .iter()
-        .filter(|e| seen.insert(e.id.clone()))
+        .filter(|e| seen.insert((e.agency, e.id.clone())))
         .cloned()
         .collect()
 }
@@ -786,7 +786,9 @@ proptest! {
         for (orig, content, place, exact) in copies {
             let o = orig.get(&s.events).clone();
             let mut copy = if exact { o.clone() } else { content.get(&s.events).clone() };
+            // Duplicates are per agency: a copy carries its original's id and agency.
             copy.id = o.id.clone();
+            copy.agency = o.agency;
             let pos = stream.iter().position(|e| *e == o).unwrap();
             let at = pos + 1 + place.index(stream.len() - pos);
             stream.insert(at, copy);
@@ -799,6 +801,31 @@ proptest! {
             }
         }
         prop_assert_eq!(duplicates, stream.len() - s.events.len());
+        prop_assert_eq!(engine.results(), base);
+    }
+
+    /// (b2) Duplicates are per agency: ids reused across agencies (each agency's events renumbered
+    /// from 0, in the same order, so ties still break alike) change nothing, and none of them is
+    /// a duplicate.
+    #[test]
+    fn ids_reused_across_agencies_are_different_events(s in arb_scenario()) {
+        let w = world(s.agencies);
+        let base = from_scratch(&w, s.at, &s.events, fixed()).results();
+        let mut renamed = s.events.clone();
+        let mut agencies: Vec<u32> = renamed.iter().map(|e| e.agency).collect();
+        agencies.sort_unstable();
+        agencies.dedup();
+        for a in agencies {
+            let mut mine: Vec<usize> = (0..renamed.len()).filter(|&i| renamed[i].agency == a).collect();
+            mine.sort_by(|&i, &j| renamed[i].id.cmp(&renamed[j].id));
+            for (rank, i) in mine.into_iter().enumerate() {
+                renamed[i].id = format!("{rank:06}");
+            }
+        }
+        let mut engine = engine_at(&w, s.at, fixed());
+        for ev in &renamed {
+            prop_assert_eq!(engine.ingest(&to_event(ev)), chiso::core::Ingested::Applied);
+        }
         prop_assert_eq!(engine.results(), base);
     }
 
@@ -996,4 +1023,30 @@ fn lockstep_log_growth_changes_no_result() {
         Some(n as u64),
         "every dossier waited for papers past its due time"
     );
+}
+
+/// Short ids reused under several agencies never pass for one another: with xxh3's seed as the
+/// agency, `("e16", agency 0)` and `("e10", agency 2)` once shared a hash.
+#[test]
+fn short_ids_under_many_agencies_are_all_distinct() {
+    let agencies = 3;
+    let w = world(agencies);
+    let mut engine = engine_at(&w, local(2024, 8, 1, 0, 0), fixed());
+    for a in 0..agencies as u32 {
+        for i in 0..20_000 {
+            let ev = Ev {
+                id: format!("e{i}"),
+                at: local(2024, 7, 2, 8, 0),
+                agency: a,
+                dossier: (i % 4) as u8,
+                kind: K::Synced,
+            };
+            assert_eq!(
+                engine.ingest(&to_event(&ev)),
+                Ingested::Applied,
+                "e{i} of agency {a}"
+            );
+        }
+    }
+    assert_eq!(engine.seen_count(), agencies * 20_000);
 }

@@ -15,7 +15,7 @@ pub struct Health {
     pub events_consumed: IntCounter,
     /// `chiso_events_rejected_total{reason}`: messages that broke the event contract.
     pub events_rejected: IntCounterVec,
-    /// `chiso_events_duplicate_total`: accepted messages whose `event_id` was seen before.
+    /// `chiso_events_duplicate_total`: valid messages whose agency accepted their `event_id` before.
     pub events_duplicate: IntCounter,
     /// `chiso_dead_letters_total`: rejected messages copied to the dead-letter topic.
     pub dead_letters: IntCounter,
@@ -110,7 +110,7 @@ impl Health {
             events_duplicate: counter(
                 r,
                 "chiso_events_duplicate_total",
-                "Accepted messages ignored because their event_id was seen before.",
+                "Valid messages ignored as duplicates: their agency had accepted the same event_id before.",
             )?,
             dead_letters: counter(
                 r,
