@@ -18,10 +18,10 @@ use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use chiso::core::event::{Channel, DueSpec, Received};
 use chiso::core::time::NANOS_PER_HOUR;
 use chiso::core::{
-    Engine, Event, EventKind, PeriodPolicy, Registry, ScoringModel, Settings, Timestamp,
+    Engine, EngineSettings, Event, EventKind, PeriodPolicy, Registry, ScoringModel, Timestamp,
     WorkCalendar,
 };
-use chiso::demo::{Generator, GeneratorConfig};
+use chiso::sim::{Generator, GeneratorConfig};
 use chiso::wire::event_json::{decode, DEFAULT_MAX_BYTES};
 
 /// Counts live heap bytes, for the memory-per-dossier figure.
@@ -60,10 +60,11 @@ struct Fixture {
 }
 
 fn fixture(dossiers: u64) -> Fixture {
-    let registry =
-        Arc::new(chiso::config::parse_registry(chiso::config::SAMPLE_AGENCIES, false).unwrap());
-    let model = Arc::new(chiso::config::load_scoring(None).unwrap());
-    let calendar = Arc::new(chiso::config::load_holidays(None).unwrap());
+    let registry = Arc::new(
+        chiso::app::files::parse_registry(chiso::app::files::SAMPLE_AGENCIES, false).unwrap(),
+    );
+    let model = Arc::new(chiso::app::files::load_scoring(None).unwrap());
+    let calendar = Arc::new(chiso::app::files::load_holidays(None).unwrap());
     let at = Timestamp::parse_rfc3339("2026-01-15T12:00:00+07:00").unwrap();
     let config = GeneratorConfig {
         max_dossiers: Some(dossiers),
@@ -90,11 +91,11 @@ fn fixture(dossiers: u64) -> Fixture {
 impl Fixture {
     fn engine(&self, at: Timestamp) -> Engine {
         // Live-mode shape: current month, quarter, year plus the previous one of each (final).
-        let settings = Settings {
+        let settings = EngineSettings {
             periods: PeriodPolicy::Rolling {
                 finals_kept: [1, 1, 1],
             },
-            ..Settings::default()
+            ..EngineSettings::default()
         };
         Engine::new(
             self.registry.clone(),

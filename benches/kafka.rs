@@ -32,13 +32,14 @@ use rdkafka::producer::{BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
+use chiso::app::config::RunConfig;
 use chiso::core::{AgencyIdx, Period, PeriodKind, Timestamp};
-use chiso::demo::{Generator, GeneratorConfig};
-use chiso::kafka::{changelog, partition, Pipeline, Progress};
-use chiso::live::LiveState;
-use chiso::settings::Config;
-use chiso::wire::event_bin::{BatchReader, BatchWriter};
+use chiso::kafka::ingest::{changelog, worker};
+use chiso::kafka::{Pipeline, Progress};
+use chiso::read_model::ReadModel;
+use chiso::sim::{Generator, GeneratorConfig};
 use chiso::wire::event_json::{decode, DEFAULT_MAX_BYTES};
+use chiso::wire::state_batch::{BatchReader, BatchWriter};
 use support_kafka::*;
 
 fn env_or(name: &str, default: f64) -> f64 {
@@ -82,7 +83,7 @@ fn main() {
     restore(&cluster, per_day, full);
 }
 
-fn config(cluster: &Cluster, topics: &Topics, clock: &str, pipeline: &str) -> Arc<Config> {
+fn config(cluster: &Cluster, topics: &Topics, clock: &str, pipeline: &str) -> Arc<RunConfig> {
     let dir = std::env::temp_dir().join(format!("chiso-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{}.toml", topics.prefix));
@@ -118,7 +119,7 @@ bind = ""
         ),
     )
     .unwrap();
-    Arc::new(chiso::settings::load(Some(&path)).expect("bench config"))
+    Arc::new(chiso::app::config::load(Some(&path)).expect("bench config"))
 }
 
 fn generate_until(seed: u64, start: &str, per_day: f64, n: usize) -> (Vec<String>, Timestamp) {
@@ -170,7 +171,7 @@ fn raw_pass(cluster: &Cluster, topics: &Topics, n: usize, group: &str) -> f64 {
 fn throughput(
     cluster: &Cluster,
     n: usize,
-) -> (Arc<Config>, Arc<Progress>, CancellationToken, Pipeline) {
+) -> (Arc<RunConfig>, Arc<Progress>, CancellationToken, Pipeline) {
     let topics = cluster.topics("tp", 4);
     let t0 = Instant::now();
     let (lines, last) = generate_until(101, "2025-01-01T00:00:00+07:00", 3000.0, n);
@@ -243,7 +244,7 @@ fn throughput(
 }
 
 /// A client of the pipeline's consumer group that only reads its committed offsets.
-fn committed_reader(cfg: &Config) -> BaseConsumer {
+fn committed_reader(cfg: &RunConfig) -> BaseConsumer {
     ClientConfig::new()
         .set("bootstrap.servers", &cfg.settings.kafka.bootstrap_servers)
         .set("group.id", &cfg.settings.kafka.group_id)
@@ -279,13 +280,13 @@ fn committed_total(c: &BaseConsumer, topic: &str) -> i64 {
 /// Runs the pipeline until it has consumed `n` events and committed them; events/s from the
 /// first event consumed to the last.
 fn run_pipeline(
-    cfg: &Arc<Config>,
+    cfg: &Arc<RunConfig>,
     n: usize,
     what: &str,
 ) -> (f64, Arc<Progress>, CancellationToken, Pipeline) {
     let progress = Arc::new(Progress::standalone());
     let cancel = CancellationToken::new();
-    let live = LiveState::new(cfg.registry.clone(), cfg.model.clone());
+    let live = ReadModel::new(cfg.registry.clone(), cfg.model.clone());
     let started = Instant::now();
     let pipeline = Pipeline::start(cfg.clone(), live, progress.clone(), cancel.clone()).unwrap();
     let mut first = None;
@@ -326,7 +327,7 @@ fn run_pipeline(
 
 /// Marker events for one agency's month; the results topic shows their sequence number as the
 /// numerator of indicator 1.1.
-fn latency(cluster: &Cluster, cfg: &Config, seconds: u64) {
+fn latency(cluster: &Cluster, cfg: &RunConfig, seconds: u64) {
     let now = cfg.clock.now();
     let month = Period::containing(PeriodKind::Month, now);
     let agency = cfg.registry.get(AgencyIdx(0)).id.clone();
@@ -528,7 +529,7 @@ fn restore(cluster: &Cluster, per_day: f64, full: bool) {
     // them as live events (checked one by one, evaluated at `now` as they come).
     let rss0 = rss_mib();
     let t0 = Instant::now();
-    let mut engine = partition::new_engine(&cfg);
+    let mut engine = worker::new_engine(&cfg);
     for b in &batches {
         let mut r = BatchReader::new(b).unwrap();
         while let Some(ev) = r.next_event(&registry) {

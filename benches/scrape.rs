@@ -12,10 +12,10 @@ use criterion::{criterion_group, Criterion, Throughput};
 use prometheus::core::Collector;
 
 use chiso::core::time::NANOS_PER_HOUR;
-use chiso::core::{AgencyDef, Engine, Registry, Settings, Timestamp};
-use chiso::demo::{Generator, GeneratorConfig};
-use chiso::live::{snapshot_of, LiveState};
+use chiso::core::{AgencyDef, Engine, EngineSettings, Registry, Timestamp};
 use chiso::metrics::Metrics;
+use chiso::read_model::{snapshot_of, ReadModel};
+use chiso::sim::{Generator, GeneratorConfig};
 use chiso::wire::event_json::{decode, DEFAULT_MAX_BYTES};
 
 /// A national-scale tree: one root, 34 provinces, each with 25 departments and ~120 communes.
@@ -55,10 +55,10 @@ fn big_registry(agencies: usize) -> Registry {
 }
 
 /// A live state holding one engine's snapshot of `agencies` agencies with `events` events.
-fn live_state(agencies: usize, events: usize) -> (LiveState, Arc<Metrics>) {
+fn live_state(agencies: usize, events: usize) -> (ReadModel, Arc<Metrics>) {
     let registry = Arc::new(big_registry(agencies));
-    let model = Arc::new(chiso::config::load_scoring(None).unwrap());
-    let calendar = Arc::new(chiso::config::load_holidays(None).unwrap());
+    let model = Arc::new(chiso::app::files::load_scoring(None).unwrap());
+    let calendar = Arc::new(chiso::app::files::load_holidays(None).unwrap());
     let start = Timestamp::parse_rfc3339("2025-08-04T00:00:00+07:00").unwrap();
     let mut generator = Generator::new(
         registry.clone(),
@@ -80,13 +80,13 @@ fn live_state(agencies: usize, events: usize) -> (LiveState, Arc<Metrics>) {
         registry.clone(),
         model.clone(),
         calendar,
-        Settings::default(),
+        EngineSettings::default(),
         now,
     );
     for l in &lines {
         engine.ingest(&decode(l.as_bytes(), &registry, DEFAULT_MAX_BYTES).unwrap());
     }
-    let live = LiveState::new(registry, model);
+    let live = ReadModel::new(registry, model);
     live.publish(0, snapshot_of(&engine));
     live.set_ready(true);
     let metrics = Arc::new(Metrics::new(live.clone()).unwrap());
@@ -122,8 +122,9 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    let registry =
-        Arc::new(chiso::config::parse_registry(chiso::config::SAMPLE_AGENCIES, false).unwrap());
+    let registry = Arc::new(
+        chiso::app::files::parse_registry(chiso::app::files::SAMPLE_AGENCIES, false).unwrap(),
+    );
     let mut generator = Generator::new(registry, GeneratorConfig::default());
     let mut line = String::new();
     let mut g = c.benchmark_group("generator");

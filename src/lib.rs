@@ -14,7 +14,7 @@
 //!                                                                       │ own_figures / results
 //!                                     ┌─────────────────────────────────┤
 //!                                     ▼                                 ▼
-//!                     results topic (wire::result_json)     live::LiveState ──► http, metrics
+//!                     results topic (wire::result_json)     live::ReadModel ──► http, metrics
 //! ```
 //!
 //! `chiso replay` is the same pipeline on a file with a fixed evaluation time; `chiso demo` feeds
@@ -70,12 +70,10 @@
 //! (the registry, model and metrics registry are passed down explicitly).
 
 pub mod app;
-pub mod config;
 pub mod core;
-pub mod demo;
 pub mod http;
 pub mod kafka;
-pub mod live;
 pub mod metrics;
-pub mod settings;
+pub mod read_model;
+pub mod sim;
 pub mod wire;

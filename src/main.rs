@@ -82,9 +82,9 @@ fn parse_period(s: &str) -> Result<Period, String> {
 
 fn run_replay(args: ReplayArgs) -> Result<()> {
     let setup = ReplaySetup {
-        registry: Arc::new(chiso::config::load_registry(&args.agencies)?),
-        model: Arc::new(chiso::config::load_scoring(args.scoring.as_deref())?),
-        calendar: Arc::new(chiso::config::load_holidays(args.holidays.as_deref())?),
+        registry: Arc::new(chiso::app::files::load_registry(&args.agencies)?),
+        model: Arc::new(chiso::app::files::load_scoring(args.scoring.as_deref())?),
+        calendar: Arc::new(chiso::app::files::load_holidays(args.holidays.as_deref())?),
         at: args.at,
         periods: args.periods,
         due_soon_horizon: (args.due_soon_hours * NANOS_PER_HOUR as f64) as i64,

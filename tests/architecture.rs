@@ -35,8 +35,8 @@ fn core_is_pure() {
         "Local::now",
         "crate::app",
         "crate::wire",
-        "crate::live",
-        "crate::config",
+        "crate::read_model",
+        "crate::app::files",
         "println!",
         "eprintln!",
     ];

@@ -8,10 +8,10 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use chiso::core::{AgencyDef, Engine, Registry, Settings, Timestamp};
+use chiso::core::{AgencyDef, Engine, EngineSettings, Registry, Timestamp};
 use chiso::http::{router, AppState};
-use chiso::live::{snapshot_of, LiveState, OpenItem, Snapshot};
 use chiso::metrics::Metrics;
+use chiso::read_model::{snapshot_of, OpenItem, ReadModel, Snapshot};
 use chiso::wire::event_json::decode;
 
 const TOKEN: &str = "s3cret-token";
@@ -41,14 +41,14 @@ fn registry() -> Arc<Registry> {
 const NOW: &str = "2024-08-13T17:00:00+07:00";
 
 /// A live state built from a real engine (results), with hand-made operator lists.
-fn live(ready: bool) -> LiveState {
+fn live(ready: bool) -> ReadModel {
     let registry = registry();
-    let model = Arc::new(chiso::config::load_scoring(None).unwrap());
+    let model = Arc::new(chiso::app::files::load_scoring(None).unwrap());
     let mut engine = Engine::new(
         registry.clone(),
         model.clone(),
-        Arc::new(chiso::config::load_holidays(None).unwrap()),
-        Settings::default(),
+        Arc::new(chiso::app::files::load_holidays(None).unwrap()),
+        EngineSettings::default(),
         ts(NOW),
     );
     let events = [
@@ -79,7 +79,7 @@ fn live(ready: bool) -> LiveState {
         item("soon-1h", "A1", "2024-08-13T18:00:00+07:00", false, true),
         item("later", "A", "2024-08-20T17:00:00+07:00", false, false),
     ];
-    let live = LiveState::new(registry, model);
+    let live = ReadModel::new(registry, model);
     live.publish(0, snap);
     live.set_ready(ready);
     live

@@ -93,7 +93,7 @@ fn kill_9_at_random_moments_loses_and_doubles_nothing() {
     let mut total = 0usize;
     for r in read_all(&cluster.bootstrap, &topics.state) {
         let value = r.value.expect("state records have a value");
-        let mut batch = chiso::wire::event_bin::BatchReader::new(&value).unwrap();
+        let mut batch = chiso::wire::state_batch::BatchReader::new(&value).unwrap();
         while let Some(ev) = batch.next_event(&registry) {
             ids.insert(ev.unwrap().id.into_owned());
             total += 1;

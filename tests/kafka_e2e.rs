@@ -169,8 +169,8 @@ fn poison_burst_is_dead_lettered_and_good_events_around_it_count() {
 #[test]
 fn restore_counts_a_repeated_state_event_once() {
     use chiso::core::Engine;
-    use chiso::wire::event_bin::BatchWriter;
     use chiso::wire::event_json::{decode, DEFAULT_MAX_BYTES};
+    use chiso::wire::state_batch::BatchWriter;
     use rdkafka::producer::BaseRecord;
 
     let cluster = Cluster::shared();
@@ -204,7 +204,7 @@ fn restore_counts_a_repeated_state_event_once() {
     }
     flush(&p);
 
-    let restored = chiso::kafka::changelog::restore(&cfg, 0, || Ok(true))
+    let restored = chiso::kafka::ingest::changelog::restore(&cfg, 0, || Ok(true))
         .unwrap()
         .expect("not cancelled");
     assert_eq!(restored.stats.repeats, 40, "the bulk check saw the repeats");
@@ -287,7 +287,9 @@ fn an_event_id_reused_by_other_agencies_counts_in_each() {
     write_lines(&file, &base.iter().chain(&reused).collect::<Vec<_>>());
     let (without, want) = (replay(&before, AT), replay(&file, AT));
     let month = |m: &BTreeMap<String, serde_json::Value>, agency: &str, count: &str| {
-        m[&format!("{agency}|2024-07")]["counts"][count].as_u64().unwrap()
+        m[&format!("{agency}|2024-07")]["counts"][count]
+            .as_u64()
+            .unwrap()
     };
     for agency in [first, same, other] {
         assert_eq!(

@@ -11,8 +11,8 @@ use proptest::prelude::*;
 use chiso::core::event::{Channel, DueSpec, Outcome, PaymentMethod, Rating, Received, Reported};
 use chiso::core::time::NANOS_PER_HOUR;
 use chiso::core::{
-    AgencyDef, AgencyIdx, AgencyResult, Count, Engine, Event, EventKind, Ingested, Period,
-    PeriodPolicy, Registry, RestoreError, ScoringModel, Settings, Timestamp, WorkCalendar,
+    AgencyDef, AgencyIdx, AgencyResult, Count, Engine, EngineSettings, Event, EventKind, Ingested,
+    Period, PeriodPolicy, Registry, RestoreError, ScoringModel, Timestamp, WorkCalendar,
 };
 
 const MINUTE: i64 = 60 * 1_000_000_000;
@@ -334,13 +334,13 @@ fn world(agencies: usize) -> World {
     }
     World {
         registry: Arc::new(Registry::new(defs).unwrap()),
-        model: Arc::new(chiso::config::load_scoring(None).unwrap()),
+        model: Arc::new(chiso::app::files::load_scoring(None).unwrap()),
         calendar: Arc::new(WorkCalendar::new(holidays())),
     }
 }
 
-fn settings(periods: PeriodPolicy) -> Settings {
-    Settings {
+fn settings(periods: PeriodPolicy) -> EngineSettings {
+    EngineSettings {
         due_soon_horizon: HORIZON,
         periods,
     }

@@ -8,8 +8,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use chiso::app::files::{load_scoring, parse_registry};
 use chiso::app::replay::{replay, ReplaySetup};
-use chiso::config::{load_scoring, parse_registry};
 use chiso::core::{Registry, Reject, Timestamp, WorkCalendar};
 use chiso::wire::event_json::{decode, DEFAULT_MAX_BYTES};
 

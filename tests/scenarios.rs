@@ -27,8 +27,8 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 use toml::Value as Toml;
 
+use chiso::app::files::{load_registry, load_scoring, parse_holidays};
 use chiso::app::replay::{replay, ReplaySetup, Summary};
-use chiso::config::{load_registry, load_scoring, parse_holidays};
 use chiso::core::time::NANOS_PER_HOUR;
 use chiso::core::{Period, Timestamp};
 use chiso::wire::event_json::DEFAULT_MAX_BYTES;
@@ -88,7 +88,7 @@ fn run_case(dir: &Path, case: &CaseFile) -> Result<(String, Summary), String> {
             let text = serde_json::to_string(days).unwrap();
             parse_holidays(&text, true).map_err(|e| format!("holidays: {e:#}"))?
         }
-        None => chiso::config::load_holidays(None).map_err(|e| format!("{e:#}"))?,
+        None => chiso::app::files::load_holidays(None).map_err(|e| format!("{e:#}"))?,
     };
     let at = Timestamp::parse_rfc3339(&case.at).map_err(|e| format!("at `{}`: {e}", case.at))?;
     let periods = case

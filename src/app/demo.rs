@@ -15,12 +15,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::core::time::{NANOS_PER_DAY, NANOS_PER_HOUR, NANOS_PER_SEC};
 use crate::core::{
-    Count, Engine, Ingested, PeriodKind, PeriodPolicy, Registry, Settings, Timestamp,
+    Count, Engine, EngineSettings, Ingested, PeriodKind, PeriodPolicy, Registry, Timestamp,
 };
-use crate::demo::clock::{lively_start, SimClock};
-use crate::demo::{Generator, GeneratorConfig};
-use crate::live::{snapshot_of, LiveState};
 use crate::metrics::{Health, Metrics};
+use crate::read_model::{snapshot_of, ReadModel};
+use crate::sim::clock::{lively_start, SimClock};
+use crate::sim::{Generator, GeneratorConfig};
 use crate::wire::event_json::{decode, DEFAULT_MAX_BYTES};
 
 /// Arguments of `chiso demo`.
@@ -55,8 +55,8 @@ pub struct DemoArgs {
 pub fn main(args: DemoArgs) -> Result<()> {
     init_tracing();
     let registry = Arc::new(match &args.agencies {
-        Some(p) => crate::config::load_registry(p)?,
-        None => crate::config::parse_registry(crate::config::SAMPLE_AGENCIES, false)
+        Some(p) => crate::app::files::load_registry(p)?,
+        None => crate::app::files::parse_registry(crate::app::files::SAMPLE_AGENCIES, false)
             .context("invalid built-in sample registry")?,
     });
     if let Some(path) = &args.write_sample {
@@ -88,7 +88,7 @@ fn write_sample(registry: Arc<Registry>, path: &PathBuf) -> Result<()> {
     let file =
         std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut out = std::io::BufWriter::new(file);
-    let n = crate::demo::sample_file(registry, &mut out)
+    let n = crate::sim::sample_file(registry, &mut out)
         .with_context(|| format!("cannot write {}", path.display()))?;
     std::io::Write::flush(&mut out)?;
     tracing::info!(events = n, path = %path.display(), "sample events written");
@@ -96,9 +96,9 @@ fn write_sample(registry: Arc<Registry>, path: &PathBuf) -> Result<()> {
 }
 
 async fn run(args: DemoArgs, registry: Arc<Registry>) -> Result<()> {
-    let model = Arc::new(crate::config::load_scoring(None)?);
-    let calendar = Arc::new(crate::config::load_holidays(None)?);
-    let live = LiveState::new(registry.clone(), model.clone());
+    let model = Arc::new(crate::app::files::load_scoring(None)?);
+    let calendar = Arc::new(crate::app::files::load_holidays(None)?);
+    let live = ReadModel::new(registry.clone(), model.clone());
     let metrics = Arc::new(Metrics::new(live.clone()).context("cannot register metrics")?);
     let health = metrics.health().clone();
     let shutdown = CancellationToken::new();
@@ -126,7 +126,7 @@ async fn run(args: DemoArgs, registry: Arc<Registry>) -> Result<()> {
             ..GeneratorConfig::default()
         },
     );
-    let settings = Settings {
+    let settings = EngineSettings {
         due_soon_horizon: 24 * NANOS_PER_HOUR,
         periods: PeriodPolicy::Rolling {
             finals_kept: [1, 1, 0],
@@ -196,7 +196,7 @@ struct Feeder {
     engine: Engine,
     generator: Generator,
     registry: Arc<Registry>,
-    live: LiveState,
+    live: ReadModel,
     health: Health,
     line: String,
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use crate::core::Timestamp;
-use crate::demo::{write_events, Generator, GeneratorConfig};
+use crate::sim::{write_events, Generator, GeneratorConfig};
 
 /// Arguments of `chiso generate`.
 #[derive(clap::Args, Debug)]
@@ -34,8 +34,8 @@ pub struct GenerateArgs {
 
 pub fn main(args: GenerateArgs) -> Result<()> {
     let registry = Arc::new(match &args.agencies {
-        Some(p) => crate::config::load_registry(p)?,
-        None => crate::config::parse_registry(crate::config::SAMPLE_AGENCIES, false)?,
+        Some(p) => crate::app::files::load_registry(p)?,
+        None => crate::app::files::parse_registry(crate::app::files::SAMPLE_AGENCIES, false)?,
     });
     let year = 366 * 24 * crate::core::time::NANOS_PER_HOUR;
     let config = GeneratorConfig {

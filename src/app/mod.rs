@@ -1,6 +1,9 @@
 //! Wiring: commands built from the core and the adapters.
 
+pub mod clock;
+pub mod config;
 pub mod demo;
+pub mod files;
 pub mod generate;
 pub mod replay;
 pub mod run;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::Result;
 
 use crate::core::{
-    Engine, Ingested, Period, PeriodPolicy, Registry, ScoringModel, Settings, Timestamp,
+    Engine, EngineSettings, Ingested, Period, PeriodPolicy, Registry, ScoringModel, Timestamp,
     WorkCalendar,
 };
 use crate::wire::{event_json, result_json};
@@ -47,7 +47,7 @@ impl ReplaySetup {
         } else {
             PeriodPolicy::Fixed(self.periods.clone())
         };
-        let settings = Settings {
+        let settings = EngineSettings {
             due_soon_horizon: self.due_soon_horizon,
             periods,
         };

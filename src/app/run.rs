@@ -14,10 +14,10 @@ use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
+use crate::app::config::{self, RunConfig};
 use crate::kafka::{Pipeline, Progress};
-use crate::live::LiveState;
 use crate::metrics::Metrics;
-use crate::settings::{self, Config};
+use crate::read_model::ReadModel;
 
 /// Arguments of `chiso run`.
 #[derive(clap::Args, Debug)]
@@ -31,7 +31,7 @@ pub struct RunArgs {
 }
 
 pub fn main(args: RunArgs) -> Result<()> {
-    let cfg = settings::load(args.config.as_deref())?;
+    let cfg = config::load(args.config.as_deref())?;
     if args.check {
         print_config(&cfg);
         return Ok(());
@@ -47,8 +47,8 @@ pub fn main(args: RunArgs) -> Result<()> {
     runtime.block_on(serve(cfg))
 }
 
-async fn serve(cfg: Arc<Config>) -> Result<()> {
-    let live = LiveState::new(cfg.registry.clone(), cfg.model.clone());
+async fn serve(cfg: Arc<RunConfig>) -> Result<()> {
+    let live = ReadModel::new(cfg.registry.clone(), cfg.model.clone());
     let metrics = Arc::new(Metrics::new(live.clone()).context("registering metrics")?);
     let progress = Arc::new(Progress::new(metrics.health().clone()));
     let cancel = CancellationToken::new();
@@ -151,7 +151,7 @@ async fn report_progress(progress: Arc<Progress>, cancel: CancellationToken) {
     }
 }
 
-fn init_logging(cfg: &Config) {
+fn init_logging(cfg: &RunConfig) {
     use tracing_subscriber::EnvFilter;
     let filter = std::env::var("RUST_LOG")
         .ok()
@@ -168,7 +168,7 @@ fn init_logging(cfg: &Config) {
     };
 }
 
-fn print_config(cfg: &Config) {
+fn print_config(cfg: &RunConfig) {
     let s = &cfg.settings;
     println!("instance_id = {:?}", cfg.instance_id);
     println!("{:#?}", s.kafka.topics);

@@ -12,10 +12,10 @@
 use compact_str::CompactString;
 
 use super::agency::AgencyIdx;
-use super::blocks::{BlockRef, Blocks};
 use super::calendar::WorkCalendar;
 use super::counts::{Count, Mask};
 use super::event::{Channel, DueSpec, EventKind, Outcome, Rating};
+use super::store::blocks::{BlockRef, Blocks};
 use super::time::Timestamp;
 
 const NONE: Timestamp = Timestamp::MAX;
@@ -116,7 +116,7 @@ impl Entry {
 }
 
 /// Every dossier's log, and the event ids their entries keep for tie-breaks: one store per
-/// engine, so that a log growing by one entry costs no heap allocation (see [`super::blocks`]).
+/// engine, so that a log growing by one entry costs no heap allocation (see [`super::store::blocks`]).
 #[derive(Debug, Default)]
 pub struct Logs {
     entries: Blocks<Entry>,
@@ -124,7 +124,7 @@ pub struct Logs {
 }
 
 impl Logs {
-    /// Whether the store's free blocks outweigh the logs (see [`super::blocks`]).
+    /// Whether the store's free blocks outweigh the logs (see [`super::store::blocks`]).
     pub(crate) fn wasteful(&self) -> bool {
         self.entries.wasteful()
     }
@@ -320,7 +320,7 @@ impl Dossier {
         &self.id
     }
 
-    /// Asks for the first line of the log (see [`super::prefetch`]).
+    /// Asks for the first line of the log (see [`super::store::prefetch`]).
     pub(crate) fn prefetch_log(&self, logs: &Logs) {
         logs.entries.prefetch(self.log);
     }

@@ -25,13 +25,13 @@ use super::calendar::WorkCalendar;
 use super::counts::{Counts, Mask};
 use super::dossier::{contribution, Contribution, Dossier, Logs, View};
 use super::event::{Event, EventKind};
-use super::idset::IdSet;
-use super::index::Index;
 use super::period::{Period, PeriodKind};
-use super::prefetch::prefetch;
 use super::reports::Reports;
 use super::scoring::{ScoreCard, ScoringModel, Source};
-use super::slab::Slab;
+use super::store::idset::IdSet;
+use super::store::index::Index;
+use super::store::prefetch::prefetch;
+use super::store::slab::Slab;
 use super::time::{Timestamp, NANOS_PER_HOUR};
 
 /// Which periods the engine keeps counts for.
@@ -46,15 +46,15 @@ pub enum PeriodPolicy {
 
 /// Engine settings that are not the registry, the model or the calendar.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
+pub struct EngineSettings {
     /// How far ahead of its due time an open dossier counts as due soon, in nanoseconds.
     pub due_soon_horizon: i64,
     pub periods: PeriodPolicy,
 }
 
-impl Default for Settings {
+impl Default for EngineSettings {
     fn default() -> Self {
-        Settings {
+        EngineSettings {
             due_soon_horizon: 24 * NANOS_PER_HOUR,
             periods: PeriodPolicy::Rolling {
                 finals_kept: [0, 0, 0],
@@ -122,7 +122,7 @@ pub struct Engine {
     registry: Arc<Registry>,
     model: Arc<ScoringModel>,
     calendar: Arc<WorkCalendar>,
-    settings: Settings,
+    settings: EngineSettings,
     now: Timestamp,
     periods: Vec<Tracked>,
     dossiers: Slab<Dossier>,
@@ -245,7 +245,7 @@ impl Engine {
         registry: Arc<Registry>,
         model: Arc<ScoringModel>,
         calendar: Arc<WorkCalendar>,
-        settings: Settings,
+        settings: EngineSettings,
         now: Timestamp,
     ) -> Self {
         let reported = model
@@ -296,7 +296,7 @@ impl Engine {
         &self.model
     }
 
-    pub fn settings(&self) -> &Settings {
+    pub fn settings(&self) -> &EngineSettings {
         &self.settings
     }
 
@@ -350,7 +350,7 @@ impl Engine {
     /// event id's duplicate-detection bucket, the dossier's index slot, the dossier, its log) each
     /// depend on the one before, so ingesting one event waits for them in turn; here each event
     /// is hashed a few events ahead and those reads are asked for in stages (see
-    /// [`super::prefetch`]), so that the misses of consecutive events overlap.
+    /// [`super::store::prefetch`]), so that the misses of consecutive events overlap.
     pub fn ingest_batch(&mut self, events: &[Event<'_>], mut each: impl FnMut(usize, Ingested)) {
         self.pipelined(events, |engine, i, h| {
             each(i, engine.ingest_hashed(&events[i], h))
@@ -486,7 +486,7 @@ impl Engine {
     }
 
     /// Records an event in its dossier; compacts the dossiers' logs if their store has become
-    /// mostly free blocks (dossiers growing in lockstep: see [`super::blocks`]).
+    /// mostly free blocks (dossiers growing in lockstep: see [`super::store::blocks`]).
     #[inline]
     fn apply_to_dossier(&mut self, idx: u32, ev: &Event<'_>) {
         let d = &mut self.dossiers[idx as usize];

@@ -4,27 +4,23 @@
 //! time give the same results, whatever the arrival order, duplication or batching.
 
 pub mod agency;
-pub mod blocks;
 pub mod calendar;
 pub mod counts;
 pub mod dossier;
 pub mod engine;
 pub mod event;
-pub mod idset;
-pub mod index;
 pub mod period;
-pub mod prefetch;
 pub mod reports;
 pub mod scoring;
-pub mod slab;
+pub mod store;
 pub mod time;
 
 pub use agency::{AgencyDef, AgencyIdx, Registry};
 pub use calendar::WorkCalendar;
 pub use counts::{Count, Counts};
 pub use engine::{
-    score_pooled, AgencyResult, Engine, Ingested, OpenDossier, Own, PeriodPolicy, Restore,
-    RestoreError, Settings,
+    score_pooled, AgencyResult, Engine, EngineSettings, Ingested, OpenDossier, Own, PeriodPolicy,
+    Restore, RestoreError,
 };
 pub use event::{Event, EventKind, Reject};
 pub use period::{Period, PeriodKind};

@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use super::{ApiError, AppState};
 use crate::core::{AgencyIdx, AgencyResult, PeriodKind};
-use crate::live::current_results;
+use crate::read_model::current_results;
 use crate::wire::result_json;
 
 pub(super) fn json_response(body: &impl Serialize) -> Response {

@@ -1,5 +1,5 @@
 //! The HTTP adapter (axum): `/metrics`, `/healthz`, `/readyz` and the read-only JSON API, all
-//! served from [`LiveState`] snapshots and the owned metrics. Used by `chiso run` and
+//! served from [`ReadModel`] snapshots and the owned metrics. Used by `chiso run` and
 //! `chiso demo`.
 //!
 //! | path | auth | what |
@@ -31,8 +31,8 @@ use tokio_util::sync::CancellationToken;
 
 pub use error::ApiError;
 
-use crate::live::LiveState;
 use crate::metrics::{Metrics, TEXT_CONTENT_TYPE};
+use crate::read_model::ReadModel;
 
 /// Default page size of the operator lists.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -42,14 +42,14 @@ pub const MAX_LIMIT: usize = 1000;
 /// What the handlers read. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    pub live: LiveState,
+    pub live: ReadModel,
     pub metrics: Arc<Metrics>,
     /// Bearer token required by the operator lists; `None` leaves them open.
     pub token: Option<Arc<str>>,
 }
 
 impl AppState {
-    pub fn new(live: LiveState, metrics: Arc<Metrics>, token: Option<String>) -> Self {
+    pub fn new(live: ReadModel, metrics: Arc<Metrics>, token: Option<String>) -> Self {
         AppState {
             live,
             metrics,

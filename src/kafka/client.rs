@@ -1,10 +1,8 @@
-//! librdkafka client settings, and the adapter's error type.
+//! librdkafka client settings and the client contexts shared by both stages.
 //!
 //! Every client gets the pass-through properties of `[kafka.librdkafka]` (TLS, SASL, timeouts),
 //! then the properties the exactly-once design depends on, which the configuration cannot
 //! override (it refuses them at start-up).
-
-use std::time::Duration;
 
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::ConsumerContext;
@@ -13,59 +11,8 @@ use rdkafka::producer::{DeliveryResult, ProducerContext};
 use rdkafka::ClientConfig;
 use tracing::{info, warn};
 
-use crate::live::LiveState;
-use crate::settings::Config;
-
-/// What went wrong in the Kafka adapter. `retryable` errors end a session, which is restarted
-/// with backoff; the others stop the process with the message.
-#[derive(Debug, thiserror::Error)]
-pub enum PipelineError {
-    #[error("{op}: {source}")]
-    Kafka {
-        op: &'static str,
-        #[source]
-        source: KafkaError,
-    },
-    #[error("{0}")]
-    Retry(String),
-    /// A setting or topic layout the pipeline cannot work with.
-    #[error("{0}")]
-    Fatal(String),
-}
-
-impl PipelineError {
-    pub fn retryable(&self) -> bool {
-        match self {
-            PipelineError::Kafka { source, .. } => !is_fatal(source),
-            PipelineError::Retry(_) => true,
-            PipelineError::Fatal(_) => false,
-        }
-    }
-}
-
-/// Attaches the operation name to an rdkafka error.
-pub fn op(op: &'static str) -> impl FnOnce(KafkaError) -> PipelineError {
-    move |source| PipelineError::Kafka { op, source }
-}
-
-/// Errors no retry can fix: bad client configuration or authentication/authorisation failures.
-fn is_fatal(e: &KafkaError) -> bool {
-    match e {
-        KafkaError::ClientConfig(..) | KafkaError::ClientCreation(_) => true,
-        _ => matches!(
-            e.rdkafka_error_code(),
-            Some(
-                RDKafkaErrorCode::SaslAuthenticationFailed
-                    | RDKafkaErrorCode::Authentication
-                    | RDKafkaErrorCode::TopicAuthorizationFailed
-                    | RDKafkaErrorCode::GroupAuthorizationFailed
-                    | RDKafkaErrorCode::TransactionalIdAuthorizationFailed
-                    | RDKafkaErrorCode::ClusterAuthorizationFailed
-                    | RDKafkaErrorCode::InvalidConfig
-            )
-        ),
-    }
-}
+use crate::app::config::RunConfig;
+use crate::read_model::ReadModel;
 
 /// Pass-through properties that only one kind of client understands (librdkafka warns about
 /// the others at every client creation).
@@ -98,7 +45,7 @@ fn passes(key: &str, skip: &[&str]) -> bool {
         .any(|p| key == *p || (p.ends_with('.') && key.starts_with(p)))
 }
 
-fn base(cfg: &Config, client_id: &str) -> ClientConfig {
+fn base(cfg: &RunConfig, client_id: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
     for (k, v) in &cfg.librdkafka {
         if passes(k, &PRODUCER_ONLY) {
@@ -113,7 +60,7 @@ fn base(cfg: &Config, client_id: &str) -> ClientConfig {
 /// The consumer of a consumer group: manual, transactional offsets only.
 /// `fetch_wait_ms` is the default of librdkafka's `fetch.wait.max.ms` for this consumer.
 pub fn group_consumer(
-    cfg: &Config,
+    cfg: &RunConfig,
     group: &str,
     suffix: &str,
     eof: bool,
@@ -143,7 +90,7 @@ pub fn group_consumer(
 }
 
 /// A consumer without a group that reads one partition to its end (restores).
-pub fn reader(cfg: &Config, suffix: &str) -> ClientConfig {
+pub fn reader(cfg: &RunConfig, suffix: &str) -> ClientConfig {
     let mut c = base(cfg, &format!("{}-{suffix}", cfg.instance_id));
     // librdkafka's assign() needs a group id; with assign() only, the group is never joined
     // and nothing is committed to it.
@@ -166,7 +113,7 @@ pub fn reader(cfg: &Config, suffix: &str) -> ClientConfig {
 }
 
 /// The transactional producer of one stage.
-pub fn producer(cfg: &Config, transactional_id: &str) -> ClientConfig {
+pub fn producer(cfg: &RunConfig, transactional_id: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
     // Back-to-back transactions: the first AddPartitionsToTxn of a transaction often meets the
     // previous one's markers still being written (CONCURRENT_TRANSACTIONS) and is retried after
@@ -188,25 +135,6 @@ pub fn producer(cfg: &Config, transactional_id: &str) -> ClientConfig {
             cfg.settings.pipeline.transaction_timeout_ms.to_string(),
         );
     c
-}
-
-/// Exponential backoff between session restarts.
-#[derive(Debug)]
-pub struct Backoff {
-    next: Duration,
-    max: Duration,
-}
-
-impl Backoff {
-    pub fn new(first: Duration, max: Duration) -> Self {
-        Backoff { next: first, max }
-    }
-
-    pub fn next_delay(&mut self) -> Duration {
-        let d = self.next;
-        self.next = (self.next * 2).min(self.max);
-        d
-    }
 }
 
 /// Whether a client error event is worth a log line: end-of-partition events are how restores
@@ -232,7 +160,7 @@ impl ConsumerContext for ReaderCtx {}
 
 /// Notes a client error in the shared reachability flag: librdkafka's "all brokers down" makes
 /// the process not ready until the pipeline sees Kafka answer again.
-pub fn note_error(live: &LiveState, error: &KafkaError, reason: &str, client: &'static str) {
+pub fn note_error(live: &ReadModel, error: &KafkaError, reason: &str, client: &'static str) {
     if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown)
         && live.set_kafka_reachable(false)
     {
@@ -247,7 +175,7 @@ pub fn note_error(live: &LiveState, error: &KafkaError, reason: &str, client: &'
 }
 
 /// Notes that Kafka answered (a committed transaction, a metadata response).
-pub fn note_reachable(live: &LiveState) {
+pub fn note_reachable(live: &ReadModel) {
     if live.set_kafka_reachable(true) {
         info!("Kafka reachable again");
     }
@@ -257,7 +185,7 @@ pub fn note_reachable(live: &LiveState) {
 /// Deliveries need no callback: the transaction commit reports any failed one.
 #[derive(Clone)]
 pub struct ProducerCtx {
-    pub live: LiveState,
+    pub live: ReadModel,
     pub client: &'static str,
 }
 

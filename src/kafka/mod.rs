@@ -17,15 +17,13 @@
 //!
 //! Invariants: only the thread that owns a partition touches its engine; nothing in memory is
 //! ahead of Kafka after a failed commit (the session is dropped and restored); an agency is
-//! exported to [`crate::live`] by at most one instance at a time (the stage-2 owner).
+//! exported to [`crate::read_model`] by at most one instance at a time (the stage-2 owner).
 
-pub mod changelog;
 pub mod client;
-pub mod clock;
-pub mod partials;
-pub mod partition;
+pub mod error;
+pub mod ingest;
 pub mod rollup;
-pub mod stage1;
+pub mod session;
 pub mod txn;
 
 use std::sync::atomic::AtomicU64;
@@ -34,13 +32,12 @@ use std::thread::JoinHandle;
 
 use tokio_util::sync::CancellationToken;
 
-pub use client::PipelineError;
-pub use clock::Clock;
+pub use error::PipelineError;
 
+use crate::app::config::RunConfig;
 use crate::core::Reject;
-use crate::live::LiveState;
 use crate::metrics::Health;
-use crate::settings::Config;
+use crate::read_model::ReadModel;
 
 /// Running totals of the pipeline: the health metrics plus a few figures for logs and
 /// benchmarks.
@@ -92,8 +89,8 @@ pub struct Pipeline {
 impl Pipeline {
     /// Starts both stages; they run until `cancel` fires (or a fatal error).
     pub fn start(
-        cfg: Arc<Config>,
-        live: LiveState,
+        cfg: Arc<RunConfig>,
+        live: ReadModel,
         progress: Arc<Progress>,
         cancel: CancellationToken,
     ) -> std::io::Result<Pipeline> {
@@ -103,7 +100,7 @@ impl Pipeline {
             std::thread::Builder::new()
                 .name("chiso-stage1".into())
                 .spawn(move || {
-                    let r = stage1::run(cfg, live, progress, cancel.clone());
+                    let r = ingest::run(cfg, live, progress, cancel.clone());
                     if r.is_err() {
                         cancel.cancel();
                     }

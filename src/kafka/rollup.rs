@@ -8,7 +8,7 @@
 //! latest own figures of every (agency, period)). Only then does it publish, and only what
 //! differs from the results topic. It commits its results with its consumed offsets in one
 //! transaction, so a fenced former owner cannot publish over it, and it exports results to
-//! [`LiveState`] only while it owns the partition.
+//! [`ReadModel`] only while it owns the partition.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -26,22 +26,24 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::client::{self, op, Backoff, PipelineError};
-use super::stage1::{cancel_aware_sleep, drop_bounded};
+use super::client;
+use super::error::{op, PipelineError};
+use super::session::{cancel_aware_sleep, drop_bounded, Backoff};
 use super::txn::{Out, Transactor};
-use super::{partials, Progress};
+use super::Progress;
+use crate::app::config::RunConfig;
 use crate::core::{score_pooled, AgencyResult, Own, Period, PeriodKind, PeriodPolicy, Timestamp};
-use crate::live::{LiveState, Snapshot};
-use crate::settings::Config;
+use crate::read_model::{ReadModel, Snapshot};
+use crate::wire::partials;
 use crate::wire::result_json;
 
-/// The [`LiveState`] source number of pooled results.
+/// The [`ReadModel`] source number of pooled results.
 pub const LIVE_SOURCE: u32 = u32::MAX;
 
 /// Runs stage 2 until cancelled; returns an error only for problems no retry can fix.
 pub fn run(
-    cfg: Arc<Config>,
-    live: LiveState,
+    cfg: Arc<RunConfig>,
+    live: ReadModel,
     progress: Arc<Progress>,
     cancel: CancellationToken,
 ) -> Result<(), PipelineError> {
@@ -79,9 +81,9 @@ fn fingerprint(json: &str) -> u64 {
     )
 }
 
-struct Core {
-    cfg: Arc<Config>,
-    live: LiveState,
+struct RollupState {
+    cfg: Arc<RunConfig>,
+    live: ReadModel,
     progress: Arc<Progress>,
     producer: Option<Transactor>,
     owned: bool,
@@ -89,7 +91,7 @@ struct Core {
     caught_up: bool,
     figures: HashMap<Period, Vec<Own>>,
     dirty: HashSet<Period>,
-    /// Latest results per tracked period (what LiveState shows), with their `final` flag.
+    /// Latest results per tracked period (what ReadModel shows), with their `final` flag.
     current: HashMap<Period, Vec<AgencyResult>>,
     published: HashMap<String, Published>,
     next_offset: Option<i64>,
@@ -98,25 +100,25 @@ struct Core {
     broken: Option<PipelineError>,
 }
 
-pub struct Ctx {
-    core: Arc<Mutex<Core>>,
-    live: LiveState,
+pub struct RollupCtx {
+    shared: Arc<Mutex<RollupState>>,
+    live: ReadModel,
 }
 
-impl ClientContext for Ctx {
+impl ClientContext for RollupCtx {
     fn error(&self, error: KafkaError, reason: &str) {
         client::note_error(&self.live, &error, reason, "stage 2 consumer");
     }
 }
 
-impl ConsumerContext for Ctx {
+impl ConsumerContext for RollupCtx {
     fn rebalance(
         &self,
         consumer: &BaseConsumer<Self>,
         err: RDKafkaRespErr,
         tpl: &mut TopicPartitionList,
     ) {
-        let mut core = self.core.lock().expect("core lock");
+        let mut shared = self.shared.lock().expect("session state lock");
         let empty = tpl.count() == 0;
         match err {
             // Cooperative rebalancing calls back with empty lists too: nothing changes then.
@@ -130,7 +132,7 @@ impl ConsumerContext for Ctx {
                     consumer.incremental_unassign(tpl)
                 };
                 if let Err(e) = r {
-                    core.broken.get_or_insert(op("empty rebalance")(e));
+                    shared.broken.get_or_insert(op("empty rebalance")(e));
                 }
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
@@ -139,47 +141,50 @@ impl ConsumerContext for Ctx {
                 let mut from_start = tpl.clone();
                 let _ = from_start.set_all_offsets(Offset::Beginning);
                 if let Err(e) = consumer.incremental_assign(&from_start) {
-                    core.broken
+                    shared
+                        .broken
                         .get_or_insert(op("assigning the partials partition")(e));
                 }
-                core.owned = true;
-                core.needs_restore = true;
-                core.caught_up = false;
-                core.figures.clear();
-                core.dirty.clear();
-                core.current.clear();
-                core.published.clear();
-                core.next_offset = None;
-                core.committed_offset = None;
+                shared.owned = true;
+                shared.needs_restore = true;
+                shared.caught_up = false;
+                shared.figures.clear();
+                shared.dirty.clear();
+                shared.current.clear();
+                shared.published.clear();
+                shared.next_offset = None;
+                shared.committed_offset = None;
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 let lost = consumer.assignment_lost();
                 info!(lost, "roll-up partition revoked");
-                if core.owned && !lost && !core.needs_restore && core.caught_up {
+                if shared.owned && !lost && !shared.needs_restore && shared.caught_up {
                     if let Some(g) = consumer.group_metadata() {
-                        if let Err(e) = core.publish(g) {
-                            core.broken.get_or_insert(e);
+                        if let Err(e) = shared.publish(g) {
+                            shared.broken.get_or_insert(e);
                         }
                     }
                 }
-                core.owned = false;
-                core.live.withdraw(LIVE_SOURCE);
+                shared.owned = false;
+                shared.live.withdraw(LIVE_SOURCE);
                 if let Err(e) = consumer.incremental_unassign(tpl) {
-                    core.broken
+                    shared
+                        .broken
                         .get_or_insert(op("unassigning the partials partition")(e));
                 }
                 info!("roll-up partition released");
             }
             _ => {
                 let code: rdkafka::error::RDKafkaErrorCode = err.into();
-                core.broken
+                shared
+                    .broken
                     .get_or_insert(PipelineError::Retry(format!("rebalance error: {code}")));
             }
         }
     }
 }
 
-impl Core {
+impl RollupState {
     fn apply(&mut self, payload: Option<&[u8]>, offset: i64) {
         self.next_offset = Some(offset + 1);
         let Some(bytes) = payload else { return };
@@ -418,12 +423,12 @@ impl Core {
 }
 
 fn session(
-    cfg: &Arc<Config>,
-    live: &LiveState,
+    cfg: &Arc<RunConfig>,
+    live: &ReadModel,
     progress: &Arc<Progress>,
     cancel: &CancellationToken,
 ) -> Result<(), PipelineError> {
-    let core = Arc::new(Mutex::new(Core {
+    let shared = Arc::new(Mutex::new(RollupState {
         cfg: cfg.clone(),
         live: live.clone(),
         progress: progress.clone(),
@@ -439,9 +444,9 @@ fn session(
         committed_offset: None,
         broken: None,
     }));
-    let result = session_inner(cfg, cancel, &core);
+    let result = session_inner(cfg, cancel, &shared);
     let producer = {
-        let mut c = core.lock().expect("core lock");
+        let mut c = shared.lock().expect("session state lock");
         if c.owned {
             c.live.withdraw(LIVE_SOURCE);
         }
@@ -453,11 +458,11 @@ fn session(
 }
 
 fn session_inner(
-    cfg: &Arc<Config>,
+    cfg: &Arc<RunConfig>,
     cancel: &CancellationToken,
-    core: &Arc<Mutex<Core>>,
+    shared: &Arc<Mutex<RollupState>>,
 ) -> Result<(), PipelineError> {
-    let live = core.lock().expect("core lock").live.clone();
+    let live = shared.lock().expect("session state lock").live.clone();
     let producer = Transactor::new(
         &client::producer(cfg, &format!("{}-rollup", cfg.instance_id)),
         client::ProducerCtx {
@@ -466,12 +471,12 @@ fn session_inner(
         },
         Duration::from_millis(cfg.settings.pipeline.transaction_timeout_ms / 2),
     )?;
-    core.lock().expect("core lock").producer = Some(producer);
+    shared.lock().expect("session state lock").producer = Some(producer);
     let group = format!("{}-rollup", cfg.settings.kafka.group_id);
     // The end of the latency path, one low-traffic partition: it waits least for new data.
-    let consumer: BaseConsumer<Ctx> = client::group_consumer(cfg, &group, "rollup", true, 20)
-        .create_with_context(Ctx {
-            core: core.clone(),
+    let consumer: BaseConsumer<RollupCtx> = client::group_consumer(cfg, &group, "rollup", true, 20)
+        .create_with_context(RollupCtx {
+            shared: shared.clone(),
             live,
         })
         .map_err(op("creating the partials consumer"))?;
@@ -487,17 +492,17 @@ fn session_inner(
             match consumer.poll(Duration::from_millis(50)) {
                 None => {}
                 Some(Ok(m)) => {
-                    let mut c = core.lock().expect("core lock");
+                    let mut c = shared.lock().expect("session state lock");
                     if c.owned {
                         c.apply(m.payload(), m.offset());
                     }
                 }
                 Some(Err(KafkaError::PartitionEOF(_))) => {
-                    core.lock().expect("core lock").caught_up = true;
+                    shared.lock().expect("session state lock").caught_up = true;
                 }
                 Some(Err(e)) => debug!(error = %e, "stage 2 consumer"),
             }
-            let mut c = core.lock().expect("core lock");
+            let mut c = shared.lock().expect("session state lock");
             if let Some(e) = c.broken.take() {
                 return Err(e);
             }
@@ -517,7 +522,7 @@ fn session_inner(
             }
         }
         // Final publish before leaving.
-        let mut c = core.lock().expect("core lock");
+        let mut c = shared.lock().expect("session state lock");
         if c.owned && c.caught_up && !c.needs_restore {
             if let Some(g) = consumer.group_metadata() {
                 if let Err(e) = c.publish(g) {

@@ -23,7 +23,8 @@ use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::TopicPartitionList;
 use tracing::{debug, error, warn};
 
-use super::client::{op, PipelineError, ProducerCtx};
+use super::client::ProducerCtx;
+use super::error::{op, PipelineError};
 
 /// Time allowed for one transactional call of librdkafka.
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);

@@ -1,4 +1,4 @@
-//! Indicator series, built at scrape time from the snapshots in [`LiveState`].
+//! Indicator series, built at scrape time from the snapshots in [`ReadModel`].
 //!
 //! Nothing is registered per agency: each scrape walks the current snapshots, so an agency whose
 //! source was withdrawn (its partition moved to another instance) simply stops being exported.
@@ -19,7 +19,7 @@ use super::sink::{escape_label, Extra, ModelSink, Num, Sink, TextSink, NO_EXTRA}
 
 use crate::core::time::NANOS_PER_SEC;
 use crate::core::{AgencyIdx, AgencyResult, PeriodKind, Registry};
-use crate::live::{current_results, LiveState};
+use crate::read_model::{current_results, ReadModel};
 fn render(labels: &[(&'static str, &str)]) -> String {
     let mut s = String::new();
     for (k, v) in labels {
@@ -64,7 +64,7 @@ fn nanos_to_secs(n: i64) -> Num {
 
 /// The scrape-time collector of indicator series.
 pub struct IndicatorCollector {
-    pub(crate) live: LiveState,
+    pub(crate) live: ReadModel,
     /// Per agency: `agency="…",name="…",level="…",parent="…"`, escaped for the text format;
     /// then the same followed by `,period="…"` for each period kind.
     prefixes: Vec<(String, [String; 3])>,
@@ -82,7 +82,7 @@ pub(crate) fn agency_values(registry: &Registry, a: AgencyIdx) -> [&str; 4] {
 }
 
 impl IndicatorCollector {
-    pub fn new(live: LiveState) -> prometheus::Result<Self> {
+    pub fn new(live: ReadModel) -> prometheus::Result<Self> {
         let registry = live.registry().clone();
         let prefixes = (0..registry.len() as u32)
             .map(|i| {

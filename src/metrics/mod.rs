@@ -17,7 +17,7 @@ use prometheus::{Registry, TextEncoder};
 pub use health::Health;
 pub use indicators::IndicatorCollector;
 
-use crate::live::LiveState;
+use crate::read_model::ReadModel;
 
 /// Content type of the text exposition format.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -31,7 +31,7 @@ pub struct Metrics {
 
 impl Metrics {
     /// Creates the registry, registers the health series and prepares the indicator collector.
-    pub fn new(live: LiveState) -> prometheus::Result<Self> {
+    pub fn new(live: ReadModel) -> prometheus::Result<Self> {
         let registry = Registry::new();
         let health = Health::register(&registry)?;
         let indicators = IndicatorCollector::new(live)?;

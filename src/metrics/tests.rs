@@ -7,22 +7,23 @@ use prometheus::core::Collector;
 
 use super::*;
 use crate::core::time::NANOS_PER_DAY;
-use crate::core::{Engine, Settings, Timestamp};
-use crate::demo::{Generator, GeneratorConfig};
-use crate::live::{snapshot_of, LiveState};
+use crate::core::{Engine, EngineSettings, Timestamp};
+use crate::read_model::{snapshot_of, ReadModel};
+use crate::sim::{Generator, GeneratorConfig};
 use crate::wire::event_json;
 
-fn live_with_events() -> LiveState {
-    let registry =
-        Arc::new(crate::config::parse_registry(crate::config::SAMPLE_AGENCIES, false).unwrap());
-    let model = Arc::new(crate::config::load_scoring(None).unwrap());
+fn live_with_events() -> ReadModel {
+    let registry = Arc::new(
+        crate::app::files::parse_registry(crate::app::files::SAMPLE_AGENCIES, false).unwrap(),
+    );
+    let model = Arc::new(crate::app::files::load_scoring(None).unwrap());
     let start = Timestamp::parse_rfc3339("2025-08-04T00:00:00+07:00").unwrap();
     let now = start.saturating_add(30 * NANOS_PER_DAY);
     let mut engine = Engine::new(
         registry.clone(),
         model.clone(),
-        Arc::new(crate::config::load_holidays(None).unwrap()),
-        Settings::default(),
+        Arc::new(crate::app::files::load_holidays(None).unwrap()),
+        EngineSettings::default(),
         now,
     );
     let mut g = Generator::new(
@@ -37,7 +38,7 @@ fn live_with_events() -> LiveState {
     while let Some(line) = g.next_event() {
         engine.ingest(&event_json::decode(line.as_bytes(), &registry, 1 << 16).unwrap());
     }
-    let live = LiveState::new(registry, model);
+    let live = ReadModel::new(registry, model);
     live.publish(0, snapshot_of(&engine));
     live.set_ready(true);
     live

@@ -1,5 +1,9 @@
-//! Wire formats at the edge: input events (schema 1) and results (schema 1), both JSON.
+//! Every byte format at the edge: input events (JSON, schema 1), results (JSON, schema 1), the
+//! partial figures of one partition (JSON), the binary batches of accepted events kept in the
+//! state topic, and the dead-letter headers.
 
-pub mod event_bin;
+pub mod dead_letter;
 pub mod event_json;
+pub mod partials;
 pub mod result_json;
+pub mod state_batch;

@@ -26,7 +26,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 
 use chiso::core::{Registry, Timestamp};
-use chiso::demo::{Generator, GeneratorConfig};
+use chiso::sim::{Generator, GeneratorConfig};
 
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 pub const CHISO: &str = env!("CARGO_BIN_EXE_chiso");
@@ -218,7 +218,7 @@ impl Topics {
 }
 
 pub fn registry() -> Arc<Registry> {
-    Arc::new(chiso::config::parse_registry(chiso::config::SAMPLE_AGENCIES, false).unwrap())
+    Arc::new(chiso::app::files::parse_registry(chiso::app::files::SAMPLE_AGENCIES, false).unwrap())
 }
 
 /// Generated events (JSON lines) for the sample province, from `start`, `dossiers` of them.
@@ -542,11 +542,11 @@ timeout_ms = 20000
     }
 
     /// This setup's configuration, loaded as `chiso run` would (for in-process checks).
-    pub fn load(&self) -> Arc<chiso::settings::Config> {
+    pub fn load(&self) -> Arc<chiso::app::config::RunConfig> {
         let dir = tempdir();
         let path = dir.path().join("chiso.toml");
         std::fs::write(&path, self.config()).unwrap();
-        Arc::new(chiso::settings::load(Some(&path)).expect("test configuration"))
+        Arc::new(chiso::app::config::load(Some(&path)).expect("test configuration"))
     }
 
     /// Starts `chiso run` with this setup; its log goes to a file next to the config.

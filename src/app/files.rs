@@ -13,11 +13,11 @@ use crate::core::time::{days_from_civil, days_in_month};
 use crate::core::{AgencyDef, Registry, ScoringModel, WorkCalendar};
 
 /// The default scoring model, built into the binary (same as `config/scoring.toml`).
-pub const DEFAULT_SCORING: &str = include_str!("../config/scoring.toml");
+pub const DEFAULT_SCORING: &str = include_str!("../../config/scoring.toml");
 /// The sample registry, built into the binary (same as `config/agencies/tuyen-quang.toml`).
-pub const SAMPLE_AGENCIES: &str = include_str!("../config/agencies/tuyen-quang.toml");
+pub const SAMPLE_AGENCIES: &str = include_str!("../../config/agencies/tuyen-quang.toml");
 /// The official holidays shipped with chiso (same as `config/holidays/vn.toml`).
-pub const DEFAULT_HOLIDAYS: &str = include_str!("../config/holidays/vn.toml");
+pub const DEFAULT_HOLIDAYS: &str = include_str!("../../config/holidays/vn.toml");
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Format {
@@ -137,16 +137,16 @@ mod tests {
     fn shipped_files_load() {
         let toml = parse_registry(SAMPLE_AGENCIES, false).unwrap();
         let json =
-            parse_registry(include_str!("../config/agencies/tuyen-quang.json"), true).unwrap();
+            parse_registry(include_str!("../../config/agencies/tuyen-quang.json"), true).unwrap();
         assert_eq!(toml.defs(), json.defs());
         parse_registry(
-            include_str!("../config/agencies/example-3-level.toml"),
+            include_str!("../../config/agencies/example-3-level.toml"),
             false,
         )
         .unwrap();
         parse_scoring(DEFAULT_SCORING).unwrap();
         let toml = parse_holidays(DEFAULT_HOLIDAYS, false).unwrap();
-        let json = parse_holidays(include_str!("../config/holidays/vn.json"), true).unwrap();
+        let json = parse_holidays(include_str!("../../config/holidays/vn.json"), true).unwrap();
         assert_eq!(toml.holidays(), json.holidays());
         assert!(parse_holidays("holidays = [\"2024-02-30\"]", false).is_err());
     }

@@ -16,12 +16,12 @@ use figment::value::{Dict, Value};
 use figment::Figment;
 use serde::Deserialize;
 
+use crate::app::clock::Clock;
 use crate::core::time::NANOS_PER_HOUR;
 use crate::core::{PeriodPolicy, Registry, ScoringModel, WorkCalendar};
-use crate::kafka::Clock;
 
 /// The checked-in defaults.
-pub const DEFAULTS: &str = include_str!("../config/chiso.toml");
+pub const DEFAULTS: &str = include_str!("../../config/chiso.toml");
 
 /// Top-level sections; environment variables naming anything else are not ours.
 const SECTIONS: [&str; 6] = ["kafka", "pipeline", "engine", "http", "shutdown", "log"];
@@ -47,17 +47,17 @@ const OWNED_KEYS: [&str; 12] = [
 /// No `deny_unknown_fields` here: unknown keys are found by comparing with the defaults, which
 /// reports all of them where serde would stop at the first.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Settings {
-    pub kafka: KafkaSettings,
-    pub pipeline: PipelineSettings,
-    pub engine: EngineSettings,
-    pub http: HttpSettings,
-    pub shutdown: ShutdownSettings,
-    pub log: LogSettings,
+pub struct RunSettings {
+    pub kafka: KafkaSection,
+    pub pipeline: PipelineSection,
+    pub engine: EngineSection,
+    pub http: HttpSection,
+    pub shutdown: ShutdownSection,
+    pub log: LogSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct KafkaSettings {
+pub struct KafkaSection {
     pub bootstrap_servers: String,
     pub group_id: String,
     pub instance_id: String,
@@ -97,7 +97,7 @@ impl fmt::Display for Scalar {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct PipelineSettings {
+pub struct PipelineSection {
     pub commit_interval_ms: u64,
     pub publish_interval_ms: u64,
     pub rollup_interval_ms: u64,
@@ -109,7 +109,7 @@ pub struct PipelineSettings {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct EngineSettings {
+pub struct EngineSection {
     pub agencies: String,
     pub scoring: String,
     pub holidays: String,
@@ -125,26 +125,26 @@ pub struct FinalsKept {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct HttpSettings {
+pub struct HttpSection {
     pub bind: String,
     pub token: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct ShutdownSettings {
+pub struct ShutdownSection {
     pub timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-pub struct LogSettings {
+pub struct LogSection {
     pub format: String,
     pub level: String,
 }
 
-/// Settings with every file loaded and every value checked: what the pipeline runs on.
+/// RunSettings with every file loaded and every value checked: what the pipeline runs on.
 #[derive(Clone)]
-pub struct Config {
-    pub settings: Settings,
+pub struct RunConfig {
+    pub settings: RunSettings,
     pub registry: Arc<Registry>,
     pub model: Arc<ScoringModel>,
     pub calendar: Arc<WorkCalendar>,
@@ -155,9 +155,9 @@ pub struct Config {
     pub librdkafka: BTreeMap<String, String>,
 }
 
-impl fmt::Debug for Config {
+impl fmt::Debug for RunConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
+        f.debug_struct("RunConfig")
             .field("instance_id", &self.instance_id)
             .field("clock", &self.clock)
             .field("agencies", &self.registry.len())
@@ -165,7 +165,7 @@ impl fmt::Debug for Config {
     }
 }
 
-impl Config {
+impl RunConfig {
     pub fn commit_interval(&self) -> Duration {
         Duration::from_millis(self.settings.pipeline.commit_interval_ms)
     }
@@ -182,9 +182,9 @@ impl Config {
         &self.settings.kafka.topics
     }
     /// The engine settings of every partition engine and of the roll-up stage.
-    pub fn engine_settings(&self) -> crate::core::Settings {
+    pub fn engine_settings(&self) -> crate::core::EngineSettings {
         let k = self.settings.engine.finals_kept;
-        crate::core::Settings {
+        crate::core::EngineSettings {
             due_soon_horizon: (self.settings.engine.due_soon_hours * NANOS_PER_HOUR as f64) as i64,
             periods: PeriodPolicy::Rolling {
                 finals_kept: [k.month, k.quarter, k.year],
@@ -196,16 +196,16 @@ impl Config {
 /// Every problem found in the configuration, reported together.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration:\n  - {}", .problems.join("\n  - "))]
-pub struct SettingsError {
+pub struct ConfigError {
     pub problems: Vec<String>,
 }
 
 /// Loads the layered configuration; `file` is `--config`.
-pub fn load(file: Option<&Path>) -> Result<Config, SettingsError> {
+pub fn load(file: Option<&Path>) -> Result<RunConfig, ConfigError> {
     load_from(file, Env::prefixed("CHISO_"))
 }
 
-fn load_from(file: Option<&Path>, env: Env) -> Result<Config, SettingsError> {
+fn load_from(file: Option<&Path>, env: Env) -> Result<RunConfig, ConfigError> {
     let mut problems = Vec::new();
     let mut figment = Figment::from(Toml::string(DEFAULTS));
     if let Some(path) = file {
@@ -250,9 +250,9 @@ fn load_from(file: Option<&Path>, env: Env) -> Result<Config, SettingsError> {
     let (Some(kafka), Some(pipeline), Some(engine), Some(http), Some(shutdown), Some(log)) =
         (kafka, pipeline, engine, http, shutdown, log)
     else {
-        return Err(SettingsError { problems });
+        return Err(ConfigError { problems });
     };
-    let settings = Settings {
+    let settings = RunSettings {
         kafka,
         pipeline,
         engine,
@@ -263,7 +263,7 @@ fn load_from(file: Option<&Path>, env: Env) -> Result<Config, SettingsError> {
     let config = resolve(settings, &mut problems);
     match config {
         Some(c) if problems.is_empty() => Ok(c),
-        _ => Err(SettingsError { problems }),
+        _ => Err(ConfigError { problems }),
     }
 }
 
@@ -300,7 +300,7 @@ fn optional_path(s: &str) -> Option<PathBuf> {
 }
 
 /// Checks values and loads the files; `None` when something could not be loaded.
-fn resolve(settings: Settings, problems: &mut Vec<String>) -> Option<Config> {
+fn resolve(settings: RunSettings, problems: &mut Vec<String>) -> Option<RunConfig> {
     let k = &settings.kafka;
     if k.bootstrap_servers.trim().is_empty() {
         problems.push("kafka.bootstrap_servers is empty".into());
@@ -371,15 +371,15 @@ fn resolve(settings: Settings, problems: &mut Vec<String>) -> Option<Config> {
         problems.push("engine.due_soon_hours must be a non-negative number".into());
     }
     let registry = match optional_path(&e.agencies) {
-        None => crate::config::parse_registry(crate::config::SAMPLE_AGENCIES, false),
-        Some(path) => crate::config::load_registry(&path),
+        None => crate::app::files::parse_registry(crate::app::files::SAMPLE_AGENCIES, false),
+        Some(path) => crate::app::files::load_registry(&path),
     }
     .map_err(|err| problems.push(format!("engine.agencies: {err:#}")))
     .ok();
-    let model = crate::config::load_scoring(optional_path(&e.scoring).as_deref())
+    let model = crate::app::files::load_scoring(optional_path(&e.scoring).as_deref())
         .map_err(|err| problems.push(format!("engine.scoring: {err:#}")))
         .ok();
-    let calendar = crate::config::load_holidays(optional_path(&e.holidays).as_deref())
+    let calendar = crate::app::files::load_holidays(optional_path(&e.holidays).as_deref())
         .map_err(|err| problems.push(format!("engine.holidays: {err:#}")))
         .ok();
     if !settings.http.bind.trim().is_empty()
@@ -407,7 +407,7 @@ fn resolve(settings: Settings, problems: &mut Vec<String>) -> Option<Config> {
     } else {
         k.instance_id.trim().to_owned()
     };
-    Some(Config {
+    Some(RunConfig {
         registry: Arc::new(registry?),
         model: Arc::new(model?),
         calendar: Arc::new(calendar?),
@@ -422,7 +422,7 @@ fn resolve(settings: Settings, problems: &mut Vec<String>) -> Option<Config> {
 mod tests {
     use super::*;
 
-    fn load_str(file: &str, vars: &[(&str, &str)]) -> Result<Config, SettingsError> {
+    fn load_str(file: &str, vars: &[(&str, &str)]) -> Result<RunConfig, ConfigError> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("chiso.toml");
         std::fs::write(&path, file).unwrap();

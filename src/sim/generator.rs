@@ -79,7 +79,7 @@ impl Default for GeneratorConfig {
             reports: true,
             code_prefix: "H56".into(),
             calendar: Arc::new(
-                crate::config::load_holidays(None).expect("built-in holidays are valid"),
+                crate::app::files::load_holidays(None).expect("built-in holidays are valid"),
             ),
         }
     }

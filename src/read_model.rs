@@ -37,7 +37,7 @@ pub struct Snapshot {
 
 /// Shared read model. Cheap to clone (an `Arc` inside).
 #[derive(Clone)]
-pub struct LiveState {
+pub struct ReadModel {
     inner: Arc<Inner>,
 }
 
@@ -49,9 +49,9 @@ struct Inner {
     kafka_reachable: AtomicBool,
 }
 
-impl LiveState {
+impl ReadModel {
     pub fn new(registry: Arc<Registry>, model: Arc<ScoringModel>) -> Self {
-        LiveState {
+        ReadModel {
             inner: Arc::new(Inner {
                 registry,
                 model,

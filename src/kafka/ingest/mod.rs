@@ -2,7 +2,7 @@
 //!
 //! One thread (this module) owns the group consumer and the transactional producer. It polls the
 //! consumer's main queue, which serves the rebalance callbacks; every event partition's messages
-//! go to a queue of their own, read by that partition's worker thread ([`super::partition`]).
+//! go to a queue of their own, read by that partition's worker thread ([`worker`]).
 //! Every `commit_interval` the thread collects the workers' outputs and commits them with their
 //! offsets in one transaction. Before a partition is given up (cooperative rebalance) its worker
 //! stops and the same commit runs inside the revoke callback, so the next owner restores from a
@@ -11,6 +11,9 @@
 //! A session is one consumer + one producer. Any failed commit, lost assignment or worker error
 //! ends the session: everything in memory is dropped and the next session restores from Kafka.
 //! That is the whole recovery story, for broker outages too.
+
+pub mod changelog;
+pub mod worker;
 
 use std::collections::HashMap;
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -28,12 +31,14 @@ use rdkafka::Offset;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, info, warn};
 
-use super::client::{self, op, Backoff, PipelineError};
-use super::partition::{Cmd, Flushed, Worker};
+use super::client;
+use super::error::{op, PipelineError};
+use super::session::{cancel_aware_sleep, drop_bounded, Backoff};
 use super::txn::{Out, Transactor};
 use super::Progress;
-use crate::live::LiveState;
-use crate::settings::Config;
+use crate::app::config::RunConfig;
+use crate::read_model::ReadModel;
+use worker::{Cmd, Flushed, Worker};
 
 /// How long the stage waits for the workers' outputs before it declares the session broken.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(60);
@@ -42,8 +47,8 @@ const OFFSETS_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs stage 1 until cancelled; returns an error only for problems no retry can fix.
 pub fn run(
-    cfg: Arc<Config>,
-    live: LiveState,
+    cfg: Arc<RunConfig>,
+    live: ReadModel,
     progress: Arc<Progress>,
     cancel: CancellationToken,
 ) -> Result<(), PipelineError> {
@@ -66,14 +71,7 @@ pub fn run(
     Ok(())
 }
 
-pub(crate) fn cancel_aware_sleep(cancel: &CancellationToken, d: Duration) {
-    let end = Instant::now() + d;
-    while !cancel.is_cancelled() && Instant::now() < end {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-type Queue = PartitionQueue<Ctx>;
+type Queue = PartitionQueue<IngestCtx>;
 
 struct WorkerHandle {
     cmds: Sender<Cmd>,
@@ -82,9 +80,9 @@ struct WorkerHandle {
 }
 
 /// Everything the session shares between its main loop and the rebalance callbacks.
-struct Core {
-    cfg: Arc<Config>,
-    live: LiveState,
+struct IngestState {
+    cfg: Arc<RunConfig>,
+    live: ReadModel,
     progress: Arc<Progress>,
     producer: Option<Transactor>,
     queues: HashMap<i32, Queue>,
@@ -99,24 +97,25 @@ struct Core {
     broken: Option<PipelineError>,
 }
 
-/// The consumer context: rebalance callbacks with access to the session core.
-pub struct Ctx {
-    core: Arc<Mutex<Core>>,
-    live: LiveState,
+/// The consumer context: rebalance callbacks with access to the session shared.
+pub struct IngestCtx {
+    shared: Arc<Mutex<IngestState>>,
+    live: ReadModel,
 }
 
-impl ClientContext for Ctx {
+impl ClientContext for IngestCtx {
     /// Consumer lag per owned partition, from librdkafka's statistics (no extra requests).
     fn stats(&self, stats: rdkafka::Statistics) {
-        let Ok(core) = self.core.try_lock() else {
+        let Ok(shared) = self.shared.try_lock() else {
             return;
         };
-        let Some(topic) = stats.topics.get(&core.cfg.topics().events) else {
+        let Some(topic) = stats.topics.get(&shared.cfg.topics().events) else {
             return;
         };
         for (p, s) in &topic.partitions {
-            if *p >= 0 && core.workers.contains_key(p) && s.consumer_lag >= 0 {
-                core.progress
+            if *p >= 0 && shared.workers.contains_key(p) && s.consumer_lag >= 0 {
+                shared
+                    .progress
                     .health
                     .consumer_lag
                     .with_label_values(&[&p.to_string()])
@@ -130,7 +129,7 @@ impl ClientContext for Ctx {
     }
 }
 
-impl ConsumerContext for Ctx {
+impl ConsumerContext for IngestCtx {
     fn rebalance(
         &self,
         consumer: &BaseConsumer<Self>,
@@ -175,9 +174,9 @@ impl ConsumerContext for Ctx {
                 if let Err(e) = consumer.incremental_assign(&assignment) {
                     self.break_session(op("assigning partitions")(e));
                 }
-                self.core
+                self.shared
                     .lock()
-                    .expect("core lock")
+                    .expect("session state lock")
                     .start_workers(&partitions);
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
@@ -185,14 +184,14 @@ impl ConsumerContext for Ctx {
                 info!(?partitions, lost, "event partitions revoked");
                 let group = consumer.group_metadata();
                 {
-                    let mut core = self.core.lock().expect("core lock");
+                    let mut shared = self.shared.lock().expect("session state lock");
                     if lost || group.is_none() {
-                        core.discard_workers(&partitions);
-                        core.broken.get_or_insert(PipelineError::Retry(
+                        shared.discard_workers(&partitions);
+                        shared.broken.get_or_insert(PipelineError::Retry(
                             "partition assignment lost".into(),
                         ));
-                    } else if let Err(e) = core.stop_workers(&partitions, group) {
-                        core.broken.get_or_insert(e);
+                    } else if let Err(e) = shared.stop_workers(&partitions, group) {
+                        shared.broken.get_or_insert(e);
                     }
                 }
                 if let Err(e) = consumer.incremental_unassign(tpl) {
@@ -208,14 +207,18 @@ impl ConsumerContext for Ctx {
     }
 }
 
-impl Ctx {
+impl IngestCtx {
     fn break_session(&self, e: PipelineError) {
         error!(error = %e, "stage 1 rebalance");
-        self.core.lock().expect("core lock").broken.get_or_insert(e);
+        self.shared
+            .lock()
+            .expect("session state lock")
+            .broken
+            .get_or_insert(e);
     }
 }
 
-impl Core {
+impl IngestState {
     fn start_workers(&mut self, partitions: &[i32]) {
         for &p in partitions {
             if self.workers.contains_key(&p) {
@@ -437,13 +440,13 @@ impl Core {
 }
 
 fn session(
-    cfg: &Arc<Config>,
-    live: &LiveState,
+    cfg: &Arc<RunConfig>,
+    live: &ReadModel,
     progress: &Arc<Progress>,
     cancel: &CancellationToken,
 ) -> Result<(), PipelineError> {
     let (replies_tx, replies) = channel();
-    let core = Arc::new(Mutex::new(Core {
+    let shared = Arc::new(Mutex::new(IngestState {
         cfg: cfg.clone(),
         live: live.clone(),
         progress: progress.clone(),
@@ -457,11 +460,11 @@ fn session(
         last_partials: Instant::now(),
         broken: None,
     }));
-    let result = session_inner(cfg, live, cancel, &core);
-    // Break the cycle consumer → context → core → queues → consumer, outside the lock: the last
+    let result = session_inner(cfg, live, cancel, &shared);
+    // Break the cycle consumer → context → shared → queues → consumer, outside the lock: the last
     // queue dropped closes the consumer, which may run a revoke callback that takes the lock.
     let (queues, producer) = {
-        let mut c = core.lock().expect("core lock");
+        let mut c = shared.lock().expect("session state lock");
         let all: Vec<i32> = c.workers.keys().copied().collect();
         c.discard_workers(&all);
         (std::mem::take(&mut c.queues), c.producer.take())
@@ -470,29 +473,11 @@ fn session(
     result
 }
 
-/// Drops rdkafka clients on a helper thread and waits a bounded time: librdkafka can hang in
-/// `close` (rust-rdkafka #453, #509, #611), and a hung session must not stop the next one.
-pub(crate) fn drop_bounded(what: &'static str, f: impl FnOnce() + Send + 'static) {
-    let (tx, rx) = channel::<()>();
-    let spawned = std::thread::Builder::new()
-        .name("chiso-drop".into())
-        .spawn(move || {
-            f();
-            let _ = tx.send(());
-        });
-    if spawned.is_ok() && rx.recv_timeout(Duration::from_secs(30)).is_err() {
-        error!(
-            what,
-            "closing Kafka clients takes over 30 s; leaving them behind"
-        );
-    }
-}
-
 fn session_inner(
-    cfg: &Arc<Config>,
-    live: &LiveState,
+    cfg: &Arc<RunConfig>,
+    live: &ReadModel,
     cancel: &CancellationToken,
-    core: &Arc<Mutex<Core>>,
+    shared: &Arc<Mutex<IngestState>>,
 ) -> Result<(), PipelineError> {
     let topics = cfg.topics().clone();
     let producer = Transactor::new(
@@ -503,17 +488,17 @@ fn session_inner(
         },
         Duration::from_millis(cfg.settings.pipeline.transaction_timeout_ms / 2),
     )?;
-    let consumer: Arc<BaseConsumer<Ctx>> = Arc::new(
+    let consumer: Arc<BaseConsumer<IngestCtx>> = Arc::new(
         client::group_consumer(cfg, &cfg.settings.kafka.group_id, "events", false, 100)
-            .create_with_context(Ctx {
-                core: core.clone(),
+            .create_with_context(IngestCtx {
+                shared: shared.clone(),
                 live: live.clone(),
             })
             .map_err(op("creating the events consumer"))?,
     );
     let partitions = check_topics(&consumer, cfg)?;
     {
-        let mut c = core.lock().expect("core lock");
+        let mut c = shared.lock().expect("session state lock");
         c.producer = Some(producer);
         for p in 0..partitions {
             let q = consumer
@@ -535,7 +520,7 @@ fn session_inner(
     let mut last_commit = Instant::now();
     loop {
         if cancel.is_cancelled() {
-            return shutdown(&consumer, core);
+            return shutdown(&consumer, shared);
         }
         match consumer.poll(Duration::from_millis(100)) {
             None => {}
@@ -553,7 +538,7 @@ fn session_inner(
                 }
             }
         }
-        let mut c = core.lock().expect("core lock");
+        let mut c = shared.lock().expect("session state lock");
         if let Some(e) = c.broken.take() {
             return Err(e);
         }
@@ -573,7 +558,7 @@ fn session_inner(
                 // An idle pipeline has no commit to prove that the brokers are back.
                 client::note_reachable(live);
             }
-            let c = core.lock().expect("core lock");
+            let c = shared.lock().expect("session state lock");
             live.set_ready(c.all_restored() && !cancel.is_cancelled());
         }
     }
@@ -581,12 +566,12 @@ fn session_inner(
 
 /// Final commit of every partition, then leave the group.
 fn shutdown(
-    consumer: &Arc<BaseConsumer<Ctx>>,
-    core: &Arc<Mutex<Core>>,
+    consumer: &Arc<BaseConsumer<IngestCtx>>,
+    shared: &Arc<Mutex<IngestState>>,
 ) -> Result<(), PipelineError> {
     let group = consumer.group_metadata();
     let result = {
-        let mut c = core.lock().expect("core lock");
+        let mut c = shared.lock().expect("session state lock");
         let all: Vec<i32> = c.workers.keys().copied().collect();
         c.stop_workers(&all, group)
     };
@@ -599,7 +584,7 @@ fn shutdown(
 }
 
 /// The events and state topics must exist with the same number of partitions.
-fn check_topics(consumer: &BaseConsumer<Ctx>, cfg: &Config) -> Result<i32, PipelineError> {
+fn check_topics(consumer: &BaseConsumer<IngestCtx>, cfg: &RunConfig) -> Result<i32, PipelineError> {
     let t = cfg.topics();
     let count = |topic: &str| -> Result<i32, PipelineError> {
         let md = consumer

@@ -20,22 +20,17 @@ use rdkafka::consumer::ConsumerContext;
 use rdkafka::message::{BorrowedMessage, Message};
 use tracing::{debug, info, warn};
 
-use super::client::PipelineError;
-use super::txn::Out;
-use super::Progress;
-use super::{changelog, partials};
+use super::changelog;
+use crate::app::config::RunConfig;
 use crate::core::{AgencyIdx, Engine, Ingested, Own, Period};
-use crate::live::{LiveState, Snapshot};
-use crate::settings::Config;
-use crate::wire::event_bin::BatchWriter;
+use crate::kafka::error::PipelineError;
+use crate::kafka::txn::Out;
+use crate::kafka::Progress;
+use crate::read_model::{ReadModel, Snapshot};
+use crate::wire::dead_letter::{H_OFFSET, H_PARTITION, H_REASON, H_REASON_TEXT, H_TOPIC};
 use crate::wire::event_json;
-
-/// Dead-letter header names.
-pub const H_REASON: &str = "chiso.reason";
-pub const H_REASON_TEXT: &str = "chiso.reason_text";
-pub const H_TOPIC: &str = "chiso.source_topic";
-pub const H_PARTITION: &str = "chiso.source_partition";
-pub const H_OFFSET: &str = "chiso.source_offset";
+use crate::wire::partials;
+use crate::wire::state_batch::BatchWriter;
 
 /// How often the engine's clock moves and the operator list is refreshed.
 const TICK: Duration = Duration::from_secs(1);
@@ -68,8 +63,8 @@ pub struct Flushed {
 
 pub struct Worker<C: ConsumerContext + 'static> {
     partition: i32,
-    cfg: Arc<Config>,
-    live: LiveState,
+    cfg: Arc<RunConfig>,
+    live: ReadModel,
     progress: Arc<Progress>,
     /// `None` only while [`Worker::consume`] holds it.
     queue: Option<PartitionQueue<C>>,
@@ -114,7 +109,7 @@ impl Counters {
 }
 
 /// A fresh engine with the pipeline's settings, at the clock's `now`.
-pub fn new_engine(cfg: &Config) -> Engine {
+pub fn new_engine(cfg: &RunConfig) -> Engine {
     Engine::new(
         cfg.registry.clone(),
         cfg.model.clone(),
@@ -132,8 +127,8 @@ enum Next {
 impl<C: ConsumerContext + 'static> Worker<C> {
     pub fn new(
         partition: i32,
-        cfg: Arc<Config>,
-        live: LiveState,
+        cfg: Arc<RunConfig>,
+        live: ReadModel,
         progress: Arc<Progress>,
         queue: PartitionQueue<C>,
         cmds: Receiver<Cmd>,
@@ -454,7 +449,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
 
     /// The operator list of this partition's open dossiers, for HTTP and metrics.
     fn publish_open(&self) {
-        let open = crate::live::open_items(&self.engine);
+        let open = crate::read_model::open_items(&self.engine);
         self.live.publish(
             self.partition as u32,
             Snapshot {

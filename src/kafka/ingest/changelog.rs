@@ -12,10 +12,11 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use tracing::{debug, warn};
 
-use super::client::{self, op, PipelineError};
+use crate::app::config::RunConfig;
 use crate::core::{Engine, Event, Timestamp};
-use crate::settings::Config;
-use crate::wire::event_bin::{BatchReader, BinError};
+use crate::kafka::client;
+use crate::kafka::error::{op, PipelineError};
+use crate::wire::state_batch::{BatchReader, BinError};
 
 /// What one restore read.
 #[derive(Debug, Clone, Copy, Default)]
@@ -45,7 +46,7 @@ pub struct Restored {
 /// period. The core's results do not depend on how ingestion and `advance_to` interleave, so
 /// this is the same engine, faster (`benches/kafka.rs` checks the equality on a province-year).
 pub fn restore(
-    cfg: &Config,
+    cfg: &RunConfig,
     partition: i32,
     mut keep_going: impl FnMut() -> Result<bool, PipelineError>,
 ) -> Result<Option<Restored>, PipelineError> {
@@ -100,7 +101,7 @@ pub fn restore(
 /// Reads state partition `partition` (read committed, from the beginning to its end), giving
 /// every event to `apply` and marking the agencies seen.
 pub fn replay_into(
-    cfg: &Config,
+    cfg: &RunConfig,
     partition: i32,
     seen: &mut [bool],
     mut keep_going: impl FnMut() -> Result<bool, PipelineError>,
@@ -160,6 +161,6 @@ pub fn replay_into(
         }
     }
     stats.seconds = t0.elapsed().as_secs_f64();
-    super::stage1::drop_bounded("state reader", move || drop(reader));
+    crate::kafka::session::drop_bounded("state reader", move || drop(reader));
     Ok(Some(stats))
 }

@@ -449,11 +449,13 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::demo::{Generator, GeneratorConfig};
+    use crate::sim::{Generator, GeneratorConfig};
     use crate::wire::event_json::{decode, DEFAULT_MAX_BYTES};
 
     fn registry() -> Arc<Registry> {
-        Arc::new(crate::config::parse_registry(crate::config::SAMPLE_AGENCIES, false).unwrap())
+        Arc::new(
+            crate::app::files::parse_registry(crate::app::files::SAMPLE_AGENCIES, false).unwrap(),
+        )
     }
 
     /// Every event the JSON decoder accepts comes back identical from the binary encoding.

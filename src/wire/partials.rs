@@ -140,8 +140,8 @@ mod tests {
     #[test]
     fn round_trip() {
         let registry =
-            crate::config::parse_registry(crate::config::SAMPLE_AGENCIES, false).unwrap();
-        let model = crate::config::load_scoring(None).unwrap();
+            crate::app::files::parse_registry(crate::app::files::SAMPLE_AGENCIES, false).unwrap();
+        let model = crate::app::files::load_scoring(None).unwrap();
         let mut own = Own {
             counts: Default::default(),
             reported: vec![(0, 0); model.indicators.len()],

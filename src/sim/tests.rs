@@ -4,11 +4,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::*;
-use crate::core::{Engine, Registry, Settings, Timestamp};
+use crate::core::{Engine, EngineSettings, Registry, Timestamp};
 use crate::wire::event_json;
 
 fn sample_registry() -> Arc<Registry> {
-    Arc::new(crate::config::parse_registry(crate::config::SAMPLE_AGENCIES, false).unwrap())
+    Arc::new(crate::app::files::parse_registry(crate::app::files::SAMPLE_AGENCIES, false).unwrap())
 }
 
 fn occurred_at(line: &str) -> Timestamp {
@@ -88,9 +88,9 @@ fn intake_follows_working_hours_and_the_engine_sees_overdue_dossiers() {
     );
     let mut engine = Engine::new(
         registry.clone(),
-        Arc::new(crate::config::load_scoring(None).unwrap()),
-        Arc::new(crate::config::load_holidays(None).unwrap()),
-        Settings::default(),
+        Arc::new(crate::app::files::load_scoring(None).unwrap()),
+        Arc::new(crate::app::files::load_holidays(None).unwrap()),
+        EngineSettings::default(),
         until,
     );
     let (mut counter_hours, mut received, mut online) = (0u64, 0u64, 0u64);

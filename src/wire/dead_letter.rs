@@ -1,0 +1,11 @@
+//! The headers of a dead-letter record: the original message is kept byte for byte as the
+//! value (and its key as the key); these say why it was refused and where it came from.
+
+/// The reject code (`too_large`, `invalid_value`, …).
+pub const H_REASON: &str = "chiso.reason";
+/// The reject, in words.
+pub const H_REASON_TEXT: &str = "chiso.reason_text";
+/// The topic, partition and offset the message was read from.
+pub const H_TOPIC: &str = "chiso.source_topic";
+pub const H_PARTITION: &str = "chiso.source_partition";
+pub const H_OFFSET: &str = "chiso.source_offset";
