@@ -69,6 +69,7 @@
 //! Deliberately absent: any per-dossier identifier in metrics labels or logs; global state
 //! (the registry, model and metrics registry are passed down explicitly).
 
+pub mod accept;
 pub mod app;
 pub mod core;
 pub mod http;

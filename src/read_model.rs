@@ -1,16 +1,25 @@
-//! The read model that HTTP and metrics serve: snapshots published by the engine owners.
+//! The read model that HTTP and metrics serve: what the engine owners publish.
 //!
 //! One owner per piece of state: the task that owns an engine (a partition in `chiso run`, the
-//! single engine of `chiso demo`, the roll-up stage) publishes owned snapshots here under its
-//! *source* number, and withdraws them when it loses the state (a revoked partition). Readers
-//! only ever clone `Arc`s out of the maps; no reference into a map is held across an `.await`.
+//! single engine of `chiso demo`, the roll-up stage) publishes here under its *source* number,
+//! and withdraws when it loses the state (a revoked partition). Two kinds of content:
+//! - results, as owned [`Snapshot`]s replaced whole (their size follows the agencies, not the
+//!   dossiers);
+//! - open dossiers, as one [`OpenSet`] per source that its owner keeps up to date from the
+//!   engine's changes ([`OpenSet::follow`]): the cost follows what changed, never the dossiers
+//!   held.
+//!
+//! Readers only ever clone `Arc`s out of the maps and hold a set's lock for one synchronous
+//! pass; nothing is held across an `.await`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use dashmap::DashMap;
 
-use crate::core::{AgencyIdx, AgencyResult, Engine, Registry, ScoringModel, Timestamp};
+use crate::core::{
+    AgencyIdx, AgencyResult, Engine, OpenChange, OpenDossier, Registry, ScoringModel, Timestamp,
+};
 
 /// An open dossier in an operator list (owned copy).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,14 +34,98 @@ pub struct OpenItem {
     pub due_soon: bool,
 }
 
-/// Results and operator lists of one source, as of one evaluation time.
+impl OpenItem {
+    fn of(d: &OpenDossier<'_>) -> Self {
+        OpenItem {
+            dossier_id: d.id.to_owned(),
+            agency: d.agency,
+            procedure: d.procedure.map(str::to_owned),
+            received_at: d.received_at,
+            due: d.due,
+            late: d.late,
+            paused: d.paused,
+            due_soon: d.due_soon,
+        }
+    }
+
+    /// Takes `d`'s state, reusing this item's strings when they are the same.
+    fn update(&mut self, d: &OpenDossier<'_>) {
+        if self.dossier_id != d.id || self.procedure.as_deref() != d.procedure {
+            *self = OpenItem::of(d);
+            return;
+        }
+        self.agency = d.agency;
+        self.received_at = d.received_at;
+        self.due = d.due;
+        self.late = d.late;
+        self.paused = d.paused;
+        self.due_soon = d.due_soon;
+    }
+}
+
+/// The open dossiers one source owns, as of one evaluation time.
+#[derive(Debug, Default)]
+pub struct OpenSet {
+    evaluated_at: Option<Timestamp>,
+    items: foldhash::HashMap<u32, OpenItem>,
+}
+
+impl OpenSet {
+    pub fn evaluated_at(&self) -> Option<Timestamp> {
+        self.evaluated_at
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn items(&self) -> impl Iterator<Item = &OpenItem> {
+        self.items.values()
+    }
+
+    /// Applies what changed in `engine`'s open dossiers since the last call (everything the
+    /// first time: see [`Engine::track_open_dossiers`], which this turns on).
+    pub fn follow(&mut self, engine: &mut Engine) {
+        if !engine.tracks_open_dossiers() {
+            engine.track_open_dossiers();
+        }
+        self.evaluated_at = Some(engine.now());
+        let items = &mut self.items;
+        engine.drain_open_changes(|change| match change {
+            OpenChange::Reset => items.clear(),
+            OpenChange::Open { key, dossier } => match items.get_mut(&key) {
+                Some(item) => item.update(&dossier),
+                None => {
+                    items.insert(key, OpenItem::of(&dossier));
+                }
+            },
+            OpenChange::Closed { key } => {
+                items.remove(&key);
+            }
+        });
+    }
+
+    /// Sets the whole list by hand (tests, fixtures): `items` in any order.
+    pub fn replace(&mut self, evaluated_at: Timestamp, items: Vec<OpenItem>) {
+        self.evaluated_at = Some(evaluated_at);
+        self.items = items
+            .into_iter()
+            .enumerate()
+            .map(|(k, item)| (k as u32, item))
+            .collect();
+    }
+}
+
+/// The results of one source, as of one evaluation time.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub evaluated_at: Option<Timestamp>,
     /// Pooled results of the agencies this source exports (any order).
     pub results: Vec<AgencyResult>,
-    /// Open dossiers this source owns.
-    pub open: Vec<OpenItem>,
 }
 
 /// Shared read model. Cheap to clone (an `Arc` inside).
@@ -45,6 +138,7 @@ struct Inner {
     registry: Arc<Registry>,
     model: Arc<ScoringModel>,
     sources: DashMap<u32, Arc<Snapshot>>,
+    open: DashMap<u32, Arc<RwLock<OpenSet>>>,
     ready: AtomicBool,
     kafka_reachable: AtomicBool,
 }
@@ -56,6 +150,7 @@ impl ReadModel {
                 registry,
                 model,
                 sources: DashMap::new(),
+                open: DashMap::new(),
                 ready: AtomicBool::new(false),
                 kafka_reachable: AtomicBool::new(true),
             }),
@@ -78,6 +173,17 @@ impl ReadModel {
     /// Withdraws a source (its partition moved away): its agencies stop being exported here.
     pub fn withdraw(&self, source: u32) {
         self.inner.sources.remove(&source);
+        self.inner.open.remove(&source);
+    }
+
+    /// The open-dossier set of one source, created empty on first use; its owner updates it.
+    pub fn open_set(&self, source: u32) -> Arc<RwLock<OpenSet>> {
+        self.inner.open.entry(source).or_default().clone()
+    }
+
+    /// Every source's open-dossier set (cloned `Arc`s, no map lock held afterwards).
+    pub fn open_sets(&self) -> Vec<Arc<RwLock<OpenSet>>> {
+        self.inner.open.iter().map(|e| e.value().clone()).collect()
     }
 
     /// All current snapshots (cloned `Arc`s, no lock held afterwards).
@@ -113,31 +219,22 @@ impl ReadModel {
     }
 }
 
-/// Builds a full snapshot (all tracked periods, all agencies, open dossiers) from one engine.
+/// The results of every tracked period and agency of one engine.
 pub fn snapshot_of(engine: &Engine) -> Snapshot {
     Snapshot {
         evaluated_at: Some(engine.now()),
         results: engine.results(),
-        open: open_items(engine),
     }
 }
 
-/// Owned copies of an engine's open dossiers, for the operator lists.
-pub fn open_items(engine: &Engine) -> Vec<OpenItem> {
-    engine
-        .open_dossiers(|_| true)
-        .into_iter()
-        .map(|d| OpenItem {
-            dossier_id: d.id.to_owned(),
-            agency: d.agency,
-            procedure: d.procedure.map(str::to_owned),
-            received_at: d.received_at,
-            due: d.due,
-            late: d.late,
-            paused: d.paused,
-            due_soon: d.due_soon,
-        })
-        .collect()
+/// Publishes an engine's results and brings its open-dossier set up to date, under `source`.
+pub fn publish_engine(model: &ReadModel, source: u32, engine: &mut Engine) {
+    model.publish(source, snapshot_of(engine));
+    model
+        .open_set(source)
+        .write()
+        .expect("open set lock")
+        .follow(engine);
 }
 
 /// The current result of every agency for each period kind (month, quarter, year), across

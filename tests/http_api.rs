@@ -59,7 +59,7 @@ fn live(ready: bool) -> ReadModel {
     for e in events {
         engine.ingest(&decode(e.as_bytes(), &registry, 1 << 16).unwrap());
     }
-    let mut snap: Snapshot = snapshot_of(&engine);
+    let snap: Snapshot = snapshot_of(&engine);
     let item = |id: &str, agency: &str, due: &str, late: bool, due_soon: bool| OpenItem {
         dossier_id: id.into(),
         agency: registry.lookup(agency).unwrap(),
@@ -70,7 +70,7 @@ fn live(ready: bool) -> ReadModel {
         paused: false,
         due_soon,
     };
-    snap.open = vec![
+    let open = vec![
         item("x-late-1d", "A", "2024-08-12T17:00:00+07:00", true, false),
         item("b-late-3d", "A1", "2024-08-10T17:00:00+07:00", true, false),
         item("a-late-3d", "B", "2024-08-10T17:00:00+07:00", true, false),
@@ -81,6 +81,7 @@ fn live(ready: bool) -> ReadModel {
     ];
     let live = ReadModel::new(registry, model);
     live.publish(0, snap);
+    live.open_set(0).write().unwrap().replace(ts(NOW), open);
     live.set_ready(ready);
     live
 }

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 
+use chiso::read_model::{OpenItem, OpenSet};
+
 use chiso::core::event::{Channel, DueSpec, Outcome, PaymentMethod, Rating, Received, Reported};
 use chiso::core::time::NANOS_PER_HOUR;
 use chiso::core::{
@@ -859,6 +861,54 @@ proptest! {
         let scratch = from_scratch(&w, s.at, &s.events, policy);
         prop_assert_eq!(engine.periods().collect::<Vec<_>>(), scratch.periods().collect::<Vec<_>>());
         prop_assert_eq!(engine.results(), scratch.results());
+    }
+
+    /// (g) The open dossiers kept from the engine's changes — followed at random steps while
+    /// events and `advance_to` interleave, from the start of time or from a clock — equal those
+    /// of an engine created at the end time from the same events, at every step.
+    #[test]
+    fn open_set_follows_the_engine_exactly(
+        s in arb_scenario(),
+        steps in prop::collection::vec((prop::option::of(arb_time()), any::<bool>()), 41),
+        from_start_of_time in any::<bool>(),
+    ) {
+        let w = world(s.agencies);
+        let mut times: Vec<i64> = steps.iter().filter_map(|s| s.0).filter(|&t| t <= s.at).collect();
+        times.sort();
+        let mut times = times.into_iter();
+        let start = if from_start_of_time { Timestamp::MIN.as_nanos() } else { span_start() };
+        let mut engine = engine_at(&w, start, fixed());
+        let mut set = OpenSet::default();
+        let open_of = |set: &OpenSet| {
+            let mut v: Vec<OpenItem> = set.items().cloned().collect();
+            v.sort_by(|a, b| (a.agency, &a.dossier_id).cmp(&(b.agency, &b.dossier_id)));
+            v
+        };
+        for (n, (ev, (step, follow))) in s.events.iter().zip(&steps).enumerate() {
+            if step.is_some() {
+                if let Some(t) = times.next() {
+                    engine.advance_to(Timestamp::from_nanos(t));
+                }
+            }
+            engine.ingest(&to_event(ev));
+            if *follow {
+                set.follow(&mut engine);
+                if engine.now() == Timestamp::MIN {
+                    prop_assert!(set.is_empty(), "nothing is open at the start of time");
+                    continue;
+                }
+                let mut fresh = from_scratch(&w, engine.now().as_nanos(), &s.events[..=n], fixed());
+                let mut want = OpenSet::default();
+                want.follow(&mut fresh);
+                prop_assert_eq!(open_of(&set), open_of(&want));
+            }
+        }
+        engine.advance_to(Timestamp::from_nanos(s.at));
+        set.follow(&mut engine);
+        let mut fresh = from_scratch(&w, s.at, &s.events, fixed());
+        let mut want = OpenSet::default();
+        want.follow(&mut fresh);
+        prop_assert_eq!(open_of(&set), open_of(&want));
     }
 
     /// (e) An engine fed in batches, its clock advancing between them, agrees at every step with

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
+use crate::accept::{accept_batch, Outcome, Tally};
 use crate::core::{
-    Engine, EngineSettings, Ingested, Period, PeriodPolicy, Registry, ScoringModel, Timestamp,
-    WorkCalendar,
+    Engine, EngineSettings, Period, PeriodPolicy, Registry, ScoringModel, Timestamp, WorkCalendar,
 };
-use crate::wire::{event_json, result_json};
+use crate::wire::result_json;
 
 /// What a replay read.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -78,7 +78,7 @@ pub fn feed(
     let mut buf = Vec::with_capacity(BATCH * 512);
     // Where each non-blank line of `buf` lies.
     let mut spans = Vec::with_capacity(BATCH);
-    let registry = engine.registry().clone();
+    let mut tally = Tally::default();
     let mut line_no = 0u64;
     let mut more = true;
     while more {
@@ -101,24 +101,22 @@ pub fn feed(
             }
             spans.push((start..start + msg.len(), line_no));
         }
-        let mut events = Vec::with_capacity(spans.len());
-        for (span, line_no) in &spans {
-            summary.lines += 1;
-            match event_json::decode(&buf[span.clone()], &registry, max_bytes) {
-                Ok(ev) => events.push(ev),
-                Err(reject) => {
-                    *summary.rejects.entry(reject.code()).or_default() += 1;
-                    summary
-                        .first_reject
-                        .entry(reject.code())
-                        .or_insert_with(|| (*line_no, reject.to_string()));
-                }
+        let messages: Vec<&[u8]> = spans.iter().map(|(span, _)| &buf[span.clone()]).collect();
+        accept_batch(engine, max_bytes, &messages, |i, outcome| {
+            if let Outcome::Rejected(reject) = &outcome {
+                summary
+                    .first_reject
+                    .entry(reject.code())
+                    .or_insert_with(|| (spans[i].1, reject.to_string()));
             }
-        }
-        engine.ingest_batch(&events, |_, ingested| match ingested {
-            Ingested::Applied => summary.applied += 1,
-            Ingested::Duplicate => summary.duplicates += 1,
+            tally.note(&outcome);
         });
+    }
+    summary.lines += tally.messages;
+    summary.applied += tally.applied;
+    summary.duplicates += tally.duplicates;
+    for (code, n) in tally.rejects() {
+        *summary.rejects.entry(code).or_default() += n;
     }
     Ok(())
 }

@@ -207,6 +207,14 @@ impl Reject {
         }
     }
 
+    /// The position of [`Reject::code`] in [`Reject::CODES`].
+    pub fn code_index(&self) -> usize {
+        Reject::CODES
+            .iter()
+            .position(|c| *c == self.code())
+            .expect("every code is listed")
+    }
+
     /// Every reason code, for pre-registering metric series.
     pub const CODES: [&'static str; 12] = [
         "too_large",

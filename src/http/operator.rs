@@ -112,16 +112,17 @@ fn list(
     let in_subtree: Vec<bool> = (0..registry.len() as u32)
         .map(|a| registry.in_subtree(crate::core::AgencyIdx(a), root))
         .collect();
-    let snapshots = state.live.snapshots();
     let mut evaluated_at: Option<Timestamp> = None;
-    // (urgency, item, seconds past due) — a smaller urgency comes first.
+    // (urgency, item, seconds past due) — a smaller urgency comes first. Items are copied out
+    // so that no set stays locked while the page is sorted and written.
     let mut rows = Vec::new();
-    for (_, snap) in &snapshots {
-        let Some(now) = snap.evaluated_at else {
+    for set in state.live.open_sets() {
+        let set = set.read().expect("open set lock");
+        let Some(now) = set.evaluated_at() else {
             continue;
         };
         evaluated_at = evaluated_at.max(Some(now));
-        for item in &snap.open {
+        for item in set.items() {
             if !in_subtree
                 .get(item.agency.index())
                 .copied()
@@ -138,7 +139,7 @@ fn list(
             }
             let delta = seconds(now.nanos_since(item.due));
             // Both lists put the earliest due first: the most overdue, or the soonest due.
-            rows.push((-delta, item, delta));
+            rows.push((-delta, item.clone(), delta));
         }
     }
     rows.sort_by(|a, b| {
@@ -151,7 +152,7 @@ fn list(
     });
     let total = rows.len();
     let items = rows
-        .into_iter()
+        .iter()
         .skip(offset)
         .take(limit)
         .map(|(_, item, delta)| Item {
@@ -160,8 +161,8 @@ fn list(
             procedure_id: item.procedure.as_deref(),
             received_at: item.received_at.to_local_rfc3339(),
             due_at: item.due.to_local_rfc3339(),
-            overdue_seconds: (which == List::Overdue).then_some(delta),
-            due_in_seconds: (which == List::DueSoon).then_some(-delta),
+            overdue_seconds: (which == List::Overdue).then_some(*delta),
+            due_in_seconds: (which == List::DueSoon).then_some(-*delta),
             paused: item.paused,
         })
         .collect();

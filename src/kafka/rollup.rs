@@ -330,7 +330,6 @@ impl RollupState {
                 Snapshot {
                     evaluated_at: Some(now),
                     results: self.current.values().flatten().cloned().collect(),
-                    open: Vec::new(),
                 },
             );
         }

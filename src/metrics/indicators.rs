@@ -264,11 +264,12 @@ impl IndicatorCollector {
 
         sink.family(FAMILIES[7].0, FAMILIES[7].1);
         let mut age = vec![0i64; registry.len()];
-        for (_, snap) in &snapshots {
-            let Some(now) = snap.evaluated_at else {
+        for set in self.live.open_sets() {
+            let set = set.read().expect("open set lock");
+            let Some(now) = set.evaluated_at() else {
                 continue;
             };
-            for item in snap.open.iter().filter(|i| i.late) {
+            for item in set.items().filter(|i| i.late) {
                 let slot = &mut age[item.agency.index()];
                 *slot = (*slot).max(now.nanos_since(item.due));
             }

@@ -8,7 +8,7 @@ use prometheus::core::Collector;
 use super::*;
 use crate::core::time::NANOS_PER_DAY;
 use crate::core::{Engine, EngineSettings, Timestamp};
-use crate::read_model::{snapshot_of, ReadModel};
+use crate::read_model::{publish_engine, ReadModel};
 use crate::sim::{Generator, GeneratorConfig};
 use crate::wire::event_json;
 
@@ -39,7 +39,7 @@ fn live_with_events() -> ReadModel {
         engine.ingest(&event_json::decode(line.as_bytes(), &registry, 1 << 16).unwrap());
     }
     let live = ReadModel::new(registry, model);
-    live.publish(0, snapshot_of(&engine));
+    publish_engine(&live, 0, &mut engine);
     live.set_ready(true);
     live
 }

@@ -93,6 +93,9 @@ impl Engine {
             }
         }
         self.schedule(idx, view_now);
+        if let Some(t) = self.open_tracking.as_mut() {
+            t.mark(idx);
+        }
     }
 
     /// Records an event in its dossier; compacts the dossiers' logs if their store has become

@@ -28,7 +28,8 @@ pub mod restore;
 pub mod results;
 pub mod timers;
 
-pub use open::OpenDossier;
+use open::OpenTracking;
+pub use open::{OpenChange, OpenDossier};
 pub use periods::PeriodPolicy;
 pub use restore::{Restore, RestoreError};
 pub use results::{score_pooled, AgencyResult, Own};
@@ -114,6 +115,8 @@ pub struct Engine {
     new_parts: Vec<Contribution>,
     old_masks: Vec<Mask>,
     new_masks: Vec<Mask>,
+    /// The dossiers whose open state may have changed, when the owner follows them.
+    open_tracking: Option<OpenTracking>,
 }
 
 /// The two hashes ingesting an event needs.
@@ -244,6 +247,7 @@ impl Engine {
             new_parts: Vec::new(),
             old_masks: Vec::new(),
             new_masks: Vec::new(),
+            open_tracking: None,
         };
         engine.roll_periods();
         engine.refresh_eval_times();

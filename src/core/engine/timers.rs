@@ -63,6 +63,9 @@ impl Engine {
         self.now = now;
         for idx in fired {
             self.schedule(idx, None);
+            if let Some(t) = self.open_tracking.as_mut() {
+                t.mark(idx);
+            }
         }
         self.roll_periods();
         self.refresh_eval_times();
@@ -76,6 +79,9 @@ impl Engine {
     /// nor in the index before.
     pub(super) fn settle(&mut self, now: Timestamp) {
         self.now = self.now.max(now);
+        if let Some(t) = self.open_tracking.as_mut() {
+            t.mark_all();
+        }
         let n = self.registry.len();
         self.periods = self
             .wanted_periods()

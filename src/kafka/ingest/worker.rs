@@ -21,16 +21,21 @@ use rdkafka::message::{BorrowedMessage, Message};
 use tracing::{debug, info, warn};
 
 use super::changelog;
+use crate::accept::{accept_batch, Outcome, Tally};
 use crate::app::config::RunConfig;
-use crate::core::{AgencyIdx, Engine, Ingested, Own, Period};
+use crate::core::{AgencyIdx, Engine, Own, Period};
 use crate::kafka::error::PipelineError;
 use crate::kafka::txn::Out;
 use crate::kafka::Progress;
-use crate::read_model::{ReadModel, Snapshot};
+use std::sync::RwLock;
+
+use crate::read_model::{OpenSet, ReadModel};
 use crate::wire::dead_letter::{H_OFFSET, H_PARTITION, H_REASON, H_REASON_TEXT, H_TOPIC};
-use crate::wire::event_json;
 use crate::wire::partials;
 use crate::wire::state_batch::BatchWriter;
+
+/// At most this many messages already fetched are accepted as one batch.
+const POLL_BATCH: usize = 512;
 
 /// How often the engine's clock moves and the operator list is refreshed.
 const TICK: Duration = Duration::from_secs(1);
@@ -65,6 +70,8 @@ pub struct Worker<C: ConsumerContext + 'static> {
     partition: i32,
     cfg: Arc<RunConfig>,
     live: ReadModel,
+    /// This partition's operator lists in the read model.
+    open: Arc<RwLock<OpenSet>>,
     progress: Arc<Progress>,
     /// `None` only while [`Worker::consume`] holds it.
     queue: Option<PartitionQueue<C>>,
@@ -82,29 +89,26 @@ pub struct Worker<C: ConsumerContext + 'static> {
     error: Option<(String, bool)>,
     /// (dossiers, pending) last added to the process-wide gauges.
     reported: (i64, i64),
-    counters: Counters,
+    tally: Tally,
     /// Catching up: events are ingested without evaluation (see [`Worker::caught_up`]).
     deferred: bool,
     restore_started: Instant,
 }
 
-/// Per-event counts kept locally and added to the shared counters now and then: four threads
-/// incrementing the same atomics for every event would bounce one cache line between cores.
-#[derive(Debug, Default)]
-struct Counters {
-    consumed: u64,
-    applied: u64,
-    duplicates: u64,
-}
-
-impl Counters {
-    fn flush(&mut self, progress: &Progress) {
-        if self.consumed > 0 {
-            progress.health.events_consumed.inc_by(self.consumed);
-            progress.applied.fetch_add(self.applied, Ordering::Relaxed);
-            progress.health.events_duplicate.inc_by(self.duplicates);
-            *self = Counters::default();
-        }
+/// Adds a worker's local counts to the shared counters. Kept locally and added now and then:
+/// four threads incrementing the same atomics for every event would bounce one cache line
+/// between cores.
+fn flush_tally(tally: &mut Tally, progress: &Progress) {
+    if tally.messages == 0 {
+        return;
+    }
+    let t = tally.take();
+    let h = &progress.health;
+    h.events_consumed.inc_by(t.messages);
+    progress.applied.fetch_add(t.applied, Ordering::Relaxed);
+    h.events_duplicate.inc_by(t.duplicates);
+    for (code, n) in t.rejects() {
+        h.events_rejected.with_label_values(&[code]).inc_by(n);
     }
 }
 
@@ -139,6 +143,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             partition,
             seen: vec![false; cfg.registry.len()],
             cfg,
+            open: live.open_set(partition as u32),
             live,
             progress,
             queue: Some(queue),
@@ -153,7 +158,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             restored: false,
             error: None,
             reported: (0, 0),
-            counters: Counters::default(),
+            tally: Tally::default(),
             deferred: false,
             restore_started: Instant::now(),
         }
@@ -294,14 +299,27 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             // Short waits: commands are answered within this much while the partition is idle.
             match queue.poll(Duration::from_millis(20)) {
                 None => {
-                    self.counters.flush(&self.progress);
+                    flush_tally(&mut self.tally, &self.progress);
                     // Nothing waiting: the backlog is consumed.
                     self.caught_up();
                 }
-                Some(Ok(m)) => {
-                    self.process(&m);
-                    if self.counters.consumed >= 1024 {
-                        self.counters.flush(&self.progress);
+                Some(Ok(first)) => {
+                    // What the queue holds already, up to a batch, is accepted together.
+                    let mut messages = Vec::with_capacity(POLL_BATCH);
+                    messages.push(first);
+                    while messages.len() < POLL_BATCH {
+                        match queue.poll(Duration::ZERO) {
+                            Some(Ok(m)) => messages.push(m),
+                            Some(Err(e)) => {
+                                debug!(partition = self.partition, error = %e, "event partition");
+                                break;
+                            }
+                            None => break,
+                        }
+                    }
+                    self.process(&messages);
+                    if self.tally.messages >= 1024 {
+                        flush_tally(&mut self.tally, &self.progress);
                     }
                 }
                 // Already reported through the consumer context's error callback.
@@ -310,52 +328,59 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         }
     }
 
-    fn process(&mut self, m: &BorrowedMessage<'_>) {
-        let payload = m.payload().unwrap_or_default();
+    /// Accepts a batch of consecutive messages: applied events go to the next state batch,
+    /// rejects to the dead-letter topic.
+    fn process(&mut self, messages: &[BorrowedMessage<'_>]) {
+        let payloads: Vec<&[u8]> = messages
+            .iter()
+            .map(|m| m.payload().unwrap_or_default())
+            .collect();
         let registry = self.engine.registry().clone();
-        match event_json::decode(
-            payload,
-            &registry,
-            self.cfg.settings.pipeline.max_event_bytes,
-        ) {
-            Ok(ev) => {
-                if self.engine.ingest(&ev) == Ingested::Applied {
-                    self.seen[ev.agency.index()] = true;
-                    self.batch.push(&registry, &ev);
-                    if self.batch.bytes() >= self.cfg.settings.pipeline.state_batch_bytes {
-                        self.state.push(self.batch.finish());
+        let pipeline = &self.cfg.settings.pipeline;
+        let Worker {
+            engine,
+            seen,
+            batch,
+            state,
+            dead,
+            tally,
+            ..
+        } = self;
+        accept_batch(engine, pipeline.max_event_bytes, &payloads, |i, outcome| {
+            tally.note(&outcome);
+            match outcome {
+                Outcome::Applied(ev) => {
+                    seen[ev.agency.index()] = true;
+                    batch.push(&registry, ev);
+                    if batch.bytes() >= pipeline.state_batch_bytes {
+                        state.push(batch.finish());
                     }
-                    self.counters.applied += 1;
-                } else {
-                    self.counters.duplicates += 1;
+                }
+                Outcome::Duplicate => {}
+                Outcome::Rejected(reject) => {
+                    let m = &messages[i];
+                    dead.push(Out {
+                        partition: None,
+                        key: m.key().map(<[u8]>::to_vec),
+                        value: payloads[i].to_vec(),
+                        headers: vec![
+                            (H_REASON, reject.code().as_bytes().to_vec()),
+                            (H_REASON_TEXT, reject.to_string().into_bytes()),
+                            (H_TOPIC, m.topic().as_bytes().to_vec()),
+                            (H_PARTITION, m.partition().to_string().into_bytes()),
+                            (H_OFFSET, m.offset().to_string().into_bytes()),
+                        ],
+                    });
                 }
             }
-            Err(reject) => {
-                self.progress
-                    .health
-                    .events_rejected
-                    .with_label_values(&[reject.code()])
-                    .inc();
-                self.dead.push(Out {
-                    partition: None,
-                    key: m.key().map(<[u8]>::to_vec),
-                    value: payload.to_vec(),
-                    headers: vec![
-                        (H_REASON, reject.code().as_bytes().to_vec()),
-                        (H_REASON_TEXT, reject.to_string().into_bytes()),
-                        (H_TOPIC, m.topic().as_bytes().to_vec()),
-                        (H_PARTITION, m.partition().to_string().into_bytes()),
-                        (H_OFFSET, m.offset().to_string().into_bytes()),
-                    ],
-                });
-            }
+        });
+        if let Some(m) = messages.last() {
+            self.next_offset = Some(m.offset() + 1);
         }
-        self.next_offset = Some(m.offset() + 1);
-        self.counters.consumed += 1;
     }
 
     fn handle(&mut self, cmd: Cmd) -> Next {
-        self.counters.flush(&self.progress);
+        flush_tally(&mut self.tally, &self.progress);
         let (epoch, partials, exit) = match cmd {
             Cmd::Flush { epoch, partials } => (epoch, partials, false),
             Cmd::Stop { epoch } => (epoch, true, true),
@@ -447,16 +472,11 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         }
     }
 
-    /// The operator list of this partition's open dossiers, for HTTP and metrics.
-    fn publish_open(&self) {
-        let open = crate::read_model::open_items(&self.engine);
-        self.live.publish(
-            self.partition as u32,
-            Snapshot {
-                evaluated_at: Some(self.engine.now()),
-                results: Vec::new(),
-                open,
-            },
-        );
+    /// Brings this partition's operator lists up to date with what changed in the engine.
+    fn publish_open(&mut self) {
+        self.open
+            .write()
+            .expect("open set lock")
+            .follow(&mut self.engine);
     }
 }
