@@ -72,7 +72,7 @@ fn fixture(dossiers: u64) -> Fixture {
         // About a year of a busy province at 500k dossiers.
         dossiers_per_working_day: 2000.0,
         start: Timestamp::parse_rfc3339("2025-01-01T00:00:00+07:00").unwrap(),
-        ..GeneratorConfig::default()
+        ..GeneratorConfig::new(Arc::new(chiso::app::files::load_holidays(None).unwrap()))
     };
     let mut generator = Generator::new(registry.clone(), config);
     let mut lines = Vec::new();

@@ -37,8 +37,7 @@ fn main() {
             start: now.saturating_sub(days * NANOS_PER_DAY),
             until: Some(now),
             dossiers_per_working_day: 21.0 * registry.len() as f64,
-            calendar: calendar.clone(),
-            ..GeneratorConfig::default()
+            ..GeneratorConfig::new(calendar.clone())
         },
     );
     // The demo's engine: current periods plus the previous month and quarter.
@@ -97,5 +96,8 @@ fn main() {
         full_scan.as_secs_f64() * 100.0,
         full_scan.as_secs_f64() / inc.as_secs_f64().max(1e-9),
     );
-    assert!(inc < full_scan || !full, "following changes must cost less than a scan");
+    assert!(
+        inc < full_scan || !full,
+        "following changes must cost less than a scan"
+    );
 }

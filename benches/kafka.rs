@@ -32,9 +32,9 @@ use rdkafka::producer::{BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
-use chiso::app::config::RunConfig;
 use chiso::core::{AgencyIdx, Period, PeriodKind, Timestamp};
-use chiso::kafka::ingest::{changelog, worker};
+use chiso::kafka::ingest::changelog;
+use chiso::kafka::KafkaConfig;
 use chiso::kafka::{Pipeline, Progress};
 use chiso::read_model::ReadModel;
 use chiso::sim::{Generator, GeneratorConfig};
@@ -83,7 +83,7 @@ fn main() {
     restore(&cluster, per_day, full);
 }
 
-fn config(cluster: &Cluster, topics: &Topics, clock: &str, pipeline: &str) -> Arc<RunConfig> {
+fn config(cluster: &Cluster, topics: &Topics, clock: &str, pipeline: &str) -> Arc<KafkaConfig> {
     let dir = std::env::temp_dir().join(format!("chiso-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{}.toml", topics.prefix));
@@ -119,7 +119,11 @@ bind = ""
         ),
     )
     .unwrap();
-    Arc::new(chiso::app::config::load(Some(&path)).expect("bench config"))
+    Arc::new(
+        chiso::app::config::load(Some(&path))
+            .expect("bench config")
+            .kafka(),
+    )
 }
 
 fn generate_until(seed: u64, start: &str, per_day: f64, n: usize) -> (Vec<String>, Timestamp) {
@@ -129,7 +133,7 @@ fn generate_until(seed: u64, start: &str, per_day: f64, n: usize) -> (Vec<String
             seed,
             start: Timestamp::parse_rfc3339(start).unwrap(),
             dossiers_per_working_day: per_day,
-            ..GeneratorConfig::default()
+            ..GeneratorConfig::new(Arc::new(chiso::app::files::load_holidays(None).unwrap()))
         },
     );
     let mut out = Vec::with_capacity(n);
@@ -171,7 +175,7 @@ fn raw_pass(cluster: &Cluster, topics: &Topics, n: usize, group: &str) -> f64 {
 fn throughput(
     cluster: &Cluster,
     n: usize,
-) -> (Arc<RunConfig>, Arc<Progress>, CancellationToken, Pipeline) {
+) -> (Arc<KafkaConfig>, Arc<Progress>, CancellationToken, Pipeline) {
     let topics = cluster.topics("tp", 4);
     let t0 = Instant::now();
     let (lines, last) = generate_until(101, "2025-01-01T00:00:00+07:00", 3000.0, n);
@@ -244,10 +248,10 @@ fn throughput(
 }
 
 /// A client of the pipeline's consumer group that only reads its committed offsets.
-fn committed_reader(cfg: &RunConfig) -> BaseConsumer {
+fn committed_reader(cfg: &KafkaConfig) -> BaseConsumer {
     ClientConfig::new()
-        .set("bootstrap.servers", &cfg.settings.kafka.bootstrap_servers)
-        .set("group.id", &cfg.settings.kafka.group_id)
+        .set("bootstrap.servers", &cfg.bootstrap_servers)
+        .set("group.id", &cfg.group_id)
         .set("enable.auto.commit", "false")
         .create()
         .expect("offsets reader")
@@ -280,7 +284,7 @@ fn committed_total(c: &BaseConsumer, topic: &str) -> i64 {
 /// Runs the pipeline until it has consumed `n` events and committed them; events/s from the
 /// first event consumed to the last.
 fn run_pipeline(
-    cfg: &Arc<RunConfig>,
+    cfg: &Arc<KafkaConfig>,
     n: usize,
     what: &str,
 ) -> (f64, Arc<Progress>, CancellationToken, Pipeline) {
@@ -310,7 +314,7 @@ fn run_pipeline(
     // Until the group's committed offsets cover every event (an idle pipeline commits nothing,
     // so this asks the broker).
     let committed = committed_reader(cfg);
-    while committed_total(&committed, &cfg.topics().events) < n as i64 {
+    while committed_total(&committed, &cfg.topics.events) < n as i64 {
         assert!(
             started.elapsed() < Duration::from_secs(1800),
             "offsets never committed"
@@ -327,8 +331,8 @@ fn run_pipeline(
 
 /// Marker events for one agency's month; the results topic shows their sequence number as the
 /// numerator of indicator 1.1.
-fn latency(cluster: &Cluster, cfg: &RunConfig, seconds: u64) {
-    let now = cfg.clock.now();
+fn latency(cluster: &Cluster, cfg: &KafkaConfig, seconds: u64) {
+    let now = cfg.now();
     let month = Period::containing(PeriodKind::Month, now);
     let agency = cfg.registry.get(AgencyIdx(0)).id.clone();
     let key = format!("{agency}|{month}");
@@ -338,7 +342,7 @@ fn latency(cluster: &Cluster, cfg: &RunConfig, seconds: u64) {
     let watcher = {
         let (sent, seen, stop, key) = (sent.clone(), seen.clone(), stop.clone(), key.clone());
         let bootstrap = cluster.bootstrap.clone();
-        let topic = cfg.topics().results.clone();
+        let topic = cfg.topics.results.clone();
         std::thread::spawn(move || {
             let c: BaseConsumer = ClientConfig::new()
                 .set("bootstrap.servers", &bootstrap)
@@ -389,14 +393,14 @@ fn latency(cluster: &Cluster, cfg: &RunConfig, seconds: u64) {
     for k in 1..=seconds * 10 {
         // 2,000 background events per second, a marker every 100 ms.
         let chunk: Vec<&String> = bg.by_ref().take(200).collect();
-        send_all(&p, &cfg.topics().events, chunk.iter().map(|l| l.as_bytes()));
+        send_all(&p, &cfg.topics.events, chunk.iter().map(|l| l.as_bytes()));
         let at = base.saturating_add(k as i64 * 1_000_000).to_local_rfc3339();
         let marker = format!(
             r#"{{"event_id":"marker-{k}","type":"indicator_reported","occurred_at":"{at}","agency_id":"{agency}","indicator":"1.1","period":"{month}","numerator":{k},"denominator":1000000}}"#
         );
         sent.lock().unwrap().insert(k, Instant::now());
         p.send(
-            BaseRecord::to(&cfg.topics().events)
+            BaseRecord::to(&cfg.topics.events)
                 .key(agency.as_bytes())
                 .payload(&marker),
         )
@@ -422,8 +426,8 @@ fn latency(cluster: &Cluster, cfg: &RunConfig, seconds: u64) {
         q(0.5),
         q(0.99),
         l[l.len() - 1],
-        cfg.settings.pipeline.commit_interval_ms,
-        cfg.settings.pipeline.rollup_interval_ms,
+        cfg.commit_interval.as_millis(),
+        cfg.rollup_interval.as_millis(),
     );
 }
 
@@ -457,12 +461,12 @@ fn restore(cluster: &Cluster, per_day: f64, full: bool) {
             start: Timestamp::parse_rfc3339("2024-01-01T00:00:00+07:00").unwrap(),
             until: Some(Timestamp::parse_rfc3339(at).unwrap()),
             dossiers_per_working_day: per_day,
-            ..GeneratorConfig::default()
+            ..GeneratorConfig::new(Arc::new(chiso::app::files::load_holidays(None).unwrap()))
         },
     );
     let t0 = Instant::now();
     let p = producer(&cluster.bootstrap);
-    let limit = cfg.settings.pipeline.state_batch_bytes;
+    let limit = cfg.state_batch_bytes;
     // One writer for the single partition, one per partition of the spread layout; an agency's
     // events stay in one partition, as with the keyed producer of the events topic.
     let mut w = BatchWriter::new();
@@ -529,7 +533,7 @@ fn restore(cluster: &Cluster, per_day: f64, full: bool) {
     // them as live events (checked one by one, evaluated at `now` as they come).
     let rss0 = rss_mib();
     let t0 = Instant::now();
-    let mut engine = worker::new_engine(&cfg);
+    let mut engine = cfg.new_engine();
     for b in &batches {
         let mut r = BatchReader::new(b).unwrap();
         while let Some(ev) = r.next_event(&registry) {
@@ -552,7 +556,7 @@ fn restore(cluster: &Cluster, per_day: f64, full: bool) {
     let restored = changelog::restore(&cfg, 0, || Ok(true)).unwrap().unwrap();
     let (mut engine, stats) = (restored.engine, restored.stats);
     let read_s = t0.elapsed().as_secs_f64();
-    engine.advance_to(cfg.clock.now());
+    engine.advance_to(cfg.now());
     let restore_s = t0.elapsed().as_secs_f64();
     assert_eq!(stats.events, events);
     assert_eq!(
@@ -581,7 +585,7 @@ fn restore(cluster: &Cluster, per_day: f64, full: bool) {
                     .unwrap()
                     .unwrap();
                 let mut engine = restored.engine;
-                engine.advance_to(cfg.clock.now());
+                engine.advance_to(cfg.now());
                 (restored.stats.events, engine.dossier_count())
             })
         })

@@ -65,7 +65,7 @@ fn live_state(agencies: usize, events: usize) -> (ReadModel, Arc<Metrics>) {
         GeneratorConfig {
             start,
             dossiers_per_working_day: agencies as f64 * 20.0,
-            ..GeneratorConfig::default()
+            ..GeneratorConfig::new(Arc::new(chiso::app::files::load_holidays(None).unwrap()))
         },
     );
     let mut lines = Vec::with_capacity(events);
@@ -125,7 +125,10 @@ fn bench(c: &mut Criterion) {
     let registry = Arc::new(
         chiso::app::files::parse_registry(chiso::app::files::SAMPLE_AGENCIES, false).unwrap(),
     );
-    let mut generator = Generator::new(registry, GeneratorConfig::default());
+    let mut generator = Generator::new(
+        registry,
+        GeneratorConfig::new(Arc::new(chiso::app::files::load_holidays(None).unwrap())),
+    );
     let mut line = String::new();
     let mut g = c.benchmark_group("generator");
     g.throughput(Throughput::Elements(10_000));

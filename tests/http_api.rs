@@ -89,7 +89,7 @@ fn live(ready: bool) -> ReadModel {
 fn state(token: Option<&str>) -> AppState {
     let live = live(true);
     let metrics = Arc::new(Metrics::new(live.clone()).unwrap());
-    AppState::new(live, metrics, token.map(Into::into))
+    AppState::new(live, metrics.scrape(), token.map(Into::into))
 }
 
 async fn call(

@@ -209,13 +209,13 @@ fn restore_counts_a_repeated_state_event_once() {
         .expect("not cancelled");
     assert_eq!(restored.stats.repeats, 40, "the bulk check saw the repeats");
     let mut got = restored.engine;
-    got.advance_to(cfg.clock.now());
+    got.advance_to(cfg.now());
     let mut want = Engine::new(
         cfg.registry.clone(),
         cfg.model.clone(),
         cfg.calendar.clone(),
-        cfg.engine_settings(),
-        cfg.clock.now(),
+        cfg.engine.clone(),
+        cfg.now(),
     );
     for e in &events {
         want.ingest(e);

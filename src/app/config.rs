@@ -62,17 +62,8 @@ pub struct KafkaSection {
     pub group_id: String,
     pub instance_id: String,
     pub static_membership: bool,
-    pub topics: Topics,
+    pub topics: crate::kafka::Topics,
     pub librdkafka: BTreeMap<String, Scalar>,
-}
-
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-pub struct Topics {
-    pub events: String,
-    pub results: String,
-    pub partials: String,
-    pub state: String,
-    pub dead_letter: String,
 }
 
 /// A pass-through librdkafka value (librdkafka takes strings; TOML may write numbers or booleans).
@@ -178,8 +169,34 @@ impl RunConfig {
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_millis(self.settings.shutdown.timeout_ms)
     }
-    pub fn topics(&self) -> &Topics {
+    pub fn topics(&self) -> &crate::kafka::Topics {
         &self.settings.kafka.topics
+    }
+
+    /// The Kafka adapter's own configuration.
+    pub fn kafka(&self) -> crate::kafka::KafkaConfig {
+        let (k, p) = (&self.settings.kafka, &self.settings.pipeline);
+        let clock = self.clock;
+        crate::kafka::KafkaConfig {
+            bootstrap_servers: k.bootstrap_servers.clone(),
+            group_id: k.group_id.clone(),
+            instance_id: self.instance_id.clone(),
+            static_membership: k.static_membership,
+            topics: k.topics.clone(),
+            librdkafka: self.librdkafka.clone(),
+            commit_interval: self.commit_interval(),
+            publish_interval: self.publish_interval(),
+            rollup_interval: self.rollup_interval(),
+            transaction_timeout: Duration::from_millis(p.transaction_timeout_ms),
+            catch_up_max: Duration::from_millis(p.catch_up_max_ms),
+            max_event_bytes: p.max_event_bytes,
+            state_batch_bytes: p.state_batch_bytes,
+            registry: self.registry.clone(),
+            model: self.model.clone(),
+            calendar: self.calendar.clone(),
+            engine: self.engine_settings(),
+            clock: Arc::new(move || clock.now()),
+        }
     }
     /// The engine settings of every partition engine and of the roll-up stage.
     pub fn engine_settings(&self) -> crate::core::EngineSettings {

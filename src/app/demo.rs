@@ -87,8 +87,12 @@ fn write_sample(registry: Arc<Registry>, path: &PathBuf) -> Result<()> {
     let file =
         std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut out = std::io::BufWriter::new(file);
-    let n = crate::sim::sample_file(registry, &mut out)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let n = crate::sim::sample_file(
+        registry,
+        Arc::new(crate::app::files::load_holidays(None)?),
+        &mut out,
+    )
+    .with_context(|| format!("cannot write {}", path.display()))?;
     std::io::Write::flush(&mut out)?;
     tracing::info!(events = n, path = %path.display(), "sample events written");
     Ok(())
@@ -106,7 +110,7 @@ async fn run(args: DemoArgs, registry: Arc<Registry>) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
-    let state = crate::http::AppState::new(live.clone(), metrics, args.token.clone());
+    let state = crate::http::AppState::new(live.clone(), metrics.scrape(), args.token.clone());
     let server = tokio::spawn(crate::http::serve(listener, state, shutdown.clone()));
 
     let wall = Timestamp::from_unix_seconds(chrono::Utc::now().timestamp());
@@ -122,7 +126,7 @@ async fn run(args: DemoArgs, registry: Arc<Registry>) -> Result<()> {
             start: sim_start.saturating_sub(backlog),
             dossiers_per_working_day: per_day,
             calendar: calendar.clone(),
-            ..GeneratorConfig::default()
+            ..GeneratorConfig::new(calendar.clone())
         },
     );
     let settings = EngineSettings {

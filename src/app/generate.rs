@@ -44,7 +44,7 @@ pub fn main(args: GenerateArgs) -> Result<()> {
         until: Some(args.until.unwrap_or(args.start.saturating_add(year))),
         max_dossiers: Some(args.dossiers),
         dossiers_per_working_day: args.per_day,
-        ..GeneratorConfig::default()
+        ..GeneratorConfig::new(Arc::new(crate::app::files::load_holidays(None)?))
     };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());

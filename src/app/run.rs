@@ -69,15 +69,20 @@ async fn serve(cfg: Arc<RunConfig>) -> Result<()> {
             .await
             .with_context(|| format!("cannot listen on http.bind {bind}"))?;
         let token = Some(cfg.settings.http.token.clone());
-        let state = crate::http::AppState::new(live.clone(), metrics.clone(), token);
+        let state = crate::http::AppState::new(live.clone(), metrics.scrape(), token);
         Some(tokio::spawn(crate::http::serve(
             listener,
             state,
             http_stop.clone(),
         )))
     };
-    let pipeline = Pipeline::start(cfg.clone(), live.clone(), progress.clone(), cancel.clone())
-        .context("starting the pipeline threads")?;
+    let pipeline = Pipeline::start(
+        Arc::new(cfg.kafka()),
+        live.clone(),
+        progress.clone(),
+        cancel.clone(),
+    )
+    .context("starting the pipeline threads")?;
     let reporter = tokio::spawn(report_progress(progress.clone(), cancel.clone()));
 
     wait_for_signal(&cancel).await;

@@ -31,7 +31,6 @@ use tokio_util::sync::CancellationToken;
 
 pub use error::ApiError;
 
-use crate::metrics::{Metrics, TEXT_CONTENT_TYPE};
 use crate::read_model::ReadModel;
 
 /// Default page size of the operator lists.
@@ -39,20 +38,27 @@ pub const DEFAULT_LIMIT: usize = 50;
 /// Largest page size of the operator lists.
 pub const MAX_LIMIT: usize = 1000;
 
+/// Content type of the Prometheus text exposition format.
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// Writes the whole `/metrics` scrape (the metrics adapter, handed in by the app: the HTTP
+/// adapter serves it without knowing how it is made).
+pub type Scrape = Arc<dyn Fn() -> String + Send + Sync>;
+
 /// What the handlers read. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub live: ReadModel,
-    pub metrics: Arc<Metrics>,
+    pub scrape: Scrape,
     /// Bearer token required by the operator lists; `None` leaves them open.
     pub token: Option<Arc<str>>,
 }
 
 impl AppState {
-    pub fn new(live: ReadModel, metrics: Arc<Metrics>, token: Option<String>) -> Self {
+    pub fn new(live: ReadModel, scrape: Scrape, token: Option<String>) -> Self {
         AppState {
             live,
-            metrics,
+            scrape,
             // An empty token would accept `Bearer ` alone: treat it as none configured.
             token: token.filter(|t| !t.is_empty()).map(Into::into),
         }
@@ -90,8 +96,8 @@ pub async fn serve(
 
 async fn metrics(State(state): State<AppState>) -> Response {
     // Encoding a large registry takes tens of milliseconds: keep it off the async workers.
-    let metrics = state.metrics.clone();
-    match tokio::task::spawn_blocking(move || metrics.encode()).await {
+    let scrape = state.scrape.clone();
+    match tokio::task::spawn_blocking(move || scrape()).await {
         Ok(text) => ([(header::CONTENT_TYPE, TEXT_CONTENT_TYPE)], text).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "metrics encoding failed");

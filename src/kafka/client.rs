@@ -11,7 +11,7 @@ use rdkafka::producer::{DeliveryResult, ProducerContext};
 use rdkafka::ClientConfig;
 use tracing::{info, warn};
 
-use crate::app::config::RunConfig;
+use crate::kafka::config::KafkaConfig;
 use crate::read_model::ReadModel;
 
 /// Pass-through properties that only one kind of client understands (librdkafka warns about
@@ -45,14 +45,14 @@ fn passes(key: &str, skip: &[&str]) -> bool {
         .any(|p| key == *p || (p.ends_with('.') && key.starts_with(p)))
 }
 
-fn base(cfg: &RunConfig, client_id: &str) -> ClientConfig {
+fn base(cfg: &KafkaConfig, client_id: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
     for (k, v) in &cfg.librdkafka {
         if passes(k, &PRODUCER_ONLY) {
             c.set(k, v);
         }
     }
-    c.set("bootstrap.servers", &cfg.settings.kafka.bootstrap_servers);
+    c.set("bootstrap.servers", &cfg.bootstrap_servers);
     c.set("client.id", client_id);
     c
 }
@@ -60,7 +60,7 @@ fn base(cfg: &RunConfig, client_id: &str) -> ClientConfig {
 /// The consumer of a consumer group: manual, transactional offsets only.
 /// `fetch_wait_ms` is the default of librdkafka's `fetch.wait.max.ms` for this consumer.
 pub fn group_consumer(
-    cfg: &RunConfig,
+    cfg: &KafkaConfig,
     group: &str,
     suffix: &str,
     eof: bool,
@@ -83,37 +83,34 @@ pub fn group_consumer(
         .set("auto.offset.reset", "earliest")
         .set("partition.assignment.strategy", "cooperative-sticky")
         .set("enable.partition.eof", if eof { "true" } else { "false" });
-    if cfg.settings.kafka.static_membership {
+    if cfg.static_membership {
         c.set("group.instance.id", format!("{}-{suffix}", cfg.instance_id));
     }
     c
 }
 
 /// A consumer without a group that reads one partition to its end (restores).
-pub fn reader(cfg: &RunConfig, suffix: &str) -> ClientConfig {
+pub fn reader(cfg: &KafkaConfig, suffix: &str) -> ClientConfig {
     let mut c = base(cfg, &format!("{}-{suffix}", cfg.instance_id));
     // librdkafka's assign() needs a group id; with assign() only, the group is never joined
     // and nothing is committed to it.
-    c.set(
-        "group.id",
-        format!("{}-reader", cfg.settings.kafka.group_id),
-    )
-    .set("enable.auto.commit", "false")
-    .set("isolation.level", "read_committed")
-    .set("auto.offset.reset", "earliest")
-    .set("enable.partition.eof", "true")
-    // The end of the partition is seen when a fetch returns nothing: do not let the broker
-    // hold that last fetch for the default 500 ms.
-    .set("fetch.wait.max.ms", "10")
-    // Restores read whole partitions: large fetches, deep prefetch queue.
-    .set("fetch.max.bytes", "67108864")
-    .set("max.partition.fetch.bytes", "16777216")
-    .set("queued.max.messages.kbytes", "262144");
+    c.set("group.id", format!("{}-reader", cfg.group_id))
+        .set("enable.auto.commit", "false")
+        .set("isolation.level", "read_committed")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "true")
+        // The end of the partition is seen when a fetch returns nothing: do not let the broker
+        // hold that last fetch for the default 500 ms.
+        .set("fetch.wait.max.ms", "10")
+        // Restores read whole partitions: large fetches, deep prefetch queue.
+        .set("fetch.max.bytes", "67108864")
+        .set("max.partition.fetch.bytes", "16777216")
+        .set("queued.max.messages.kbytes", "262144");
     c
 }
 
 /// The transactional producer of one stage.
-pub fn producer(cfg: &RunConfig, transactional_id: &str) -> ClientConfig {
+pub fn producer(cfg: &KafkaConfig, transactional_id: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
     // Back-to-back transactions: the first AddPartitionsToTxn of a transaction often meets the
     // previous one's markers still being written (CONCURRENT_TRANSACTIONS) and is retried after
@@ -126,13 +123,13 @@ pub fn producer(cfg: &RunConfig, transactional_id: &str) -> ClientConfig {
             c.set(k, v);
         }
     }
-    c.set("bootstrap.servers", &cfg.settings.kafka.bootstrap_servers)
+    c.set("bootstrap.servers", &cfg.bootstrap_servers)
         .set("client.id", transactional_id)
         .set("transactional.id", transactional_id)
         .set("enable.idempotence", "true")
         .set(
             "transaction.timeout.ms",
-            cfg.settings.pipeline.transaction_timeout_ms.to_string(),
+            cfg.transaction_timeout.as_millis().to_string(),
         );
     c
 }

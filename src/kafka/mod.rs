@@ -20,6 +20,7 @@
 //! exported to [`crate::read_model`] by at most one instance at a time (the stage-2 owner).
 
 pub mod client;
+pub mod config;
 pub mod error;
 pub mod ingest;
 pub mod rollup;
@@ -32,9 +33,9 @@ use std::thread::JoinHandle;
 
 use tokio_util::sync::CancellationToken;
 
+pub use config::{KafkaConfig, Topics};
 pub use error::PipelineError;
 
-use crate::app::config::RunConfig;
 use crate::core::Reject;
 use crate::metrics::Health;
 use crate::read_model::ReadModel;
@@ -89,7 +90,7 @@ pub struct Pipeline {
 impl Pipeline {
     /// Starts both stages; they run until `cancel` fires (or a fatal error).
     pub fn start(
-        cfg: Arc<RunConfig>,
+        cfg: Arc<KafkaConfig>,
         live: ReadModel,
         progress: Arc<Progress>,
         cancel: CancellationToken,

@@ -31,8 +31,8 @@ use super::error::{op, PipelineError};
 use super::session::{cancel_aware_sleep, drop_bounded, Backoff};
 use super::txn::{Out, Transactor};
 use super::Progress;
-use crate::app::config::RunConfig;
-use crate::core::{score_pooled, AgencyResult, Own, Period, PeriodKind, PeriodPolicy, Timestamp};
+use crate::core::{score_pooled, AgencyResult, Own, Period, Timestamp};
+use crate::kafka::config::KafkaConfig;
 use crate::read_model::{ReadModel, Snapshot};
 use crate::wire::partials;
 use crate::wire::result_json;
@@ -42,7 +42,7 @@ pub const LIVE_SOURCE: u32 = u32::MAX;
 
 /// Runs stage 2 until cancelled; returns an error only for problems no retry can fix.
 pub fn run(
-    cfg: Arc<RunConfig>,
+    cfg: Arc<KafkaConfig>,
     live: ReadModel,
     progress: Arc<Progress>,
     cancel: CancellationToken,
@@ -82,7 +82,7 @@ fn fingerprint(json: &str) -> u64 {
 }
 
 struct RollupState {
-    cfg: Arc<RunConfig>,
+    cfg: Arc<KafkaConfig>,
     live: ReadModel,
     progress: Arc<Progress>,
     producer: Option<Transactor>,
@@ -208,27 +208,11 @@ impl RollupState {
         }
     }
 
-    /// The periods results are published for at `now` (same policy as the partition engines).
-    fn periods(&self, now: Timestamp) -> Vec<Period> {
-        let PeriodPolicy::Rolling { finals_kept } = self.cfg.engine_settings().periods else {
-            unreachable!("chiso run always rolls periods")
-        };
-        let mut v = Vec::new();
-        for (kind, keep) in PeriodKind::ALL.iter().zip(finals_kept) {
-            let mut p = Some(Period::containing(*kind, now));
-            for _ in 0..=keep {
-                let Some(cur) = p else { break };
-                v.push(cur);
-                p = cur.previous();
-            }
-        }
-        v
-    }
-
     /// Scores the periods that changed and publishes the results that differ from the topic.
     fn publish(&mut self, group: ConsumerGroupMetadata) -> Result<(), PipelineError> {
-        let now = self.cfg.clock.now();
-        let periods = self.periods(now);
+        let now = self.cfg.now();
+        // The same periods as the partition engines track.
+        let periods = self.cfg.engine.periods.periods_at(now);
         self.current.retain(|p, _| periods.contains(p));
         let (registry, model) = (self.cfg.registry.clone(), self.cfg.model.clone());
         let mut outs = Vec::new();
@@ -292,12 +276,12 @@ impl RollupState {
             .filter(|o| Some(*o) != self.committed_offset)
         {
             offsets
-                .add_partition_offset(&self.cfg.topics().partials, 0, Offset::Offset(o))
+                .add_partition_offset(&self.cfg.topics.partials, 0, Offset::Offset(o))
                 .map_err(op("building the offsets list"))?;
         }
         if !outs.is_empty() || offsets.count() > 0 {
             let t0 = Instant::now();
-            let topic = self.cfg.topics().results.clone();
+            let topic = self.cfg.topics.results.clone();
             let producer = self
                 .producer
                 .as_mut()
@@ -349,7 +333,7 @@ impl RollupState {
             is_final: bool,
         }
         let t0 = Instant::now();
-        let topic = self.cfg.topics().results.clone();
+        let topic = self.cfg.topics.results.clone();
         let reader: BaseConsumer<client::ReaderCtx> = client::reader(&self.cfg, "results-restore")
             .create_with_context(client::ReaderCtx)
             .map_err(op("creating the results reader"))?;
@@ -422,7 +406,7 @@ impl RollupState {
 }
 
 fn session(
-    cfg: &Arc<RunConfig>,
+    cfg: &Arc<KafkaConfig>,
     live: &ReadModel,
     progress: &Arc<Progress>,
     cancel: &CancellationToken,
@@ -457,7 +441,7 @@ fn session(
 }
 
 fn session_inner(
-    cfg: &Arc<RunConfig>,
+    cfg: &Arc<KafkaConfig>,
     cancel: &CancellationToken,
     shared: &Arc<Mutex<RollupState>>,
 ) -> Result<(), PipelineError> {
@@ -468,10 +452,10 @@ fn session_inner(
             live: live.clone(),
             client: "stage 2 producer",
         },
-        Duration::from_millis(cfg.settings.pipeline.transaction_timeout_ms / 2),
+        cfg.transaction_timeout / 2,
     )?;
     shared.lock().expect("session state lock").producer = Some(producer);
-    let group = format!("{}-rollup", cfg.settings.kafka.group_id);
+    let group = format!("{}-rollup", cfg.group_id);
     // The end of the latency path, one low-traffic partition: it waits least for new data.
     let consumer: BaseConsumer<RollupCtx> = client::group_consumer(cfg, &group, "rollup", true, 20)
         .create_with_context(RollupCtx {
@@ -480,7 +464,7 @@ fn session_inner(
         })
         .map_err(op("creating the partials consumer"))?;
     consumer
-        .subscribe(&[&cfg.topics().partials])
+        .subscribe(&[&cfg.topics.partials])
         .map_err(op("subscribing to the partials topic"))?;
     let result = (|| {
         let mut last_publish = Instant::now();
@@ -512,7 +496,7 @@ fn session_inner(
             if c.owned
                 && c.caught_up
                 && !c.needs_restore
-                && last_publish.elapsed() >= cfg.rollup_interval()
+                && last_publish.elapsed() >= cfg.rollup_interval
             {
                 last_publish = Instant::now();
                 if let Some(g) = consumer.group_metadata() {

@@ -12,15 +12,14 @@ mod health;
 pub mod indicators;
 mod sink;
 
+use std::sync::Arc;
+
 use prometheus::{Registry, TextEncoder};
 
 pub use health::Health;
 pub use indicators::IndicatorCollector;
 
 use crate::read_model::ReadModel;
-
-/// Content type of the text exposition format.
-pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Every metric of one process.
 pub struct Metrics {
@@ -54,6 +53,12 @@ impl Metrics {
 
     pub fn indicators(&self) -> &IndicatorCollector {
         &self.indicators
+    }
+
+    /// [`Metrics::encode`] as the HTTP adapter takes it.
+    pub fn scrape(self: &Arc<Self>) -> Arc<dyn Fn() -> String + Send + Sync> {
+        let me = self.clone();
+        Arc::new(move || me.encode())
     }
 
     /// The whole scrape in the Prometheus text format.

@@ -32,7 +32,7 @@ fn live_with_events() -> ReadModel {
             start,
             until: Some(now),
             dossiers_per_working_day: 400.0,
-            ..GeneratorConfig::default()
+            ..GeneratorConfig::new(Arc::new(crate::app::files::load_holidays(None).unwrap()))
         },
     );
     while let Some(line) = g.next_event() {

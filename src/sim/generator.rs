@@ -58,8 +58,9 @@ pub struct GeneratorConfig {
     pub calendar: Arc<WorkCalendar>,
 }
 
-impl Default for GeneratorConfig {
-    fn default() -> Self {
+impl GeneratorConfig {
+    /// The realistic defaults, on the given working calendar (due times from working hours).
+    pub fn new(calendar: Arc<WorkCalendar>) -> Self {
         GeneratorConfig {
             seed: 766,
             start: Timestamp::parse_rfc3339("2025-07-01T00:00:00+07:00").expect("valid literal"),
@@ -78,9 +79,7 @@ impl Default for GeneratorConfig {
             due_at_share: 0.5,
             reports: true,
             code_prefix: "H56".into(),
-            calendar: Arc::new(
-                crate::app::files::load_holidays(None).expect("built-in holidays are valid"),
-            ),
+            calendar,
         }
     }
 }

@@ -21,7 +21,7 @@ fn events_are_valid_ordered_unique_and_deterministic() {
     let registry = sample_registry();
     let config = GeneratorConfig {
         max_dossiers: Some(5_000),
-        ..GeneratorConfig::default()
+        ..GeneratorConfig::new(Arc::new(crate::app::files::load_holidays(None).unwrap()))
     };
     let mut g = Generator::new(registry.clone(), config.clone());
     let mut ids = HashSet::new();
@@ -83,7 +83,7 @@ fn intake_follows_working_hours_and_the_engine_sees_overdue_dossiers() {
         GeneratorConfig {
             start,
             until: Some(until),
-            ..GeneratorConfig::default()
+            ..GeneratorConfig::new(Arc::new(crate::app::files::load_holidays(None).unwrap()))
         },
     );
     let mut engine = Engine::new(
@@ -130,7 +130,12 @@ fn intake_follows_working_hours_and_the_engine_sees_overdue_dossiers() {
 #[test]
 fn checked_in_sample_is_what_the_generator_writes() {
     let mut out = Vec::new();
-    let n = sample_file(sample_registry(), &mut out).unwrap();
+    let n = sample_file(
+        sample_registry(),
+        Arc::new(crate::app::files::load_holidays(None).unwrap()),
+        &mut out,
+    )
+    .unwrap();
     assert!((15_000..25_000).contains(&n), "{n} events");
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -467,7 +467,7 @@ mod tests {
             registry.clone(),
             GeneratorConfig {
                 max_dossiers: Some(3000),
-                ..GeneratorConfig::default()
+                ..GeneratorConfig::new(Arc::new(crate::app::files::load_holidays(None).unwrap()))
             },
         );
         while let Some(l) = g.next_event() {

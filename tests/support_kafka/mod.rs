@@ -230,7 +230,7 @@ pub fn generate(seed: u64, start: &str, dossiers: u64, per_day: f64) -> Vec<Stri
             start: Timestamp::parse_rfc3339(start).unwrap(),
             max_dossiers: Some(dossiers),
             dossiers_per_working_day: per_day,
-            ..GeneratorConfig::default()
+            ..GeneratorConfig::new(Arc::new(chiso::app::files::load_holidays(None).unwrap()))
         },
     );
     let mut out = Vec::new();
@@ -542,11 +542,15 @@ timeout_ms = 20000
     }
 
     /// This setup's configuration, loaded as `chiso run` would (for in-process checks).
-    pub fn load(&self) -> Arc<chiso::app::config::RunConfig> {
+    pub fn load(&self) -> Arc<chiso::kafka::KafkaConfig> {
         let dir = tempdir();
         let path = dir.path().join("chiso.toml");
         std::fs::write(&path, self.config()).unwrap();
-        Arc::new(chiso::app::config::load(Some(&path)).expect("test configuration"))
+        Arc::new(
+            chiso::app::config::load(Some(&path))
+                .expect("test configuration")
+                .kafka(),
+        )
     }
 
     /// Starts `chiso run` with this setup; its log goes to a file next to the config.

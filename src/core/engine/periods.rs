@@ -19,6 +19,31 @@ pub enum PeriodPolicy {
     Fixed(Vec<Period>),
 }
 
+impl PeriodPolicy {
+    /// The periods wanted at `now`, sorted by kind then start (the engines and the roll-up stage
+    /// of `chiso run` both follow this).
+    pub fn periods_at(&self, now: Timestamp) -> Vec<Period> {
+        let mut wanted = match self {
+            PeriodPolicy::Fixed(list) => list.clone(),
+            PeriodPolicy::Rolling { finals_kept } => {
+                let mut v = Vec::new();
+                for (kind, &keep) in PeriodKind::ALL.iter().zip(finals_kept) {
+                    let mut p = Some(Period::containing(*kind, now));
+                    for _ in 0..=keep {
+                        let Some(cur) = p else { break };
+                        v.push(cur);
+                        p = cur.previous();
+                    }
+                }
+                v
+            }
+        };
+        wanted.sort_by_key(|p| (p.kind(), p.start()));
+        wanted.dedup();
+        wanted
+    }
+}
+
 pub(super) struct Tracked {
     pub(super) period: Period,
     /// `period.start()`, which every event needs.
@@ -56,24 +81,7 @@ impl Engine {
     }
 
     pub(super) fn wanted_periods(&self) -> Vec<Period> {
-        let mut wanted = match &self.settings.periods {
-            PeriodPolicy::Fixed(list) => list.clone(),
-            PeriodPolicy::Rolling { finals_kept } => {
-                let mut v = Vec::new();
-                for (kind, &keep) in PeriodKind::ALL.iter().zip(finals_kept) {
-                    let mut p = Some(Period::containing(*kind, self.now));
-                    for _ in 0..=keep {
-                        let Some(cur) = p else { break };
-                        v.push(cur);
-                        p = cur.previous();
-                    }
-                }
-                v
-            }
-        };
-        wanted.sort_by_key(|p| (p.kind(), p.start()));
-        wanted.dedup();
-        wanted
+        self.settings.periods.periods_at(self.now)
     }
 
     /// Brings the tracked periods in line with the policy at `now`: new periods are counted from

@@ -12,9 +12,9 @@ use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use tracing::{debug, warn};
 
-use crate::app::config::RunConfig;
 use crate::core::{Engine, Event, Timestamp};
 use crate::kafka::client;
+use crate::kafka::config::KafkaConfig;
 use crate::kafka::error::{op, PipelineError};
 use crate::wire::state_batch::{BatchReader, BinError};
 
@@ -46,7 +46,7 @@ pub struct Restored {
 /// period. The core's results do not depend on how ingestion and `advance_to` interleave, so
 /// this is the same engine, faster (`benches/kafka.rs` checks the equality on a province-year).
 pub fn restore(
-    cfg: &RunConfig,
+    cfg: &KafkaConfig,
     partition: i32,
     mut keep_going: impl FnMut() -> Result<bool, PipelineError>,
 ) -> Result<Option<Restored>, PipelineError> {
@@ -55,7 +55,7 @@ pub fn restore(
             cfg.registry.clone(),
             cfg.model.clone(),
             cfg.calendar.clone(),
-            cfg.engine_settings(),
+            cfg.engine.clone(),
             Timestamp::MIN,
         )
     };
@@ -101,14 +101,14 @@ pub fn restore(
 /// Reads state partition `partition` (read committed, from the beginning to its end), giving
 /// every event to `apply` and marking the agencies seen.
 pub fn replay_into(
-    cfg: &RunConfig,
+    cfg: &KafkaConfig,
     partition: i32,
     seen: &mut [bool],
     mut keep_going: impl FnMut() -> Result<bool, PipelineError>,
     mut apply: impl FnMut(&[Event<'_>]),
 ) -> Result<Option<RestoreStats>, PipelineError> {
     let t0 = Instant::now();
-    let topic = cfg.topics().state.clone();
+    let topic = cfg.topics.state.clone();
     let reader: BaseConsumer<client::ReaderCtx> =
         client::reader(cfg, &format!("restore-{partition}"))
             .create_with_context(client::ReaderCtx)

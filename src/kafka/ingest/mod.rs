@@ -36,7 +36,7 @@ use super::error::{op, PipelineError};
 use super::session::{cancel_aware_sleep, drop_bounded, Backoff};
 use super::txn::{Out, Transactor};
 use super::Progress;
-use crate::app::config::RunConfig;
+use crate::kafka::config::KafkaConfig;
 use crate::read_model::ReadModel;
 use worker::{Cmd, Flushed, Worker};
 
@@ -47,7 +47,7 @@ const OFFSETS_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs stage 1 until cancelled; returns an error only for problems no retry can fix.
 pub fn run(
-    cfg: Arc<RunConfig>,
+    cfg: Arc<KafkaConfig>,
     live: ReadModel,
     progress: Arc<Progress>,
     cancel: CancellationToken,
@@ -81,7 +81,7 @@ struct WorkerHandle {
 
 /// Everything the session shares between its main loop and the rebalance callbacks.
 struct IngestState {
-    cfg: Arc<RunConfig>,
+    cfg: Arc<KafkaConfig>,
     live: ReadModel,
     progress: Arc<Progress>,
     producer: Option<Transactor>,
@@ -109,7 +109,7 @@ impl ClientContext for IngestCtx {
         let Ok(shared) = self.shared.try_lock() else {
             return;
         };
-        let Some(topic) = stats.topics.get(&shared.cfg.topics().events) else {
+        let Some(topic) = stats.topics.get(&shared.cfg.topics.events) else {
             return;
         };
         for (p, s) in &topic.partitions {
@@ -320,7 +320,7 @@ impl IngestState {
         self.epoch += 1;
         let epoch = self.epoch;
         let partials =
-            stopping.len() > 0 || self.last_partials.elapsed() >= self.cfg.publish_interval();
+            stopping.len() > 0 || self.last_partials.elapsed() >= self.cfg.publish_interval;
         if partials {
             self.last_partials = Instant::now();
         }
@@ -373,7 +373,7 @@ impl IngestState {
                 .filter(|o| self.committed.get(&f.partition) != Some(o))
             {
                 offsets
-                    .add_partition_offset(&self.cfg.topics().events, f.partition, Offset::Offset(o))
+                    .add_partition_offset(&self.cfg.topics.events, f.partition, Offset::Offset(o))
                     .map_err(op("building the offsets list"))?;
             }
         }
@@ -381,7 +381,7 @@ impl IngestState {
             return Ok(false);
         }
         let t0 = Instant::now();
-        let topics = self.cfg.topics().clone();
+        let topics = self.cfg.topics.clone();
         let producer = self
             .producer
             .as_mut()
@@ -440,7 +440,7 @@ impl IngestState {
 }
 
 fn session(
-    cfg: &Arc<RunConfig>,
+    cfg: &Arc<KafkaConfig>,
     live: &ReadModel,
     progress: &Arc<Progress>,
     cancel: &CancellationToken,
@@ -474,22 +474,22 @@ fn session(
 }
 
 fn session_inner(
-    cfg: &Arc<RunConfig>,
+    cfg: &Arc<KafkaConfig>,
     live: &ReadModel,
     cancel: &CancellationToken,
     shared: &Arc<Mutex<IngestState>>,
 ) -> Result<(), PipelineError> {
-    let topics = cfg.topics().clone();
+    let topics = cfg.topics.clone();
     let producer = Transactor::new(
         &client::producer(cfg, &format!("{}-events", cfg.instance_id)),
         client::ProducerCtx {
             live: live.clone(),
             client: "stage 1 producer",
         },
-        Duration::from_millis(cfg.settings.pipeline.transaction_timeout_ms / 2),
+        cfg.transaction_timeout / 2,
     )?;
     let consumer: Arc<BaseConsumer<IngestCtx>> = Arc::new(
-        client::group_consumer(cfg, &cfg.settings.kafka.group_id, "events", false, 100)
+        client::group_consumer(cfg, &cfg.group_id, "events", false, 100)
             .create_with_context(IngestCtx {
                 shared: shared.clone(),
                 live: live.clone(),
@@ -513,7 +513,7 @@ fn session_inner(
     info!(
         topic = %topics.events,
         partitions,
-        group = %cfg.settings.kafka.group_id,
+        group = %cfg.group_id,
         instance = %cfg.instance_id,
         "stage 1 session started"
     );
@@ -542,7 +542,7 @@ fn session_inner(
         if let Some(e) = c.broken.take() {
             return Err(e);
         }
-        if last_commit.elapsed() >= cfg.commit_interval() {
+        if last_commit.elapsed() >= cfg.commit_interval {
             last_commit = Instant::now();
             if let Some(group) = consumer.group_metadata() {
                 if c.commit(group, &[])? {
@@ -584,8 +584,11 @@ fn shutdown(
 }
 
 /// The events and state topics must exist with the same number of partitions.
-fn check_topics(consumer: &BaseConsumer<IngestCtx>, cfg: &RunConfig) -> Result<i32, PipelineError> {
-    let t = cfg.topics();
+fn check_topics(
+    consumer: &BaseConsumer<IngestCtx>,
+    cfg: &KafkaConfig,
+) -> Result<i32, PipelineError> {
+    let t = &cfg.topics;
     let count = |topic: &str| -> Result<i32, PipelineError> {
         let md = consumer
             .fetch_metadata(Some(topic), Duration::from_secs(10))

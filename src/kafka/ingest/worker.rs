@@ -22,8 +22,8 @@ use tracing::{debug, info, warn};
 
 use super::changelog;
 use crate::accept::{accept_batch, Outcome, Tally};
-use crate::app::config::RunConfig;
 use crate::core::{AgencyIdx, Engine, Own, Period};
+use crate::kafka::config::KafkaConfig;
 use crate::kafka::error::PipelineError;
 use crate::kafka::txn::Out;
 use crate::kafka::Progress;
@@ -68,7 +68,7 @@ pub struct Flushed {
 
 pub struct Worker<C: ConsumerContext + 'static> {
     partition: i32,
-    cfg: Arc<RunConfig>,
+    cfg: Arc<KafkaConfig>,
     live: ReadModel,
     /// This partition's operator lists in the read model.
     open: Arc<RwLock<OpenSet>>,
@@ -112,17 +112,6 @@ fn flush_tally(tally: &mut Tally, progress: &Progress) {
     }
 }
 
-/// A fresh engine with the pipeline's settings, at the clock's `now`.
-pub fn new_engine(cfg: &RunConfig) -> Engine {
-    Engine::new(
-        cfg.registry.clone(),
-        cfg.model.clone(),
-        cfg.calendar.clone(),
-        cfg.engine_settings(),
-        cfg.clock.now(),
-    )
-}
-
 enum Next {
     Go,
     Exit,
@@ -131,14 +120,14 @@ enum Next {
 impl<C: ConsumerContext + 'static> Worker<C> {
     pub fn new(
         partition: i32,
-        cfg: Arc<RunConfig>,
+        cfg: Arc<KafkaConfig>,
         live: ReadModel,
         progress: Arc<Progress>,
         queue: PartitionQueue<C>,
         cmds: Receiver<Cmd>,
         replies: Sender<Flushed>,
     ) -> Self {
-        let engine = new_engine(&cfg);
+        let engine = cfg.new_engine();
         Worker {
             partition,
             seen: vec![false; cfg.registry.len()],
@@ -177,7 +166,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                     seconds = t0.elapsed().as_secs_f64(),
                     "partition state read from the state topic; catching up"
                 );
-                if self.cfg.settings.pipeline.catch_up_max_ms == 0 {
+                if self.cfg.catch_up_max.is_zero() {
                     self.caught_up();
                 }
                 self.report_sizes(false);
@@ -233,7 +222,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             return;
         }
         let t = Instant::now();
-        self.engine.advance_to(self.cfg.clock.now());
+        self.engine.advance_to(self.cfg.now());
         self.deferred = false;
         let seconds = self.restore_started.elapsed().as_secs_f64();
         self.progress.health.restore_duration.observe(seconds);
@@ -284,15 +273,12 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                     Err(TryRecvError::Disconnected) => return,
                 }
             }
-            if self.deferred
-                && self.restore_started.elapsed().as_millis()
-                    >= self.cfg.settings.pipeline.catch_up_max_ms as u128
-            {
+            if self.deferred && self.restore_started.elapsed() >= self.cfg.catch_up_max {
                 self.caught_up();
             }
             if last_tick.elapsed() >= TICK && !self.deferred {
                 last_tick = Instant::now();
-                self.engine.advance_to(self.cfg.clock.now());
+                self.engine.advance_to(self.cfg.now());
                 self.publish_open();
                 self.report_sizes(false);
             }
@@ -336,7 +322,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             .map(|m| m.payload().unwrap_or_default())
             .collect();
         let registry = self.engine.registry().clone();
-        let pipeline = &self.cfg.settings.pipeline;
+        let cfg = &self.cfg;
         let Worker {
             engine,
             seen,
@@ -346,13 +332,13 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             tally,
             ..
         } = self;
-        accept_batch(engine, pipeline.max_event_bytes, &payloads, |i, outcome| {
+        accept_batch(engine, cfg.max_event_bytes, &payloads, |i, outcome| {
             tally.note(&outcome);
             match outcome {
                 Outcome::Applied(ev) => {
                     seen[ev.agency.index()] = true;
                     batch.push(&registry, ev);
-                    if batch.bytes() >= pipeline.state_batch_bytes {
+                    if batch.bytes() >= cfg.state_batch_bytes {
                         state.push(batch.finish());
                     }
                 }
