@@ -35,7 +35,8 @@ use tokio_util::sync::CancellationToken;
 use chiso::core::{AgencyIdx, Period, PeriodKind, Timestamp};
 use chiso::kafka::ingest::changelog;
 use chiso::kafka::KafkaConfig;
-use chiso::kafka::{Pipeline, Progress};
+use chiso::kafka::Pipeline;
+use chiso::read_model::EngineHealth;
 use chiso::read_model::ReadModel;
 use chiso::sim::{Generator, GeneratorConfig};
 use chiso::wire::event_json::{decode, DEFAULT_MAX_BYTES};
@@ -175,7 +176,12 @@ fn raw_pass(cluster: &Cluster, topics: &Topics, n: usize, group: &str) -> f64 {
 fn throughput(
     cluster: &Cluster,
     n: usize,
-) -> (Arc<KafkaConfig>, Arc<Progress>, CancellationToken, Pipeline) {
+) -> (
+    Arc<KafkaConfig>,
+    Arc<EngineHealth>,
+    CancellationToken,
+    Pipeline,
+) {
     let topics = cluster.topics("tp", 4);
     let t0 = Instant::now();
     let (lines, last) = generate_until(101, "2025-01-01T00:00:00+07:00", 3000.0, n);
@@ -287,12 +293,12 @@ fn run_pipeline(
     cfg: &Arc<KafkaConfig>,
     n: usize,
     what: &str,
-) -> (f64, Arc<Progress>, CancellationToken, Pipeline) {
-    let progress = Arc::new(Progress::standalone());
+) -> (f64, Arc<EngineHealth>, CancellationToken, Pipeline) {
     let cancel = CancellationToken::new();
     let live = ReadModel::new(cfg.registry.clone(), cfg.model.clone());
+    let progress = live.health().clone();
     let started = Instant::now();
-    let pipeline = Pipeline::start(cfg.clone(), live, progress.clone(), cancel.clone()).unwrap();
+    let pipeline = Pipeline::start(cfg.clone(), live, cancel.clone()).unwrap();
     let mut first = None;
     loop {
         let c = progress.consumed();

@@ -12,10 +12,14 @@
 //! Readers only ever clone `Arc`s out of the maps and hold a set's lock for one synchronous
 //! pass; nothing is held across an `.await`.
 
+pub mod health;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use dashmap::DashMap;
+
+pub use health::EngineHealth;
 
 use crate::core::{
     AgencyIdx, AgencyResult, Engine, OpenChange, OpenDossier, Registry, ScoringModel, Timestamp,
@@ -139,6 +143,7 @@ struct Inner {
     model: Arc<ScoringModel>,
     sources: DashMap<u32, Arc<Snapshot>>,
     open: DashMap<u32, Arc<RwLock<OpenSet>>>,
+    health: Arc<EngineHealth>,
     ready: AtomicBool,
     kafka_reachable: AtomicBool,
 }
@@ -151,6 +156,7 @@ impl ReadModel {
                 model,
                 sources: DashMap::new(),
                 open: DashMap::new(),
+                health: Arc::new(EngineHealth::default()),
                 ready: AtomicBool::new(false),
                 kafka_reachable: AtomicBool::new(true),
             }),
@@ -163,6 +169,11 @@ impl ReadModel {
 
     pub fn model(&self) -> &Arc<ScoringModel> {
         &self.inner.model
+    }
+
+    /// The engine owners' health figures, for the metrics adapter.
+    pub fn health(&self) -> &Arc<EngineHealth> {
+        &self.inner.health
     }
 
     /// Replaces the snapshot of one source.

@@ -1,76 +1,381 @@
-//! Tidy checks that keep the layering honest: the core stays pure.
+//! Tidy checks that keep the layering honest, in the style of rust-analyzer's
+//! `xtask/src/tidy.rs`: plain text scans of `src/`, no parser, no dependencies.
+//!
+//! The layering of the library's top-level modules (`src/lib.rs`), arrows meaning "may import":
+//!
+//! ```text
+//!  main.rs, app ───────────────► everything           the wiring: the one place that knows it all
+//!  kafka, http, metrics, sim ──► core, read_model, wire, accept
+//!  accept ─────────────────────► core, wire            decode → ingest → outcome
+//!  read_model, wire ───────────► core
+//!  core ───────────────────────► nothing of the crate  pure: no I/O, no clock, no async
+//! ```
+//!
+//! Why: the core is the deterministic part the property tests pin down, so it must not reach the
+//! outside world. Adapters are edges: they meet only through the core and the shared seams
+//! (`read_model`, `wire`, `accept`), and never depend on the app that wires them — otherwise a
+//! change to `chiso run`'s configuration ripples into Kafka code and `replay` or `demo` cannot
+//! reuse an adapter. Hence also: nothing under `src/kafka/` names the app's configuration type,
+//! and no two top-level modules import each other (a cycle means the layers are fused).
+//!
+//! How: a reference is `crate::NAME`, `crate::{NAME, ..}`, or a `super::` path climbing to the
+//! crate root, where NAME is a top-level module; comments (doc comments too) and string literals
+//! are blanked first. Test code — `tests.rs` files and items under `#[cfg(test)]` — is exempt
+//! from the cross-module rules (tests may load the app's sample files); the core's forbidden
+//! words apply to all of its non-test code. A new top-level module must be placed in `LAYERS`.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
+/// What an adapter may import besides itself.
+const ADAPTER: &[&str] = &["core", "read_model", "wire", "accept"];
+/// Each top-level module and what it may import besides itself (`*`: everything).
+const LAYERS: &[(&str, &[&str])] = &[
+    ("core", &[]),
+    ("wire", &["core"]),
+    ("read_model", &["core"]),
+    ("accept", &["core", "wire"]),
+    ("kafka", ADAPTER),
+    ("http", ADAPTER),
+    ("metrics", ADAPTER),
+    ("sim", ADAPTER),
+    ("app", &["*"]),
+];
+/// The adapters: they never import the app, nor each other (`wire` excepted).
+const ADAPTERS: &[&str] = &["kafka", "http", "metrics", "wire", "sim"];
+/// Never in the core's non-test code: I/O, the clock, async, logging, adapter crates.
+const CORE_FORBIDDEN: &str = "tokio rdkafka prometheus axum dashmap tracing std::fs std::io \
+    std::net std::thread std::env SystemTime Instant::now Utc::now Local::now println! eprintln!";
+/// The app's configuration, which the Kafka adapter never names (it takes its own settings).
+const APP_CONFIG: &[&str] = &["RunConfig", "RunSettings", "app::config"];
+
+/// Every rule broken by `files` (paths relative to `src/`, with `/`), as `path:line: rule: line`.
+fn violations(files: &[(String, String)]) -> Vec<String> {
+    fn top_of(path: &str) -> String {
+        path.split(['/', '.']).next().unwrap().to_string() // `kafka/mod.rs`, `wire.rs`
+    }
+    let mut tops: BTreeSet<String> = LAYERS.iter().map(|l| l.0.to_string()).collect();
+    tops.extend(files.iter().map(|f| top_of(&f.0)));
+    tops.retain(|t| t != "lib" && t != "main");
+    let (mut out, mut unplaced) = (Vec::new(), BTreeSet::new());
+    // The first non-test site of each edge `from → to` between top-level modules.
+    let mut edges: BTreeMap<(String, String), (String, String)> = BTreeMap::new();
+    for (path, text) in files {
+        let from = top_of(path);
+        let root = from == "lib" || from == "main"; // the crate root and the binary see all
+        let allowed = LAYERS.iter().find(|l| l.0 == from).map(|l| l.1);
+        let (code, lines) = (strip(text), text.lines().collect::<Vec<_>>());
+        let test = test_lines(path, &code);
+        let shown = |n: usize| lines.get(n).unwrap_or(&"").trim().to_string();
+        let mut found = Vec::new(); // (line, rule), reported in line order
+        let mut report = |n: usize, rule: String| found.push((n, rule));
+        if allowed.is_none() && !root && unplaced.insert(from.clone()) {
+            report(
+                0,
+                format!("top-level module `{from}` has no place in LAYERS"),
+            );
         }
+        for (n, line) in code.lines().enumerate().filter(|&(n, _)| !test[n]) {
+            let mut words = CORE_FORBIDDEN.split_whitespace().filter(|_| from == "core");
+            if let Some(word) = words.find(|w| line.contains(w)) {
+                report(n, format!("the core is not pure: `{word}`"));
+            }
+            let mut words = APP_CONFIG.iter().filter(|_| from == "kafka");
+            if let Some(word) = words.find(|w| has_word(line, w)) {
+                report(n, format!("kafka names the app's configuration `{word}`"));
+            }
+        }
+        for (n, to) in references(path, &code, &tops) {
+            if test[n] || to == from || root {
+                continue;
+            }
+            let site = (format!("{path}:{}", n + 1), shown(n));
+            edges.entry((from.clone(), to.clone())).or_insert(site);
+            if let Some(allowed) = allowed.filter(|a| !a.contains(&"*") && !a.contains(&&*to)) {
+                report(n, rule(&from, &to, allowed));
+            }
+        }
+        found.sort_by_key(|f| f.0);
+        let found = found
+            .into_iter()
+            .map(|(n, r)| format!("{path}:{}: {r}: {}", n + 1, shown(n)));
+        out.extend(found);
+    }
+    for ((a, b), (site, line)) in &edges {
+        if let Some((back, _)) = edges.get(&(b.clone(), a.clone())).filter(|_| a < b) {
+            out.push(format!(
+                "{site}: import cycle between {a} and {b} ({b} imports {a} at {back}): {line}"
+            ));
+        }
+    }
+    out
+}
+
+/// Names the rule that `from` importing `to` breaks.
+fn rule(from: &str, to: &str, allowed: &[&str]) -> String {
+    if from == "core" {
+        format!("the core imports {to} (it imports nothing outside the core)")
+    } else if to == "app" && ADAPTERS.contains(&from) {
+        format!("adapter {from} imports the app")
+    } else if ADAPTERS.contains(&from) && ADAPTERS.contains(&to) {
+        format!("adapter {from} imports adapter {to}")
+    } else {
+        let only = allowed.join(", ");
+        format!("{from} imports {to} (it may import only {only})")
     }
 }
 
-/// The core does no I/O, never reads the clock, and knows nothing of async, Kafka, metrics or HTTP.
-#[test]
-fn core_is_pure() {
-    const FORBIDDEN: &[&str] = &[
-        "tokio",
-        "rdkafka",
-        "prometheus",
-        "axum",
-        "dashmap",
-        "tracing",
-        "std::fs",
-        "std::io",
-        "std::net",
-        "std::thread",
-        "std::env",
-        "SystemTime",
-        "Instant::now",
-        "Utc::now",
-        "Local::now",
-        "crate::app",
-        "crate::wire",
-        "crate::read_model",
-        "crate::app::files",
-        "println!",
-        "eprintln!",
-    ];
-    let mut files = Vec::new();
-    rust_files(
-        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src/core")),
-        &mut files,
-    );
-    assert!(files.len() >= 8, "the core moved? found {files:?}");
-    let mut problems = Vec::new();
-    for file in &files {
-        let text = fs::read_to_string(file).unwrap();
-        for (n, line) in text.lines().enumerate() {
-            let code = line.split("//").next().unwrap_or("");
-            for word in FORBIDDEN {
-                if code.contains(word) {
-                    problems.push(format!(
-                        "{}:{}: `{word}` in the core: {}",
-                        file.display(),
-                        n + 1,
-                        line.trim()
-                    ));
+/// `word` occurs in `line` not as part of a longer identifier.
+fn has_word(line: &str, word: &str) -> bool {
+    let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    line.match_indices(word).any(|(i, _)| {
+        !ident(line[..i].chars().next_back()) && !ident(line[i + word.len()..].chars().next())
+    })
+}
+
+/// `text` with comments, string and char literals blanked (newlines kept, so lines still match).
+/// Rough on purpose: no nested block comments, no byte-raw strings.
+fn strip(text: &str) -> String {
+    let c: Vec<char> = text.chars().collect();
+    let at = |i: usize| c.get(i).copied().unwrap_or('\0');
+    let find = |from: usize, pat: &str| {
+        let pat: Vec<char> = pat.chars().collect();
+        let found = (from..c.len()).find(|&j| c[j..].starts_with(&pat));
+        found.map_or(c.len(), |j| j + pat.len())
+    };
+    let (mut out, mut i) = (c.clone(), 0);
+    while i < c.len() {
+        let hashes = (i + 1..c.len()).take_while(|&j| c[j] == '#').count();
+        let after_ident = i > 0 && (c[i - 1].is_alphanumeric() || c[i - 1] == '_');
+        let raw = c[i] == 'r' && !after_ident && at(i + 1 + hashes) == '"';
+        let end = match (c[i], at(i + 1), at(i + 2)) {
+            ('/', '/', _) => find(i, "\n"),
+            ('/', '*', _) => find(i + 2, "*/"),
+            _ if raw => find(i + 2 + hashes, &format!("\"{}", "#".repeat(hashes))),
+            ('"', ..) => {
+                let mut j = i + 1;
+                while j < c.len() && c[j] != '"' {
+                    j += if c[j] == '\\' { 2 } else { 1 };
                 }
+                j + 1
+            }
+            ('\'', '\\', _) => find(i + 3, "'"),
+            ('\'', _, '\'') => i + 3,
+            _ => {
+                i += 1; // code, or the quote of a lifetime: kept
+                continue;
+            }
+        };
+        let end = end.min(c.len());
+        for ch in out[i..end].iter_mut().filter(|ch| **ch != '\n') {
+            *ch = ' ';
+        }
+        i = end;
+    }
+    out.into_iter().collect()
+}
+
+/// Per line of `code`: whether it is test code (a `tests.rs` file, or an item under `#[cfg(test)]`).
+fn test_lines(path: &str, code: &str) -> Vec<bool> {
+    let line_of = |pos: usize| code[..pos].matches('\n').count();
+    let in_tests = path.split('/').any(|p| p == "tests.rs" || p == "tests");
+    let mut test = vec![in_tests; code.lines().count() + 1];
+    for (start, attr) in code.match_indices("#[cfg(test)]") {
+        // The item runs to its first `;` outside brackets, or to the `}` closing its first `{`.
+        let (mut brackets, mut braces, mut end) = (0, 0, code.len());
+        for (j, ch) in code[start + attr.len()..].char_indices() {
+            match ch {
+                '(' | '[' => brackets += 1,
+                ')' | ']' => brackets -= 1,
+                '{' => braces += 1,
+                '}' => braces -= 1,
+                ';' => {}
+                _ => continue,
+            }
+            // A negative depth: the attribute was on a field or an arm; its parent ends here.
+            let closed = braces == 0 && brackets == 0 && matches!(ch, ';' | '}');
+            if closed || braces < 0 || brackets < 0 {
+                end = start + attr.len() + j;
+                break;
+            }
+        }
+        test[line_of(start)..=line_of(end)].fill(true);
+    }
+    test
+}
+
+/// The top-level modules that `code` (the stripped file at `path`) refers to, by line.
+fn references(path: &str, code: &str, tops: &BTreeSet<String>) -> BTreeSet<(usize, String)> {
+    // Depth of the file's module: `kafka/ingest/mod.rs` is `kafka::ingest` (2), `lib.rs` 0.
+    let parts = path.trim_end_matches(".rs").split('/');
+    let depth = parts
+        .filter(|p| !["mod", "lib", "main"].contains(p))
+        .count();
+    let b = code.as_bytes();
+    let ident = |j: usize| matches!(b.get(j), Some(c) if c.is_ascii_alphanumeric() || *c == b'_');
+    let starts = |j: usize, with: &[u8]| b.get(j..).is_some_and(|s| s.starts_with(with));
+    let mut out = BTreeSet::new();
+    let mut push = |j: usize| {
+        let len = (j..b.len()).take_while(|&k| ident(k)).count();
+        let name = code.get(j..j + len).unwrap_or_default(); // an ASCII identifier, or ""
+        if tops.contains(name) {
+            out.insert((code[..j].matches('\n').count(), name.to_string()));
+        }
+    };
+    for i in (0..b.len()).filter(|&i| i == 0 || !(ident(i - 1) || b[i - 1] == b':')) {
+        let supers = (0..).take_while(|k| starts(i + 7 * k, b"super::")).count();
+        let root = if starts(i, b"crate::") {
+            i + 7
+        } else if supers > 0 && supers == depth {
+            i + 7 * supers // `super::` climbing exactly to the crate root
+        } else {
+            continue;
+        };
+        if b.get(root) != Some(&b'{') {
+            push(root);
+            continue;
+        }
+        // `crate::{a::x, b}`: the name starting each item of the group.
+        let (mut level, mut item_start) = (0, true);
+        for j in root..b.len() {
+            match b[j] {
+                b'{' => (level, item_start) = (level + 1, true),
+                b'}' if level == 1 => break,
+                b'}' => level -= 1,
+                b',' if level == 1 => item_start = true,
+                c if c.is_ascii_whitespace() => {}
+                _ if item_start && level == 1 => {
+                    push(j);
+                    item_start = false;
+                }
+                _ => item_start = false,
             }
         }
     }
+    out
+}
+
+/// Every `.rs` file under `src/`, as (path relative to `src/`, text), sorted by path.
+fn sources() -> Vec<(String, String)> {
+    fn walk(dir: &Path, src: &Path, out: &mut Vec<(String, String)>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, src, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let rel = path.strip_prefix(src).unwrap().to_string_lossy();
+                let rel = rel.replace('\\', "/");
+                out.push((rel, fs::read_to_string(&path).unwrap()));
+            }
+        }
+    }
+    let src = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src"));
+    let mut files = Vec::new();
+    walk(src, src, &mut files);
+    files.sort();
+    files
+}
+
+/// The core does no I/O, never reads the clock, knows nothing of async, Kafka, metrics or HTTP,
+/// and imports nothing of the crate outside `crate::core`.
+#[test]
+fn core_is_pure() {
+    let files = sources();
+    let core = files.iter().filter(|f| f.0.starts_with("core/")).count();
+    assert!(core >= 8, "the core moved? {core} files in src/core");
+    let mut bad = violations(&files);
+    bad.retain(|v| v.starts_with("core/"));
     assert!(
-        problems.is_empty(),
+        bad.is_empty(),
         "the core must stay pure:\n{}",
-        problems.join("\n")
+        bad.join("\n")
     );
 }
 
-/// Adapters depend on the core, never the other way round; `main.rs` stays thin.
+/// Every "never" of the layering (see the module doc) holds over `src/`.
+#[test]
+fn layering_holds() {
+    let bad = violations(&sources());
+    let shown: String = bad.iter().map(|v| format!("\nsrc/{v}")).collect();
+    assert!(bad.is_empty(), "{} layering violations:{shown}", bad.len());
+}
+
+/// The checker is not vacuous: each rule fires on a small fake tree, and allowed imports do not.
+#[test]
+fn the_checker_catches_each_kind_of_violation() {
+    const FAKE: &str = r#"
+=== core/engine.rs
+use crate::wire::event_json;
+fn t() { SystemTime::now(); }
+=== core/time.rs
+use crate::core::x; // crate::wire, std::fs in a comment
+/// tokio, in a doc comment
+=== kafka/mod.rs
+use crate::app::run;
+use crate::read_model::ReadModel;
+use crate::{accept, wire::x};
+=== kafka/client.rs
+pub fn reader(cfg: &RunConfig, s: RunConfigured) {}
+=== kafka/ingest/mod.rs
+use super::client;
+const S: &str = "crate::http";
+=== http/mod.rs
+use crate::{
+    kafka::Progress,
+    read_model::ReadModel,
+};
+=== read_model.rs
+use super::kafka::Progress;
+=== accept.rs
+use crate::{core::Engine, wire::event_json};
+=== sim/mod.rs
+use crate::wire::x;
+#[cfg(test)]
+#[allow(unused)]
+fn helper() { crate::app::files::load(); }
+#[cfg(test)]
+mod tests {
+    use crate::app::files;
+}
+=== sim/tests.rs
+use crate::app::files;
+=== app/mod.rs
+use crate::kafka::Pipeline;
+use crate::{http, sim};
+=== lib.rs
+pub use crate::kafka::Pipeline;
+=== extra.rs
+"#;
+    let mut files = Vec::new();
+    for f in FAKE.split("=== ").skip(1) {
+        let (path, text) = f.split_once('\n').unwrap();
+        files.push((path.to_string(), text.to_string()));
+    }
+    let bad = violations(&files);
+    // Exactly these: the allowed imports (kafka → read_model, wire, accept; http → read_model;
+    // sim → wire; accept → core, wire; app → all; test code; comments; strings) report nothing.
+    let expected = [
+        "core/engine.rs:1: the core imports wire",
+        "core/engine.rs:2: the core is not pure: `SystemTime`",
+        "kafka/mod.rs:1: adapter kafka imports the app",
+        "kafka/client.rs:1: kafka names the app's configuration `RunConfig`",
+        "http/mod.rs:2: adapter http imports adapter kafka",
+        "read_model.rs:1: read_model imports kafka (it may import only core)",
+        "app/mod.rs:1: import cycle between app and kafka (kafka imports app at kafka/mod.rs:1)",
+        "kafka/mod.rs:2: import cycle between kafka and read_model",
+        "extra.rs:1: top-level module `extra` has no place in LAYERS",
+    ];
+    for e in expected {
+        assert!(
+            bad.iter().any(|p| p.starts_with(e)),
+            "missed `{e}`: {bad:#?}"
+        );
+    }
+    assert_eq!(bad.len(), expected.len(), "unexpected reports: {bad:#?}");
+}
+
+/// `main.rs` stays thin: it wires commands; adapters live in the library.
 #[test]
 fn main_is_thin() {
     let main = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/main.rs")).unwrap();

@@ -7,6 +7,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,10 +15,10 @@ use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
 use crate::accept::{accept_batch, Tally};
-use crate::core::time::{NANOS_PER_DAY, NANOS_PER_HOUR, NANOS_PER_SEC};
+use crate::core::time::{NANOS_PER_DAY, NANOS_PER_HOUR};
 use crate::core::{Count, Engine, EngineSettings, PeriodKind, PeriodPolicy, Registry, Timestamp};
-use crate::metrics::{Health, Metrics};
-use crate::read_model::{publish_engine, ReadModel};
+use crate::metrics::Metrics;
+use crate::read_model::{publish_engine, EngineHealth, ReadModel};
 use crate::sim::clock::{lively_start, SimClock};
 use crate::sim::{Generator, GeneratorConfig};
 use crate::wire::event_json::DEFAULT_MAX_BYTES;
@@ -103,7 +104,7 @@ async fn run(args: DemoArgs, registry: Arc<Registry>) -> Result<()> {
     let calendar = Arc::new(crate::app::files::load_holidays(None)?);
     let live = ReadModel::new(registry.clone(), model.clone());
     let metrics = Arc::new(Metrics::new(live.clone()).context("cannot register metrics")?);
-    let health = metrics.health().clone();
+    let health = live.health().clone();
     let shutdown = CancellationToken::new();
 
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -200,7 +201,7 @@ struct Feeder {
     generator: Generator,
     registry: Arc<Registry>,
     live: ReadModel,
-    health: Health,
+    health: Arc<EngineHealth>,
     /// Reused line buffers of one batch.
     lines: Vec<String>,
 }
@@ -240,14 +241,12 @@ impl Feeder {
             accept_batch(&mut self.engine, DEFAULT_MAX_BYTES, &messages, |_, o| {
                 tally.note(&o)
             });
-            self.health.events_consumed.inc_by(tally.messages);
-            self.health.events_duplicate.inc_by(tally.duplicates);
-            for (code, k) in tally.rejects() {
-                self.health
-                    .events_rejected
-                    .with_label_values(&[code])
-                    .inc_by(k);
-            }
+            self.health.add_outcomes(
+                tally.messages,
+                tally.applied,
+                tally.duplicates,
+                &tally.rejected,
+            );
         }
         n
     }
@@ -255,20 +254,17 @@ impl Feeder {
     fn publish(&mut self) {
         publish_engine(&self.live, 0, &mut self.engine);
         let stats = self.engine.stats();
+        let h = &self.health;
         if let Some(t) = stats.last_event_at {
-            self.health
-                .last_event_timestamp
-                .set(t.as_nanos() as f64 / NANOS_PER_SEC as f64);
+            h.saw_event_at(t);
         }
-        self.health
-            .dossiers_tracked
-            .set(self.engine.dossier_count() as i64);
-        self.health
-            .dossiers_pending
-            .set(self.engine.pending() as i64);
-        self.health.partitions_owned.set(1);
+        h.dossiers_tracked
+            .store(self.engine.dossier_count() as i64, Ordering::Relaxed);
+        h.dossiers_pending
+            .store(self.engine.pending() as i64, Ordering::Relaxed);
+        h.partitions_owned.store(1, Ordering::Relaxed);
         // Everything due by the simulated clock is fed each tick: the demo never lags.
-        self.health.consumer_lag.with_label_values(&["0"]).set(0);
+        h.set_lag(0, 0);
     }
 
     /// Root figures for the progress log (no dossier ids).
@@ -303,7 +299,7 @@ impl Feeder {
         self.publish();
         self.live.set_ready(true);
         let took = t.elapsed();
-        self.health.restore_duration.observe(took.as_secs_f64());
+        self.health.restore_seconds.observe(took);
         tracing::info!(
             events = backlog,
             dossiers = self.engine.dossier_count(),

@@ -15,9 +15,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
 use crate::app::config::{self, RunConfig};
-use crate::kafka::{Pipeline, Progress};
+use crate::kafka::Pipeline;
 use crate::metrics::Metrics;
-use crate::read_model::ReadModel;
+use crate::read_model::{EngineHealth, ReadModel};
 
 /// Arguments of `chiso run`.
 #[derive(clap::Args, Debug)]
@@ -50,7 +50,7 @@ pub fn main(args: RunArgs) -> Result<()> {
 async fn serve(cfg: Arc<RunConfig>) -> Result<()> {
     let live = ReadModel::new(cfg.registry.clone(), cfg.model.clone());
     let metrics = Arc::new(Metrics::new(live.clone()).context("registering metrics")?);
-    let progress = Arc::new(Progress::new(metrics.health().clone()));
+    let health = live.health().clone();
     let cancel = CancellationToken::new();
     info!(
         instance = %cfg.instance_id,
@@ -76,14 +76,9 @@ async fn serve(cfg: Arc<RunConfig>) -> Result<()> {
             http_stop.clone(),
         )))
     };
-    let pipeline = Pipeline::start(
-        Arc::new(cfg.kafka()),
-        live.clone(),
-        progress.clone(),
-        cancel.clone(),
-    )
-    .context("starting the pipeline threads")?;
-    let reporter = tokio::spawn(report_progress(progress.clone(), cancel.clone()));
+    let pipeline = Pipeline::start(Arc::new(cfg.kafka()), live.clone(), cancel.clone())
+        .context("starting the pipeline threads")?;
+    let reporter = tokio::spawn(report_progress(health, cancel.clone()));
 
     wait_for_signal(&cancel).await;
     live.set_ready(false);
@@ -136,7 +131,7 @@ async fn wait_for_signal(cancel: &CancellationToken) {
 }
 
 /// One log line every 10 s with the running totals (no dossier or event ids).
-async fn report_progress(progress: Arc<Progress>, cancel: CancellationToken) {
+async fn report_progress(health: Arc<EngineHealth>, cancel: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(10));
     tick.tick().await;
     loop {
@@ -145,12 +140,12 @@ async fn report_progress(progress: Arc<Progress>, cancel: CancellationToken) {
             _ = cancel.cancelled() => return,
         }
         info!(
-            consumed = progress.consumed(),
-            applied = progress.applied.load(Ordering::Relaxed),
-            duplicates = progress.health.events_duplicate.get(),
-            rejected = progress.rejected(),
-            results = progress.results_published.load(Ordering::Relaxed),
-            restarts = progress.session_restarts.load(Ordering::Relaxed),
+            consumed = health.consumed(),
+            applied = health.applied.load(Ordering::Relaxed),
+            duplicates = health.events_duplicate.load(Ordering::Relaxed),
+            rejected = health.rejected(),
+            results = health.results_published.load(Ordering::Relaxed),
+            restarts = health.session_restarts.load(Ordering::Relaxed),
             "progress"
         );
     }

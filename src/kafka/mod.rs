@@ -27,7 +27,6 @@ pub mod rollup;
 pub mod session;
 pub mod txn;
 
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -36,50 +35,7 @@ use tokio_util::sync::CancellationToken;
 pub use config::{KafkaConfig, Topics};
 pub use error::PipelineError;
 
-use crate::core::Reject;
-use crate::metrics::Health;
 use crate::read_model::ReadModel;
-
-/// Running totals of the pipeline: the health metrics plus a few figures for logs and
-/// benchmarks.
-pub struct Progress {
-    pub health: Health,
-    /// Events applied by the partition engines (restores not included).
-    pub applied: AtomicU64,
-    pub session_restarts: AtomicU64,
-    /// Stage-1 transactions committed.
-    pub transactions: AtomicU64,
-    /// Result records published by stage 2.
-    pub results_published: AtomicU64,
-}
-
-impl Progress {
-    pub fn new(health: Health) -> Self {
-        Progress {
-            health,
-            applied: AtomicU64::new(0),
-            session_restarts: AtomicU64::new(0),
-            transactions: AtomicU64::new(0),
-            results_published: AtomicU64::new(0),
-        }
-    }
-
-    /// With health series in a registry of their own (tests, benchmarks).
-    pub fn standalone() -> Self {
-        Progress::new(Health::register(&prometheus::Registry::new()).expect("fresh registry"))
-    }
-
-    pub fn consumed(&self) -> u64 {
-        self.health.events_consumed.get()
-    }
-
-    pub fn rejected(&self) -> u64 {
-        Reject::CODES
-            .iter()
-            .map(|c| self.health.events_rejected.with_label_values(&[c]).get())
-            .sum()
-    }
-}
 
 /// The two stages, running on their own threads.
 pub struct Pipeline {
@@ -92,16 +48,17 @@ impl Pipeline {
     pub fn start(
         cfg: Arc<KafkaConfig>,
         live: ReadModel,
-        progress: Arc<Progress>,
         cancel: CancellationToken,
     ) -> std::io::Result<Pipeline> {
+        // Both stages report to the read model's health figures, which metrics read.
+        let health = live.health().clone();
         let stage1 = {
-            let (cfg, live, progress, cancel) =
-                (cfg.clone(), live.clone(), progress.clone(), cancel.clone());
+            let (cfg, live, health, cancel) =
+                (cfg.clone(), live.clone(), health.clone(), cancel.clone());
             std::thread::Builder::new()
                 .name("chiso-stage1".into())
                 .spawn(move || {
-                    let r = ingest::run(cfg, live, progress, cancel.clone());
+                    let r = ingest::run(cfg, live, health, cancel.clone());
                     if r.is_err() {
                         cancel.cancel();
                     }
@@ -111,7 +68,7 @@ impl Pipeline {
         let rollup = std::thread::Builder::new()
             .name("chiso-rollup".into())
             .spawn(move || {
-                let r = rollup::run(cfg, live, progress, cancel.clone());
+                let r = rollup::run(cfg, live, health, cancel.clone());
                 if r.is_err() {
                     cancel.cancel();
                 }
@@ -125,11 +82,11 @@ impl Pipeline {
         let a = self
             .stage1
             .join()
-            .unwrap_or_else(|_| Err(PipelineError::Fatal("stage 1 panicked".into())));
+            .unwrap_or_else(|_| Err(PipelineError::StagePanicked(1)));
         let b = self
             .rollup
             .join()
-            .unwrap_or_else(|_| Err(PipelineError::Fatal("stage 2 panicked".into())));
+            .unwrap_or_else(|_| Err(PipelineError::StagePanicked(2)));
         a.and(b)
     }
 }

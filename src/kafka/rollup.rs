@@ -28,11 +28,11 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::client;
 use super::error::{op, PipelineError};
-use super::session::{cancel_aware_sleep, drop_bounded, Backoff};
+use super::session::{drop_bounded, empty_rebalance, run_sessions};
 use super::txn::{Out, Transactor};
-use super::Progress;
 use crate::core::{score_pooled, AgencyResult, Own, Period, Timestamp};
 use crate::kafka::config::KafkaConfig;
+use crate::read_model::EngineHealth;
 use crate::read_model::{ReadModel, Snapshot};
 use crate::wire::partials;
 use crate::wire::result_json;
@@ -44,22 +44,12 @@ pub const LIVE_SOURCE: u32 = u32::MAX;
 pub fn run(
     cfg: Arc<KafkaConfig>,
     live: ReadModel,
-    progress: Arc<Progress>,
+    health: Arc<EngineHealth>,
     cancel: CancellationToken,
 ) -> Result<(), PipelineError> {
-    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(15));
-    while !cancel.is_cancelled() {
-        match session(&cfg, &live, &progress, &cancel) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.retryable() => {
-                let delay = backoff.next_delay();
-                warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "stage 2 session ended; starting a new one");
-                cancel_aware_sleep(&cancel, delay);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
+    run_sessions("stage 2", &cancel, &health, || {
+        session(&cfg, &live, &health, &cancel)
+    })
 }
 
 /// What the results topic holds for one key.
@@ -84,7 +74,7 @@ fn fingerprint(json: &str) -> u64 {
 struct RollupState {
     cfg: Arc<KafkaConfig>,
     live: ReadModel,
-    progress: Arc<Progress>,
+    health: Arc<EngineHealth>,
     producer: Option<Transactor>,
     owned: bool,
     needs_restore: bool,
@@ -119,22 +109,13 @@ impl ConsumerContext for RollupCtx {
         tpl: &mut TopicPartitionList,
     ) {
         let mut shared = self.shared.lock().expect("session state lock");
-        let empty = tpl.count() == 0;
-        match err {
-            // Cooperative rebalancing calls back with empty lists too: nothing changes then.
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS
-            | RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS
-                if empty =>
-            {
-                let r = if err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
-                    consumer.incremental_assign(tpl)
-                } else {
-                    consumer.incremental_unassign(tpl)
-                };
-                if let Err(e) = r {
-                    shared.broken.get_or_insert(op("empty rebalance")(e));
-                }
+        if let Some(r) = empty_rebalance(consumer, err, tpl) {
+            if let Err(e) = r {
+                shared.broken.get_or_insert(e);
             }
+            return;
+        }
+        match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 info!("roll-up partition assigned: restoring");
                 // Always from the beginning: the compacted topic is the whole state.
@@ -175,10 +156,9 @@ impl ConsumerContext for RollupCtx {
                 info!("roll-up partition released");
             }
             _ => {
-                let code: rdkafka::error::RDKafkaErrorCode = err.into();
                 shared
                     .broken
-                    .get_or_insert(PipelineError::Retry(format!("rebalance error: {code}")));
+                    .get_or_insert(PipelineError::Rebalance(err.into()));
             }
         }
     }
@@ -305,7 +285,7 @@ impl RollupState {
         if offsets.count() > 0 {
             self.committed_offset = self.next_offset;
         }
-        self.progress
+        self.health
             .results_published
             .fetch_add(outs.len() as u64, std::sync::atomic::Ordering::Relaxed);
         if !outs.is_empty() || self.live_stale(now) {
@@ -342,7 +322,7 @@ impl RollupState {
             .map_err(op("fetching results topic metadata"))?;
         let parts = md.topics().first().map_or(0, |t| t.partitions().len());
         if parts == 0 {
-            return Err(PipelineError::Fatal(format!(
+            return Err(PipelineError::Topics(format!(
                 "topic `{topic}` does not exist"
             )));
         }
@@ -408,13 +388,13 @@ impl RollupState {
 fn session(
     cfg: &Arc<KafkaConfig>,
     live: &ReadModel,
-    progress: &Arc<Progress>,
+    health: &Arc<EngineHealth>,
     cancel: &CancellationToken,
 ) -> Result<(), PipelineError> {
     let shared = Arc::new(Mutex::new(RollupState {
         cfg: cfg.clone(),
         live: live.clone(),
-        progress: progress.clone(),
+        health: health.clone(),
         producer: None,
         owned: false,
         needs_restore: false,

@@ -1,11 +1,71 @@
-//! What both stages' sessions share: backoff between sessions, a sleep that ends on
-//! cancellation, and bounded dropping of rdkafka clients.
+//! What both stages' sessions share: running sessions one after the other with backoff, the
+//! empty callbacks of cooperative rebalancing, a sleep that ends on cancellation, and bounded
+//! dropping of rdkafka clients.
+//!
+//! A session is one set of clients and everything in memory built from them. Any error ends
+//! it; a retryable one starts a new session (which restores from Kafka) after a backoff, a
+//! fatal one stops the stage.
 
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
+use rdkafka::types::RDKafkaRespErr;
+use rdkafka::TopicPartitionList;
 use tokio_util::sync::CancellationToken;
-use tracing::error;
+use tracing::{error, warn};
+
+use super::error::{op, PipelineError};
+use crate::read_model::EngineHealth;
+
+/// Runs `session` until it ends cleanly (cancelled) or with an error no new session can fix;
+/// retryable errors start a new session after an exponential backoff (0.5 s to 15 s).
+pub fn run_sessions(
+    stage: &'static str,
+    cancel: &CancellationToken,
+    health: &EngineHealth,
+    mut session: impl FnMut() -> Result<(), PipelineError>,
+) -> Result<(), PipelineError> {
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(15));
+    while !cancel.is_cancelled() {
+        match session() {
+            Ok(()) => return Ok(()),
+            Err(e) if e.retryable() => {
+                let delay = backoff.next_delay();
+                warn!(
+                    stage,
+                    error = %e,
+                    retry_in_ms = delay.as_millis() as u64,
+                    "session ended; starting a new one, restored from Kafka"
+                );
+                health.session_restarts.fetch_add(1, Ordering::Relaxed);
+                cancel_aware_sleep(cancel, delay);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Cooperative rebalancing also calls back with empty lists, where nothing changes but the
+/// incremental (un)assign must still be called. `None` when `tpl` is not empty (a real change,
+/// for the caller); otherwise the result of that call.
+pub fn empty_rebalance<C: ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    err: RDKafkaRespErr,
+    tpl: &TopicPartitionList,
+) -> Option<Result<(), PipelineError>> {
+    if tpl.count() > 0 {
+        return None;
+    }
+    let r = match err {
+        RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => consumer.incremental_assign(tpl),
+        RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => consumer.incremental_unassign(tpl),
+        _ => return None,
+    };
+    Some(r.map_err(op("empty rebalance")))
+}
 
 /// Exponential backoff between session restarts.
 #[derive(Debug)]

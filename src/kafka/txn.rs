@@ -3,7 +3,7 @@
 //!
 //! The offsets go through `send_offsets_to_transaction` with the consumer's group metadata, so
 //! the group coordinator fences an instance that lost its partitions in a rebalance: its commit
-//! fails instead of overwriting the new owner's progress.
+//! fails instead of overwriting the new owner's health.
 //!
 //! Every blocking call of librdkafka's transaction API runs on a helper thread with a deadline of
 //! our own: `rd_kafka_send_offsets_to_transaction` was seen to wait forever, whatever its
@@ -54,7 +54,7 @@ pub struct Transactor {
 
 /// The call did not return in time.
 #[derive(Debug)]
-struct Hung(String);
+struct Hung(PipelineError);
 
 /// Runs `f` on a helper thread; `Err(Hung)` if it does not return within `limit`.
 fn guarded<T: Send + 'static>(
@@ -69,9 +69,10 @@ fn guarded<T: Send + 'static>(
             let _ = tx.send(f());
         });
     if let Err(e) = spawned {
-        return Ok(Err(PipelineError::Retry(format!(
-            "{what}: cannot start a thread: {e}"
-        ))));
+        return Ok(Err(PipelineError::Thread {
+            what,
+            reason: e.to_string(),
+        }));
     }
     rx.recv_timeout(limit).map_err(|_| {
         error!(
@@ -79,10 +80,10 @@ fn guarded<T: Send + 'static>(
             limit_s = limit.as_secs(),
             "librdkafka transaction call hung; abandoning the producer"
         );
-        Hung(format!(
-            "{what} did not return within {} s",
-            limit.as_secs()
-        ))
+        Hung(PipelineError::Hung {
+            what,
+            seconds: limit.as_secs(),
+        })
     })
 }
 
@@ -125,16 +126,14 @@ impl Transactor {
         f: impl FnOnce() -> Result<T, PipelineError> + Send + 'static,
     ) -> Result<T, PipelineError> {
         if self.hung {
-            return Err(PipelineError::Retry(format!(
-                "{what}: the producer is unusable after a hung call"
-            )));
+            return Err(PipelineError::ProducerUnusable { what });
         }
         match guarded(what, limit, f) {
             Ok(result) => result,
-            Err(Hung(msg)) => {
+            Err(Hung(e)) => {
                 self.hung = true;
                 self.open = false;
-                Err(PipelineError::Retry(msg))
+                Err(e)
             }
         }
     }
@@ -142,9 +141,9 @@ impl Transactor {
     pub fn begin(&mut self) -> Result<(), PipelineError> {
         debug_assert!(!self.open);
         if self.hung {
-            return Err(PipelineError::Retry(
-                "the producer is unusable after a hung call".into(),
-            ));
+            return Err(PipelineError::ProducerUnusable {
+                what: "beginning a transaction",
+            });
         }
         self.producer
             .begin_transaction()

@@ -1,154 +1,218 @@
-//! Engine health metrics: registered once in the owned registry, updated by whoever owns an
-//! engine (the Kafka pipeline, the demo). Cloning a `Health` shares the same series.
+//! Engine health metrics, read at scrape time from the owners' atomics
+//! ([`EngineHealth`](crate::read_model::EngineHealth)): a collector registered once in the
+//! owned registry. A partition handed to another instance stops being reported here (its lag
+//! entry is gone), and the owners never hold a metrics type.
 
-use prometheus::{
-    Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry,
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::{
+    Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
 };
 
 use crate::core::Reject;
+use crate::read_model::health::DurationHistogram;
+use crate::read_model::EngineHealth;
 
-/// The health series of one process. Every field is a cheap, shareable handle.
-#[derive(Clone)]
-pub struct Health {
-    /// `chiso_events_consumed_total`: messages read from the input (accepted, duplicate or not).
-    pub events_consumed: IntCounter,
-    /// `chiso_events_rejected_total{reason}`: messages that broke the event contract.
-    pub events_rejected: IntCounterVec,
-    /// `chiso_events_duplicate_total`: valid messages whose agency accepted their `event_id` before.
-    pub events_duplicate: IntCounter,
-    /// `chiso_dead_letters_total`: rejected messages copied to the dead-letter topic.
-    pub dead_letters: IntCounter,
-    /// `chiso_consumer_lag{partition}`: messages behind the end of each owned input partition.
-    pub consumer_lag: IntGaugeVec,
-    /// `chiso_commit_duration_seconds`: time to commit state, results and offsets.
-    pub commit_duration: Histogram,
-    /// `chiso_restore_duration_seconds`: time to rebuild an engine's state at start or assignment.
-    pub restore_duration: Histogram,
-    /// `chiso_last_event_timestamp_seconds`: the latest `occurred_at` applied (Unix seconds).
-    pub last_event_timestamp: Gauge,
-    /// `chiso_partitions_owned`: input partitions (sources) this process owns now.
-    pub partitions_owned: IntGauge,
-    /// `chiso_dossiers_tracked`: dossiers held in memory.
-    pub dossiers_tracked: IntGauge,
-    /// `chiso_dossiers_pending`: dossiers with events but no `received` yet.
-    pub dossiers_pending: IntGauge,
-    /// `chiso_build_info{version}`: always 1.
-    pub build_info: IntGaugeVec,
+/// (name, help, type, variable label) of every health family, in scrape order.
+const FAMILIES: [(&str, &str, MetricType, Option<&str>); 12] = [
+    (
+        "chiso_events_consumed_total",
+        "Input messages read (applied, duplicate or rejected).",
+        MetricType::COUNTER,
+        None,
+    ),
+    (
+        "chiso_events_rejected_total",
+        "Input messages rejected because they break the event contract, by reason.",
+        MetricType::COUNTER,
+        Some("reason"),
+    ),
+    (
+        "chiso_events_duplicate_total",
+        "Valid messages ignored as duplicates: their agency had accepted the same event_id before.",
+        MetricType::COUNTER,
+        None,
+    ),
+    (
+        "chiso_dead_letters_total",
+        "Rejected messages copied to the dead-letter topic.",
+        MetricType::COUNTER,
+        None,
+    ),
+    (
+        "chiso_consumer_lag",
+        "Messages between the committed position and the end of each owned input partition.",
+        MetricType::GAUGE,
+        Some("partition"),
+    ),
+    (
+        "chiso_commit_duration_seconds",
+        "Time to commit engine state, results and input offsets together.",
+        MetricType::HISTOGRAM,
+        None,
+    ),
+    (
+        "chiso_restore_duration_seconds",
+        "Time to rebuild an engine's state (start-up, partition assignment, demo backlog).",
+        MetricType::HISTOGRAM,
+        None,
+    ),
+    (
+        "chiso_last_event_timestamp_seconds",
+        "The latest occurred_at among applied events, in Unix seconds.",
+        MetricType::GAUGE,
+        None,
+    ),
+    (
+        "chiso_partitions_owned",
+        "Input partitions (engine sources) this process owns now.",
+        MetricType::GAUGE,
+        None,
+    ),
+    (
+        "chiso_dossiers_tracked",
+        "Dossiers held in memory by the engines of this process.",
+        MetricType::GAUGE,
+        None,
+    ),
+    (
+        "chiso_dossiers_pending",
+        "Dossiers with events but no received event yet (in no indicator).",
+        MetricType::GAUGE,
+        None,
+    ),
+    (
+        "chiso_build_info",
+        "Always 1; the version label says which build runs.",
+        MetricType::GAUGE,
+        Some("version"),
+    ),
+];
+
+/// The health families, built from [`EngineHealth`] at every scrape.
+pub struct HealthCollector {
+    health: Arc<EngineHealth>,
+    descs: Vec<Desc>,
 }
 
-fn counter(r: &Registry, name: &str, help: &str) -> prometheus::Result<IntCounter> {
-    let c = IntCounter::new(name, help)?;
-    r.register(Box::new(c.clone()))?;
-    Ok(c)
+impl HealthCollector {
+    pub fn new(health: Arc<EngineHealth>) -> prometheus::Result<Self> {
+        let descs = FAMILIES
+            .iter()
+            .map(|(name, help, _, label)| {
+                Desc::new(
+                    name.to_string(),
+                    help.to_string(),
+                    label.iter().map(|l| l.to_string()).collect(),
+                    HashMap::new(),
+                )
+            })
+            .collect::<prometheus::Result<_>>()?;
+        Ok(HealthCollector { health, descs })
+    }
 }
 
-fn gauge(r: &Registry, name: &str, help: &str) -> prometheus::Result<IntGauge> {
-    let g = IntGauge::new(name, help)?;
-    r.register(Box::new(g.clone()))?;
-    Ok(g)
+fn pair(name: &str, value: &str) -> LabelPair {
+    let mut p = LabelPair::default();
+    p.set_name(name.to_owned());
+    p.set_value(value.to_owned());
+    p
 }
 
-fn histogram(
-    r: &Registry,
-    name: &str,
-    help: &str,
-    buckets: Vec<f64>,
-) -> prometheus::Result<Histogram> {
-    let h = Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets))?;
-    r.register(Box::new(h.clone()))?;
-    Ok(h)
+fn counter(value: u64, labels: Vec<LabelPair>) -> Metric {
+    let mut c = Counter::default();
+    c.set_value(value as f64);
+    let mut m = Metric::from_label(labels);
+    m.set_counter(c);
+    m
 }
 
-impl Health {
-    /// Creates and registers every health series in `registry`.
-    pub fn register(registry: &Registry) -> prometheus::Result<Health> {
-        let r = registry;
-        let events_rejected = IntCounterVec::new(
-            Opts::new(
-                "chiso_events_rejected_total",
-                "Input messages rejected because they break the event contract, by reason.",
-            ),
-            &["reason"],
-        )?;
-        r.register(Box::new(events_rejected.clone()))?;
-        // Every reason exists from the start, so that rate() sees the first reject.
-        for code in Reject::CODES {
-            events_rejected.with_label_values(&[code]);
-        }
-        let consumer_lag = IntGaugeVec::new(
-            Opts::new(
-                "chiso_consumer_lag",
-                "Messages between the committed position and the end of each owned input partition.",
-            ),
-            &["partition"],
-        )?;
-        r.register(Box::new(consumer_lag.clone()))?;
-        let last_event_timestamp = Gauge::new(
-            "chiso_last_event_timestamp_seconds",
-            "The latest occurred_at among applied events, in Unix seconds.",
-        )?;
-        r.register(Box::new(last_event_timestamp.clone()))?;
-        let build_info = IntGaugeVec::new(
-            Opts::new(
-                "chiso_build_info",
-                "Always 1; the version label says which build runs.",
-            ),
-            &["version"],
-        )?;
-        r.register(Box::new(build_info.clone()))?;
-        build_info
-            .with_label_values(&[env!("CARGO_PKG_VERSION")])
-            .set(1);
-        Ok(Health {
-            events_consumed: counter(
-                r,
-                "chiso_events_consumed_total",
-                "Input messages read (applied, duplicate or rejected).",
-            )?,
-            events_rejected,
-            events_duplicate: counter(
-                r,
-                "chiso_events_duplicate_total",
-                "Valid messages ignored as duplicates: their agency had accepted the same event_id before.",
-            )?,
-            dead_letters: counter(
-                r,
-                "chiso_dead_letters_total",
-                "Rejected messages copied to the dead-letter topic.",
-            )?,
-            consumer_lag,
-            commit_duration: histogram(
-                r,
-                "chiso_commit_duration_seconds",
-                "Time to commit engine state, results and input offsets together.",
-                vec![
-                    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-                ],
-            )?,
-            restore_duration: histogram(
-                r,
-                "chiso_restore_duration_seconds",
-                "Time to rebuild an engine's state (start-up, partition assignment, demo backlog).",
-                vec![0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0],
-            )?,
-            last_event_timestamp,
-            partitions_owned: gauge(
-                r,
-                "chiso_partitions_owned",
-                "Input partitions (engine sources) this process owns now.",
-            )?,
-            dossiers_tracked: gauge(
-                r,
-                "chiso_dossiers_tracked",
-                "Dossiers held in memory by the engines of this process.",
-            )?,
-            dossiers_pending: gauge(
-                r,
-                "chiso_dossiers_pending",
-                "Dossiers with events but no received event yet (in no indicator).",
-            )?,
-            build_info,
-        })
+fn gauge(value: f64, labels: Vec<LabelPair>) -> Metric {
+    let mut g = Gauge::default();
+    g.set_value(value);
+    let mut m = Metric::from_label(labels);
+    m.set_gauge(g);
+    m
+}
+
+fn histogram(h: &DurationHistogram) -> Metric {
+    let (cumulative, sum) = h.read();
+    let mut out = Histogram::default();
+    out.set_sample_count(*cumulative.last().expect("a +Inf bucket"));
+    out.set_sample_sum(sum);
+    out.set_bucket(
+        h.bounds()
+            .iter()
+            .zip(&cumulative)
+            .map(|(&bound, &count)| {
+                let mut b = Bucket::default();
+                b.set_upper_bound(bound);
+                b.set_cumulative_count(count);
+                b
+            })
+            .collect(),
+    );
+    let mut m = Metric::default();
+    m.set_histogram(out);
+    m
+}
+
+impl Collector for HealthCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let h = &self.health;
+        let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        let gauge_i =
+            |a: &std::sync::atomic::AtomicI64| gauge(a.load(Ordering::Relaxed) as f64, vec![]);
+        let last = h.last_event_at.load(Ordering::Relaxed);
+        let metrics: [Vec<Metric>; 12] = [
+            vec![counter(load(&h.events_consumed), vec![])],
+            Reject::CODES
+                .iter()
+                .zip(&h.events_rejected)
+                .map(|(code, n)| counter(load(n), vec![pair("reason", code)]))
+                .collect(),
+            vec![counter(load(&h.events_duplicate), vec![])],
+            vec![counter(load(&h.dead_letters), vec![])],
+            h.consumer_lag
+                .lock()
+                .expect("lag lock")
+                .iter()
+                .map(|(p, lag)| gauge(*lag as f64, vec![pair("partition", &p.to_string())]))
+                .collect(),
+            vec![histogram(&h.commit_seconds)],
+            vec![histogram(&h.restore_seconds)],
+            vec![gauge(
+                if last == i64::MIN {
+                    0.0
+                } else {
+                    last as f64 / 1e9
+                },
+                vec![],
+            )],
+            vec![gauge_i(&h.partitions_owned)],
+            vec![gauge_i(&h.dossiers_tracked)],
+            vec![gauge_i(&h.dossiers_pending)],
+            vec![gauge(1.0, vec![pair("version", env!("CARGO_PKG_VERSION"))])],
+        ];
+        FAMILIES
+            .iter()
+            .zip(metrics)
+            .filter(|(_, m)| !m.is_empty())
+            .map(|((name, help, kind, _), m)| {
+                let mut f = MetricFamily::default();
+                f.set_name(name.to_string());
+                f.set_help(help.to_string());
+                f.set_field_type(*kind);
+                f.set_metric(m);
+                f
+            })
+            .collect()
     }
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use prometheus::{Registry, TextEncoder};
 
-pub use health::Health;
+pub use health::HealthCollector;
 pub use indicators::IndicatorCollector;
 
 use crate::read_model::ReadModel;
@@ -24,7 +24,6 @@ use crate::read_model::ReadModel;
 /// Every metric of one process.
 pub struct Metrics {
     registry: Registry,
-    health: Health,
     indicators: IndicatorCollector,
 }
 
@@ -32,18 +31,12 @@ impl Metrics {
     /// Creates the registry, registers the health series and prepares the indicator collector.
     pub fn new(live: ReadModel) -> prometheus::Result<Self> {
         let registry = Registry::new();
-        let health = Health::register(&registry)?;
+        registry.register(Box::new(HealthCollector::new(live.health().clone())?))?;
         let indicators = IndicatorCollector::new(live)?;
         Ok(Metrics {
             registry,
-            health,
             indicators,
         })
-    }
-
-    /// The health series, to update from the engine owners.
-    pub fn health(&self) -> &Health {
-        &self.health
     }
 
     /// The owned registry (health series); register further process-level collectors here.

@@ -131,11 +131,11 @@ pub fn replay_into(
                 let Some(payload) = m.payload() else { continue };
                 stats.records += 1;
                 stats.bytes += payload.len() as u64;
-                let corrupt = |e: BinError| {
-                    PipelineError::Fatal(format!(
-                        "state topic {topic} partition {partition} offset {}: {e}",
-                        m.offset()
-                    ))
+                let corrupt = |e: BinError| PipelineError::CorruptState {
+                    topic: topic.to_string(),
+                    partition,
+                    offset: m.offset(),
+                    reason: e.to_string(),
                 };
                 let mut batch = BatchReader::new(payload).map_err(corrupt)?;
                 // The record's events, decoded, then applied together (the core prefetches

@@ -16,6 +16,7 @@ pub mod changelog;
 pub mod worker;
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -33,10 +34,10 @@ use tracing::{debug, error, info, warn};
 
 use super::client;
 use super::error::{op, PipelineError};
-use super::session::{cancel_aware_sleep, drop_bounded, Backoff};
+use super::session::{drop_bounded, empty_rebalance, run_sessions};
 use super::txn::{Out, Transactor};
-use super::Progress;
 use crate::kafka::config::KafkaConfig;
+use crate::read_model::EngineHealth;
 use crate::read_model::ReadModel;
 use worker::{Cmd, Flushed, Worker};
 
@@ -49,26 +50,13 @@ const OFFSETS_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn run(
     cfg: Arc<KafkaConfig>,
     live: ReadModel,
-    progress: Arc<Progress>,
+    health: Arc<EngineHealth>,
     cancel: CancellationToken,
 ) -> Result<(), PipelineError> {
-    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(15));
-    while !cancel.is_cancelled() {
+    run_sessions("stage 1", &cancel, &health, || {
         live.set_ready(false);
-        match session(&cfg, &live, &progress, &cancel) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.retryable() => {
-                let delay = backoff.next_delay();
-                warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "stage 1 session ended; restoring in a new one");
-                progress
-                    .session_restarts
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                cancel_aware_sleep(&cancel, delay);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
+        session(&cfg, &live, &health, &cancel)
+    })
 }
 
 type Queue = PartitionQueue<IngestCtx>;
@@ -83,7 +71,7 @@ struct WorkerHandle {
 struct IngestState {
     cfg: Arc<KafkaConfig>,
     live: ReadModel,
-    progress: Arc<Progress>,
+    health: Arc<EngineHealth>,
     producer: Option<Transactor>,
     queues: HashMap<i32, Queue>,
     workers: HashMap<i32, WorkerHandle>,
@@ -114,12 +102,7 @@ impl ClientContext for IngestCtx {
         };
         for (p, s) in &topic.partitions {
             if *p >= 0 && shared.workers.contains_key(p) && s.consumer_lag >= 0 {
-                shared
-                    .progress
-                    .health
-                    .consumer_lag
-                    .with_label_values(&[&p.to_string()])
-                    .set(s.consumer_lag);
+                shared.health.set_lag(*p, s.consumer_lag);
             }
         }
     }
@@ -136,22 +119,14 @@ impl ConsumerContext for IngestCtx {
         err: RDKafkaRespErr,
         tpl: &mut TopicPartitionList,
     ) {
+        if let Some(r) = empty_rebalance(consumer, err, tpl) {
+            if let Err(e) = r {
+                self.break_session(e);
+            }
+            return;
+        }
         let partitions: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
         match err {
-            // Cooperative rebalancing calls back with empty lists too: nothing changes then.
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS
-            | RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS
-                if partitions.is_empty() =>
-            {
-                let r = if err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
-                    consumer.incremental_assign(tpl)
-                } else {
-                    consumer.incremental_unassign(tpl)
-                };
-                if let Err(e) = r {
-                    self.break_session(op("empty rebalance")(e));
-                }
-            }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
                 info!(?partitions, "event partitions assigned");
                 // Offsets first, state second: the restore then reads at least everything the
@@ -187,9 +162,7 @@ impl ConsumerContext for IngestCtx {
                     let mut shared = self.shared.lock().expect("session state lock");
                     if lost || group.is_none() {
                         shared.discard_workers(&partitions);
-                        shared.broken.get_or_insert(PipelineError::Retry(
-                            "partition assignment lost".into(),
-                        ));
+                        shared.broken.get_or_insert(PipelineError::AssignmentLost);
                     } else if let Err(e) = shared.stop_workers(&partitions, group) {
                         shared.broken.get_or_insert(e);
                     }
@@ -200,8 +173,7 @@ impl ConsumerContext for IngestCtx {
                 info!(?partitions, "event partitions released");
             }
             _ => {
-                let code: rdkafka::error::RDKafkaErrorCode = err.into();
-                self.break_session(PipelineError::Retry(format!("rebalance error: {code}")));
+                self.break_session(PipelineError::Rebalance(err.into()));
             }
         }
     }
@@ -225,9 +197,10 @@ impl IngestState {
                 continue;
             }
             let Some(queue) = self.queues.remove(&p) else {
-                self.broken.get_or_insert(PipelineError::Retry(format!(
-                    "partition {p} has no queue (more partitions than at start-up?)"
-                )));
+                self.broken
+                    .get_or_insert(PipelineError::TopicsChanged(format!(
+                        "partition {p} has no queue (more partitions than at start-up?)"
+                    )));
                 continue;
             };
             let (tx, rx) = channel();
@@ -235,7 +208,7 @@ impl IngestState {
                 p,
                 self.cfg.clone(),
                 self.live.clone(),
-                self.progress.clone(),
+                self.health.clone(),
                 queue,
                 rx,
                 self.replies_tx.clone(),
@@ -244,7 +217,7 @@ impl IngestState {
                 .name(format!("chiso-p{p}"))
                 .spawn(move || worker.run())
                 .expect("spawning a partition thread");
-            self.progress.health.partitions_owned.inc();
+            self.health.partitions_owned.fetch_add(1, Ordering::Relaxed);
             self.workers.insert(
                 p,
                 WorkerHandle {
@@ -268,20 +241,15 @@ impl IngestState {
 
     fn join(&mut self, p: i32, w: WorkerHandle) {
         self.committed.remove(&p);
-        self.progress.health.partitions_owned.dec();
-        self.progress
-            .health
-            .consumer_lag
-            .with_label_values(&[&p.to_string()])
-            .set(0);
+        self.health.partitions_owned.fetch_sub(1, Ordering::Relaxed);
+        self.health.forget_lag(p);
         match w.join.join() {
             Ok(queue) => {
                 self.queues.insert(p, queue);
             }
             Err(_) => {
-                self.broken.get_or_insert(PipelineError::Retry(format!(
-                    "partition {p} worker panicked"
-                )));
+                self.broken
+                    .get_or_insert(PipelineError::WorkerPanicked { partition: p });
             }
         }
         self.live.withdraw(p as u32);
@@ -342,20 +310,14 @@ impl IngestState {
             match self.replies.recv_timeout(left) {
                 Ok(f) if f.epoch == epoch => outputs.push(f),
                 Ok(_) => {}
-                Err(_) => {
-                    return Err(PipelineError::Retry(
-                        "partition workers did not hand over their outputs in time".into(),
-                    ))
-                }
+                Err(_) => return Err(PipelineError::WorkersTimedOut),
             }
         }
         for f in &outputs {
-            if let Some((msg, fatal)) = &f.error {
-                let msg = format!("partition {}: {msg}", f.partition);
-                return Err(if *fatal {
-                    PipelineError::Fatal(msg)
-                } else {
-                    PipelineError::Retry(msg)
+            if let Some(e) = &f.error {
+                return Err(PipelineError::Partition {
+                    partition: f.partition,
+                    source: Box::new(e.clone()),
                 });
             }
             if let Some(w) = self.workers.get_mut(&f.partition) {
@@ -418,12 +380,10 @@ impl IngestState {
         }
         let batches: usize = outputs.iter().map(|f| f.state.len()).sum();
         let dead: usize = outputs.iter().map(|f| f.dead.len()).sum();
-        let h = &self.progress.health;
-        h.commit_duration.observe(t0.elapsed().as_secs_f64());
-        h.dead_letters.inc_by(dead as u64);
-        self.progress
-            .transactions
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let h = &self.health;
+        h.commit_seconds.observe(t0.elapsed());
+        h.dead_letters.fetch_add(dead as u64, Ordering::Relaxed);
+        h.transactions.fetch_add(1, Ordering::Relaxed);
         debug!(
             epoch,
             records,
@@ -442,14 +402,14 @@ impl IngestState {
 fn session(
     cfg: &Arc<KafkaConfig>,
     live: &ReadModel,
-    progress: &Arc<Progress>,
+    health: &Arc<EngineHealth>,
     cancel: &CancellationToken,
 ) -> Result<(), PipelineError> {
     let (replies_tx, replies) = channel();
     let shared = Arc::new(Mutex::new(IngestState {
         cfg: cfg.clone(),
         live: live.clone(),
-        progress: progress.clone(),
+        health: health.clone(),
         producer: None,
         queues: HashMap::new(),
         workers: HashMap::new(),
@@ -503,7 +463,7 @@ fn session_inner(
         for p in 0..partitions {
             let q = consumer
                 .split_partition_queue(&topics.events, p)
-                .ok_or_else(|| PipelineError::Fatal(format!("cannot split partition {p}")))?;
+                .ok_or_else(|| PipelineError::Topics(format!("cannot split partition {p}")))?;
             c.queues.insert(p, q);
         }
     }
@@ -526,7 +486,7 @@ fn session_inner(
             None => {}
             Some(Ok(m)) => {
                 use rdkafka::Message;
-                return Err(PipelineError::Retry(format!(
+                return Err(PipelineError::TopicsChanged(format!(
                     "message of partition {} on the main queue (partitions added?)",
                     m.partition()
                 )));
@@ -593,12 +553,11 @@ fn check_topics(
         let md = consumer
             .fetch_metadata(Some(topic), Duration::from_secs(10))
             .map_err(op("fetching topic metadata"))?;
-        let m = md
-            .topics()
-            .first()
-            .ok_or_else(|| PipelineError::Retry(format!("no metadata for topic {topic}")))?;
+        let m = md.topics().first().ok_or_else(|| {
+            PipelineError::TopicsChanged(format!("no metadata for topic {topic}"))
+        })?;
         if m.error().is_some() || m.partitions().is_empty() {
-            return Err(PipelineError::Fatal(format!(
+            return Err(PipelineError::Topics(format!(
                 "topic `{topic}` does not exist (create it: scripts/kafka topics, docs/kafka.md)"
             )));
         }
@@ -607,7 +566,7 @@ fn check_topics(
     let events = count(&t.events)?;
     let state = count(&t.state)?;
     if state != events {
-        return Err(PipelineError::Fatal(format!(
+        return Err(PipelineError::Topics(format!(
             "the state topic `{}` has {state} partitions, the events topic `{}` {events}: they must match",
             t.state, t.events
         )));
@@ -616,7 +575,7 @@ fn check_topics(
         count(topic)?;
     }
     if count(&t.partials)? != 1 {
-        return Err(PipelineError::Fatal(format!(
+        return Err(PipelineError::Topics(format!(
             "the partials topic `{}` must have exactly one partition",
             t.partials
         )));

@@ -26,7 +26,7 @@ use crate::core::{AgencyIdx, Engine, Own, Period};
 use crate::kafka::config::KafkaConfig;
 use crate::kafka::error::PipelineError;
 use crate::kafka::txn::Out;
-use crate::kafka::Progress;
+use crate::read_model::EngineHealth;
 use std::sync::RwLock;
 
 use crate::read_model::{OpenSet, ReadModel};
@@ -63,7 +63,7 @@ pub struct Flushed {
     pub dead: Vec<Out>,
     pub partials: Vec<Out>,
     /// The worker cannot go on (the session must restart, or stop if `fatal`).
-    pub error: Option<(String, bool)>,
+    pub error: Option<PipelineError>,
 }
 
 pub struct Worker<C: ConsumerContext + 'static> {
@@ -72,7 +72,7 @@ pub struct Worker<C: ConsumerContext + 'static> {
     live: ReadModel,
     /// This partition's operator lists in the read model.
     open: Arc<RwLock<OpenSet>>,
-    progress: Arc<Progress>,
+    health: Arc<EngineHealth>,
     /// `None` only while [`Worker::consume`] holds it.
     queue: Option<PartitionQueue<C>>,
     cmds: Receiver<Cmd>,
@@ -86,7 +86,7 @@ pub struct Worker<C: ConsumerContext + 'static> {
     next_offset: Option<i64>,
     published: HashMap<(AgencyIdx, Period), Own>,
     restored: bool,
-    error: Option<(String, bool)>,
+    error: Option<PipelineError>,
     /// (dossiers, pending) last added to the process-wide gauges.
     reported: (i64, i64),
     tally: Tally,
@@ -98,18 +98,12 @@ pub struct Worker<C: ConsumerContext + 'static> {
 /// Adds a worker's local counts to the shared counters. Kept locally and added now and then:
 /// four threads incrementing the same atomics for every event would bounce one cache line
 /// between cores.
-fn flush_tally(tally: &mut Tally, progress: &Progress) {
+fn flush_tally(tally: &mut Tally, health: &EngineHealth) {
     if tally.messages == 0 {
         return;
     }
     let t = tally.take();
-    let h = &progress.health;
-    h.events_consumed.inc_by(t.messages);
-    progress.applied.fetch_add(t.applied, Ordering::Relaxed);
-    h.events_duplicate.inc_by(t.duplicates);
-    for (code, n) in t.rejects() {
-        h.events_rejected.with_label_values(&[code]).inc_by(n);
-    }
+    health.add_outcomes(t.messages, t.applied, t.duplicates, &t.rejected);
 }
 
 enum Next {
@@ -122,7 +116,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         partition: i32,
         cfg: Arc<KafkaConfig>,
         live: ReadModel,
-        progress: Arc<Progress>,
+        health: Arc<EngineHealth>,
         queue: PartitionQueue<C>,
         cmds: Receiver<Cmd>,
         replies: Sender<Flushed>,
@@ -134,7 +128,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             cfg,
             open: live.open_set(partition as u32),
             live,
-            progress,
+            health,
             queue: Some(queue),
             cmds,
             replies,
@@ -175,7 +169,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             Ok(Next::Exit) => {}
             Err(e) => {
                 warn!(partition = self.partition, error = %e, "restore failed");
-                self.error = Some((e.to_string(), !e.retryable()));
+                self.error = Some(e);
                 // Report the failure at the next flush, then wait to be stopped.
                 while let Ok(cmd) = self.cmds.recv() {
                     if let Next::Exit = self.handle(cmd) {
@@ -224,8 +218,9 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         let t = Instant::now();
         self.engine.advance_to(self.cfg.now());
         self.deferred = false;
-        let seconds = self.restore_started.elapsed().as_secs_f64();
-        self.progress.health.restore_duration.observe(seconds);
+        let took = self.restore_started.elapsed();
+        self.health.restore_seconds.observe(took);
+        let seconds = took.as_secs_f64();
         info!(
             partition = self.partition,
             events = self.engine.stats().applied,
@@ -285,7 +280,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             // Short waits: commands are answered within this much while the partition is idle.
             match queue.poll(Duration::from_millis(20)) {
                 None => {
-                    flush_tally(&mut self.tally, &self.progress);
+                    flush_tally(&mut self.tally, &self.health);
                     // Nothing waiting: the backlog is consumed.
                     self.caught_up();
                 }
@@ -305,7 +300,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                     }
                     self.process(&messages);
                     if self.tally.messages >= 1024 {
-                        flush_tally(&mut self.tally, &self.progress);
+                        flush_tally(&mut self.tally, &self.health);
                     }
                 }
                 // Already reported through the consumer context's error callback.
@@ -366,7 +361,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
     }
 
     fn handle(&mut self, cmd: Cmd) -> Next {
-        flush_tally(&mut self.tally, &self.progress);
+        flush_tally(&mut self.tally, &self.health);
         let (epoch, partials, exit) = match cmd {
             Cmd::Flush { epoch, partials } => (epoch, partials, false),
             Cmd::Stop { epoch } => (epoch, true, true),
@@ -438,7 +433,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
 
     /// Adds this engine's change in size to the process-wide gauges (all of it on exit).
     fn report_sizes(&mut self, leaving: bool) {
-        let h = &self.progress.health;
+        let h = &self.health;
         let (dossiers, pending) = if leaving {
             (0, 0)
         } else {
@@ -447,14 +442,13 @@ impl<C: ConsumerContext + 'static> Worker<C> {
                 self.engine.pending() as i64,
             )
         };
-        h.dossiers_tracked.add(dossiers - self.reported.0);
-        h.dossiers_pending.add(pending - self.reported.1);
+        h.dossiers_tracked
+            .fetch_add(dossiers - self.reported.0, Ordering::Relaxed);
+        h.dossiers_pending
+            .fetch_add(pending - self.reported.1, Ordering::Relaxed);
         self.reported = (dossiers, pending);
         if let Some(t) = self.engine.stats().last_event_at {
-            let secs = t.as_nanos() as f64 / 1e9;
-            if secs > h.last_event_timestamp.get() {
-                h.last_event_timestamp.set(secs);
-            }
+            h.saw_event_at(t);
         }
     }
 
