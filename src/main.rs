@@ -9,8 +9,8 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
 use chiso::app::replay::{replay, ReplaySetup};
-use chiso::core::time::NANOS_PER_HOUR;
-use chiso::core::{Period, Timestamp};
+
+use chiso::core::{DueSoonHorizon, Period, Timestamp};
 use chiso::wire::event_json::DEFAULT_MAX_BYTES;
 
 #[derive(Parser)]
@@ -57,8 +57,8 @@ struct ReplayArgs {
     #[arg(long = "period", value_parser = parse_period)]
     periods: Vec<Period>,
     /// Due-soon horizon in hours (0 or more).
-    #[arg(long, default_value_t = 24.0, value_parser = parse_hours)]
-    due_soon_hours: f64,
+    #[arg(long = "due-soon-hours", default_value = "24", value_parser = parse_hours)]
+    due_soon_horizon: DueSoonHorizon,
     /// Size limit of one event, in bytes.
     #[arg(long, default_value_t = DEFAULT_MAX_BYTES)]
     max_event_bytes: usize,
@@ -68,11 +68,8 @@ fn parse_time(s: &str) -> Result<Timestamp, String> {
     Timestamp::parse_rfc3339(s).map_err(|e| format!("{e}: `{s}`"))
 }
 
-fn parse_hours(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(h) if h.is_finite() && h >= 0.0 => Ok(h),
-        _ => Err(format!("`{s}` is not a number of hours, 0 or more")),
-    }
+fn parse_hours(s: &str) -> Result<DueSoonHorizon, String> {
+    DueSoonHorizon::parse_hours(s).map_err(|e| e.to_string())
 }
 
 fn parse_period(s: &str) -> Result<Period, String> {
@@ -87,7 +84,7 @@ fn run_replay(args: ReplayArgs) -> Result<()> {
         calendar: Arc::new(chiso::app::files::load_holidays(args.holidays.as_deref())?),
         at: args.at,
         periods: args.periods,
-        due_soon_horizon: (args.due_soon_hours * NANOS_PER_HOUR as f64) as i64,
+        due_soon_horizon: args.due_soon_horizon,
         max_bytes: args.max_event_bytes,
     };
     let stdout = io::stdout();

@@ -343,7 +343,7 @@ fn world(agencies: usize) -> World {
 
 fn settings(periods: PeriodPolicy) -> EngineSettings {
     EngineSettings {
-        due_soon_horizon: HORIZON,
+        due_soon_horizon: chiso::core::DueSoonHorizon::from_nanos(HORIZON).unwrap(),
         periods,
     }
 }

@@ -324,7 +324,7 @@ fn setup() -> ReplaySetup {
         calendar: Arc::new(WorkCalendar::new(Vec::new())),
         at: Timestamp::parse_rfc3339("2024-09-15T00:00:00+07:00").unwrap(),
         periods: vec![chiso::core::Period::month(2024, 8).unwrap()],
-        due_soon_horizon: 0,
+        due_soon_horizon: chiso::core::DueSoonHorizon::from_nanos(0).unwrap(),
         max_bytes: DEFAULT_MAX_BYTES,
     }
 }

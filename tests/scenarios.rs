@@ -29,7 +29,6 @@ use toml::Value as Toml;
 
 use chiso::app::files::{load_registry, load_scoring, parse_holidays};
 use chiso::app::replay::{replay, ReplaySetup, Summary};
-use chiso::core::time::NANOS_PER_HOUR;
 use chiso::core::{Period, Timestamp};
 use chiso::wire::event_json::DEFAULT_MAX_BYTES;
 
@@ -102,7 +101,10 @@ fn run_case(dir: &Path, case: &CaseFile) -> Result<(String, Summary), String> {
         calendar: Arc::new(calendar),
         at,
         periods,
-        due_soon_horizon: (case.due_soon_hours.unwrap_or(24.0) * NANOS_PER_HOUR as f64) as i64,
+        due_soon_horizon: chiso::core::DueSoonHorizon::from_hours(
+            case.due_soon_hours.unwrap_or(24.0),
+        )
+        .expect("a valid horizon"),
         max_bytes: DEFAULT_MAX_BYTES,
     };
     let events = dir.join(case.events.as_deref().unwrap_or(Path::new("events.jsonl")));

@@ -17,8 +17,8 @@ use figment::Figment;
 use serde::Deserialize;
 
 use crate::app::clock::Clock;
-use crate::core::time::NANOS_PER_HOUR;
-use crate::core::{PeriodPolicy, Registry, ScoringModel, WorkCalendar};
+
+use crate::core::{DueSoonHorizon, PeriodPolicy, Registry, ScoringModel, WorkCalendar};
 
 /// The checked-in defaults.
 pub const DEFAULTS: &str = include_str!("../../config/chiso.toml");
@@ -202,7 +202,8 @@ impl RunConfig {
     pub fn engine_settings(&self) -> crate::core::EngineSettings {
         let k = self.settings.engine.finals_kept;
         crate::core::EngineSettings {
-            due_soon_horizon: (self.settings.engine.due_soon_hours * NANOS_PER_HOUR as f64) as i64,
+            due_soon_horizon: DueSoonHorizon::from_hours(self.settings.engine.due_soon_hours)
+                .expect("checked at load"),
             periods: PeriodPolicy::Rolling {
                 finals_kept: [k.month, k.quarter, k.year],
             },
@@ -384,8 +385,8 @@ fn resolve(settings: RunSettings, problems: &mut Vec<String>) -> Option<RunConfi
         }
     };
     let e = &settings.engine;
-    if !(e.due_soon_hours.is_finite() && e.due_soon_hours >= 0.0) {
-        problems.push("engine.due_soon_hours must be a non-negative number".into());
+    if let Err(err) = DueSoonHorizon::from_hours(e.due_soon_hours) {
+        problems.push(format!("engine.due_soon_hours: {err}"));
     }
     let registry = match optional_path(&e.agencies) {
         None => crate::app::files::parse_registry(crate::app::files::SAMPLE_AGENCIES, false),

@@ -15,8 +15,10 @@ use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 
 use crate::accept::{accept_batch, Tally};
-use crate::core::time::{NANOS_PER_DAY, NANOS_PER_HOUR};
-use crate::core::{Count, Engine, EngineSettings, PeriodKind, PeriodPolicy, Registry, Timestamp};
+use crate::core::time::NANOS_PER_DAY;
+use crate::core::{
+    Count, DueSoonHorizon, Engine, EngineSettings, PeriodKind, PeriodPolicy, Registry, Timestamp,
+};
 use crate::metrics::Metrics;
 use crate::read_model::{publish_engine, EngineHealth, ReadModel};
 use crate::sim::clock::{lively_start, SimClock};
@@ -131,7 +133,7 @@ async fn run(args: DemoArgs, registry: Arc<Registry>) -> Result<()> {
         },
     );
     let settings = EngineSettings {
-        due_soon_horizon: 24 * NANOS_PER_HOUR,
+        due_soon_horizon: DueSoonHorizon::DEFAULT,
         periods: PeriodPolicy::Rolling {
             finals_kept: [1, 1, 0],
         },

@@ -10,7 +10,8 @@ use anyhow::Result;
 
 use crate::accept::{accept_batch, Outcome, Tally};
 use crate::core::{
-    Engine, EngineSettings, Period, PeriodPolicy, Registry, ScoringModel, Timestamp, WorkCalendar,
+    DueSoonHorizon, Engine, EngineSettings, Period, PeriodPolicy, Registry, ScoringModel,
+    Timestamp, WorkCalendar,
 };
 use crate::wire::result_json;
 
@@ -34,7 +35,7 @@ pub struct ReplaySetup {
     pub at: Timestamp,
     /// Empty: the month, quarter and year containing `at`.
     pub periods: Vec<Period>,
-    pub due_soon_horizon: i64,
+    pub due_soon_horizon: DueSoonHorizon,
     pub max_bytes: usize,
 }
 

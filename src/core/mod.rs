@@ -19,8 +19,8 @@ pub use agency::{AgencyDef, AgencyIdx, Registry};
 pub use calendar::WorkCalendar;
 pub use counts::{Count, Counts};
 pub use engine::{
-    score_pooled, AgencyResult, Engine, EngineSettings, Ingested, OpenChange, OpenDossier, Own,
-    PeriodPolicy, Restore, RestoreError,
+    score_pooled, AgencyResult, DueSoonHorizon, Engine, EngineSettings, Ingested, OpenChange,
+    OpenDossier, Own, PeriodPolicy, Restore, RestoreError,
 };
 pub use event::{Event, EventKind, Reject};
 pub use period::{Period, PeriodKind};

@@ -70,7 +70,7 @@ impl Engine {
         // times are ascending, so those that can change are the last ones.
         let first = self.eval_times.partition_point(|&c| c <= at);
         let times = &self.eval_times[first..];
-        let horizon = self.settings.due_soon_horizon;
+        let horizon = self.settings.due_soon_horizon.nanos();
         if created {
             self.old_parts.clear();
             self.old_parts.resize(times.len(), Contribution::EMPTY);

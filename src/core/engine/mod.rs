@@ -48,18 +48,71 @@ use crate::core::store::slab::Slab;
 use crate::core::time::{Timestamp, NANOS_PER_HOUR};
 use periods::Tracked;
 
+/// How far ahead of its due time an open dossier counts as due soon: a duration from zero to
+/// ten years, checked once where it is read (command line, configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DueSoonHorizon(i64);
+
+/// A due-soon horizon out of range.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a due-soon horizon: a number of hours from 0 to {max}", max = DueSoonHorizon::MAX_HOURS)]
+pub struct HorizonError(pub String);
+
+impl DueSoonHorizon {
+    /// 24 hours.
+    pub const DEFAULT: DueSoonHorizon = DueSoonHorizon(24 * NANOS_PER_HOUR);
+    /// Ten years: longer means every open dossier is always due soon.
+    pub const MAX_HOURS: u32 = 87_600;
+
+    pub fn from_hours(hours: f64) -> Result<Self, HorizonError> {
+        if !(hours.is_finite() && (0.0..=Self::MAX_HOURS as f64).contains(&hours)) {
+            return Err(HorizonError(hours.to_string()));
+        }
+        Ok(DueSoonHorizon(
+            (hours * NANOS_PER_HOUR as f64).round() as i64
+        ))
+    }
+
+    /// Parses a number of hours (`24`, `0.5`).
+    pub fn parse_hours(s: &str) -> Result<Self, HorizonError> {
+        s.trim()
+            .parse::<f64>()
+            .map_err(|_| HorizonError(s.to_owned()))
+            .and_then(Self::from_hours)
+    }
+
+    pub fn from_nanos(nanos: i64) -> Result<Self, HorizonError> {
+        if !(0..=Self::MAX_HOURS as i64 * NANOS_PER_HOUR).contains(&nanos) {
+            return Err(HorizonError(format!(
+                "{} h",
+                nanos as f64 / NANOS_PER_HOUR as f64
+            )));
+        }
+        Ok(DueSoonHorizon(nanos))
+    }
+
+    pub fn nanos(self) -> i64 {
+        self.0
+    }
+}
+
+impl Default for DueSoonHorizon {
+    fn default() -> Self {
+        DueSoonHorizon::DEFAULT
+    }
+}
+
 /// Engine settings that are not the registry, the model or the calendar.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EngineSettings {
-    /// How far ahead of its due time an open dossier counts as due soon, in nanoseconds.
-    pub due_soon_horizon: i64,
+    pub due_soon_horizon: DueSoonHorizon,
     pub periods: PeriodPolicy,
 }
 
 impl Default for EngineSettings {
     fn default() -> Self {
         EngineSettings {
-            due_soon_horizon: 24 * NANOS_PER_HOUR,
+            due_soon_horizon: DueSoonHorizon::DEFAULT,
             periods: PeriodPolicy::Rolling {
                 finals_kept: [0, 0, 0],
             },
@@ -316,5 +369,29 @@ impl Engine {
     /// The procedure code of a dossier, if any event gave one.
     pub fn procedure_of(&self, d: &Dossier) -> Option<&str> {
         d.procedure().map(|p| &*self.procedures[p as usize])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_soon_horizon_is_checked_once() {
+        assert_eq!(
+            DueSoonHorizon::parse_hours("24"),
+            Ok(DueSoonHorizon::DEFAULT)
+        );
+        assert_eq!(
+            DueSoonHorizon::parse_hours(" 0.5 ").unwrap().nanos(),
+            NANOS_PER_HOUR / 2
+        );
+        assert_eq!(DueSoonHorizon::parse_hours("0").unwrap().nanos(), 0);
+        assert!(DueSoonHorizon::parse_hours("87600").is_ok());
+        for bad in ["-5", "-0.1", "NaN", "inf", "87600.5", "1e12", "abc", ""] {
+            let err = DueSoonHorizon::parse_hours(bad).unwrap_err();
+            assert!(err.to_string().contains("from 0 to 87600"), "{bad}: {err}");
+        }
+        assert!(DueSoonHorizon::from_nanos(-1).is_err());
     }
 }

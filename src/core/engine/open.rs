@@ -128,7 +128,7 @@ impl Engine {
     /// The dossier at `key` as an operator list shows it, if it is open at `now`.
     fn open_at_now(&self, key: u32) -> Option<OpenDossier<'_>> {
         let d = &self.dossiers[key as usize];
-        match d.view(self.now, self.settings.due_soon_horizon, &self.logs) {
+        match d.view(self.now, self.settings.due_soon_horizon.nanos(), &self.logs) {
             View::Known(s) if s.is_open() && !s.rejected => Some(OpenDossier {
                 id: d.id(),
                 agency: d.agency,

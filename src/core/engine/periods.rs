@@ -98,7 +98,7 @@ impl Engine {
         }
         let mut old: HashMap<Period, Tracked> =
             self.periods.drain(..).map(|t| (t.period, t)).collect();
-        let horizon = self.settings.due_soon_horizon;
+        let horizon = self.settings.due_soon_horizon.nanos();
         for p in wanted {
             let tracked = old.remove(&p).unwrap_or_else(|| {
                 let mut t = Tracked::new(p, self.registry.len());

@@ -22,7 +22,7 @@ impl Engine {
             self.settle(now);
             return;
         }
-        let horizon = self.settings.due_soon_horizon;
+        let horizon = self.settings.due_soon_horizon.nanos();
         let mut fired = Vec::new();
         while let Some(&Reverse((at, idx))) = self.timers.peek() {
             if at > now {
@@ -89,7 +89,7 @@ impl Engine {
             .map(|period| Tracked::new(period, n))
             .collect();
         self.refresh_eval_times();
-        let horizon = self.settings.due_soon_horizon;
+        let horizon = self.settings.due_soon_horizon.nanos();
         let mut parts = Vec::with_capacity(self.eval_times.len());
         let mut timers = Vec::with_capacity(self.dossiers.len());
         for idx in 0..self.dossiers.len() {
@@ -121,7 +121,7 @@ impl Engine {
         let d = &mut self.dossiers[idx as usize];
         let next = d.next_change(
             self.now,
-            self.settings.due_soon_horizon,
+            self.settings.due_soon_horizon.nanos(),
             &self.logs,
             view_now,
         );
