@@ -7,61 +7,83 @@
 //! ## Data flow
 //!
 //! ```text
-//!  Kafka events ──► wire::event_json::decode ──► core::Engine::ingest ──┐
-//!  (JSON, key = agency)      │ reject                                   │ advance_to(now): timers
-//!                            ▼                                          ▼
-//!                      dead-letter topic                 per-agency own counts (incremental)
-//!                                                                       │ own_figures / results
-//!                                     ┌─────────────────────────────────┤
-//!                                     ▼                                 ▼
-//!                     results topic (wire::result_json)     live::ReadModel ──► http, metrics
+//!  bytes (Kafka message, file line, generator) ──► accept::accept_batch
+//!      wire::event_json::decode ──► core::Engine::ingest_batch ──► Outcome
+//!        │ reject (counted, dead-lettered)       │ applied (kafka: appended to the state topic)
+//!        ▼                                       ▼
+//!                            per-agency own counts, kept incrementally;
+//!                            advance_to(now): deadline timers flip dossiers late
+//!                                                │
+//!          ┌─────────────────────────────────────┼───────────────────────────────┐
+//!          ▼                                     ▼                               ▼
+//!  results: score_pooled            read_model: results snapshots,     read_model::EngineHealth
+//!  (wire::result_json,               OpenSet per source following       (atomics the owners add
+//!   results topic, replay)           the engine's open-dossier changes)   to)
+//!                                                │                               │
+//!                                                └────────► http, metrics ◄──────┘
 //! ```
 //!
-//! `chiso replay` is the same pipeline on a file with a fixed evaluation time; `chiso demo` feeds
-//! the engine from a built-in generator; `chiso run` wraps one engine per Kafka partition.
+//! `chiso replay` is the accept path on a file with a fixed evaluation time; `chiso demo` feeds
+//! it from the built-in generator; `chiso run` runs one engine per Kafka partition (stage 1)
+//! and pools their partial figures in a roll-up stage (stage 2).
+//!
+//! ## Layers
+//!
+//! `main → app (wiring) → adapters (kafka, http, metrics, sim) → read_model, wire, accept →
+//! core`. The core imports nothing of the crate; adapters never import the app nor each other
+//! (they meet in `read_model`, `wire` and `accept`); nothing under `kafka` names the app's
+//! configuration. `tests/architecture.rs` enforces all of it.
 //!
 //! ## Code map
 //!
-//! - [`core`] — the pure domain: no I/O, no clock, no async (checked by `tests/architecture.rs`).
+//! - [`core`] — the pure domain: no I/O, no clock, no async.
 //!   - [`core::time`] instants (i64 nanoseconds), strict RFC 3339, +07:00 civil arithmetic.
 //!   - [`core::calendar`] working calendar: due times from working hours and holidays.
 //!   - [`core::period`] month / quarter / year periods and labels.
 //!   - [`core::event`] the accepted event model and the typed reject reasons.
-//!   - [`core::dossier`] one dossier's compact event summary and its state at any time `c`.
+//!   - [`core::dossier`] one dossier in compact form: its log (`log`), its state at any time
+//!     `c` under the on-time rules (`view`), what it adds to the counts (`contribution`).
 //!   - [`core::counts`] the counts of the contract and a dossier's contribution as a bit mask.
-//!   - [`core::engine`] ingest (one event, or a batch with prefetching), the restore path
-//!     (`Engine::restore`: ids checked in bulk, one settling pass), deadline index, tracked
-//!     periods, pooled results.
-//!   - [`core::idset`] the compact exact set of event-id hashes (duplicate detection).
-//!   - [`core::index`] the (agency, dossier id) → dossier table, open addressing.
-//!   - [`core::slab`] chunked storage of the dossiers; [`core::blocks`] the dossiers' logs in
-//!     shared chunks (size classes, free lists: no allocation per logged event);
-//!     [`core::prefetch`] the cache hint.
+//!   - [`core::engine`] the engine: settings and state (`mod`), one event (`ingest`), batches
+//!     with prefetching (`batch`), deadline timers and settling (`timers`), tracked periods and
+//!     [`core::PeriodPolicy`] (`periods`), pooled and scored results (`results`), the
+//!     incremental open-dossier set (`open`), rebuilding from a changelog (`restore`).
 //!   - [`core::reports`] reported indicator values (`indicator_reported`).
 //!   - [`core::scoring`] the configurable scoring model and exact points arithmetic.
 //!   - [`core::agency`] the agency registry and roll-ups over its tree.
-//! - [`wire`] — the edge formats: JSON input decoding with reject reasons, results encoding,
-//!   and the compact binary encoding of accepted events kept in the state topic.
-//! - [`config`] — loading the registry, scoring model and holidays (TOML or JSON).
-//! - [`settings`] — the layered configuration of `chiso run` (defaults, file, environment).
-//! - [`live`] — the read model (snapshots per source) that HTTP and metrics serve.
-//! - [`kafka`] — the Kafka adapter: per-partition engines, transactions, restore, roll-up stage.
-//! - [`http`] — the read-only HTTP API, `/metrics`, `/healthz`, `/readyz` (axum).
-//! - [`metrics`] — the owned Prometheus registry: engine health and scrape-time indicators.
-//! - [`demo`] — the realistic event generator and the accelerated clock of `chiso demo`.
-//! - [`app`] — the commands: `replay`, `run`, `demo`, `generate`.
+//!   - [`core::store`] generic containers with no domain knowledge: chunked slab, block store
+//!     for the logs, open-addressing index, compact id-hash set, the prefetch hint.
+//! - [`wire`] — every byte format: event JSON (decode), results JSON, partial figures, the
+//!   binary state batches of the changelog, the dead-letter headers.
+//! - [`accept`] — the one accept path: bytes → decode → ingest → outcome, and its tally.
+//! - [`read_model`] — what HTTP and metrics serve: results snapshots, open-dossier sets,
+//!   readiness, engine health atomics.
+//! - [`kafka`] — the Kafka adapter of `chiso run`: its own [`kafka::KafkaConfig`], typed
+//!   [`kafka::PipelineError`], client settings and contexts (`client`), the session loop
+//!   (`session`), transactions (`txn`), stage 1 (`ingest`: session, partition `worker`,
+//!   `changelog` restore) and stage 2 (`rollup`).
+//! - [`http`] — the read-only HTTP API, `/metrics` (a scrape function handed in by the app),
+//!   `/healthz`, `/readyz` (axum).
+//! - [`metrics`] — the owned Prometheus registry: health and indicator series built at scrape
+//!   time from the read model.
+//! - [`sim`] — the realistic event generator and the accelerated clock of `chiso demo`.
+//! - [`app`] — the commands (`replay`, `run`, `demo`, `generate`), the layered run
+//!   configuration (`config`), registry/scoring/holiday files (`files`), the clock (`clock`).
 //!
 //! ## Invariants
 //!
 //! - The core never reads the clock: `now` is always passed in. Same events, same `now`, same
 //!   results — whatever the arrival order, duplication or `advance_to` batching (property tests).
+//! - Duplicates are per agency: an event whose `(agency_id, event_id)` was accepted before is
+//!   ignored, in every mode.
 //! - For every tracked period `p` and agency `a`, the own counts equal the sum over `a`'s dossiers
 //!   of their contribution evaluated at `min(now, p.end)`. An event retracts its dossier's old
 //!   contribution and adds the new one; nothing is recomputed over all dossiers, except once
 //!   when a new period starts being tracked and once when a restored engine is settled.
 //! - A dossier whose state can change with time alone (due time, due-soon horizon, events stamped
 //!   in the future) sits in the deadline index at its next such instant; `advance_to` touches only
-//!   the dossiers whose instant has passed.
+//!   the dossiers whose instant has passed. The same two places (an event, a timer) mark the
+//!   dossier for the open-dossier set, so the operator lists cost what changed, never a scan.
 //! - Results are always computed from pooled counts of a whole subtree, never by averaging.
 //! - Points are exact: hundredths and millionths in integers, one rounding, half away from zero.
 //! - Bad input is data: a [`core::Reject`] with a stable code, never a panic.

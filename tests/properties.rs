@@ -1,7 +1,7 @@
 //! Property tests of the core: random small event streams (2–3 agencies in a two-level tree, up
 //! to 6 dossiers, up to 40 events of every type spread over three months, some at identical
 //! instants) must give the same results whatever the arrival order, duplication or batching, and
-//! the counts must equal a plain reading of DOMAIN §4–§5 (a naive model in this file).
+//! the counts must equal a plain reading of the on-time rules and counts of docs/results.md (a naive model in this file).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -382,7 +382,8 @@ fn shuffle<T>(v: &mut [T], mut seed: u64) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The naive model of DOMAIN §4–§5 (counts) and §6 (reported values), for comparison.
+// The naive model of docs/results.md (counts) and docs/indicators.md (reported values), for
+// comparison.
 
 const WINDOWS: [(i64, i64); 2] = [
     (7 * HOUR, 11 * HOUR + 30 * MINUTE),

@@ -42,7 +42,7 @@ struct Rendered {
 
 /// The families, in the order they are written: (name, help, labels beyond the agency ones).
 pub(crate) const FAMILIES: &[(&str, &str, &[&str])] = &[
-    ("chiso_dossiers", "Dossier counts of DOMAIN §5 (pooled over the agency's subtree) in the current period, by count.", &["count"]),
+    ("chiso_dossiers", "Dossier counts of the results contract (pooled over the agency's subtree) in the current period, by count.", &["count"]),
     ("chiso_indicator_value_ratio", "Indicator value numerator/denominator (0–1 for most indicators); absent when the indicator is n/a or its denominator is 0.", &["indicator", "group"]),
     ("chiso_indicator_points", "Points scored on an indicator; absent when the indicator is n/a.", &["indicator", "group"]),
     ("chiso_group_points", "Points scored in an indicator group.", &["group"]),

@@ -104,7 +104,8 @@ impl Entry {
 }
 
 /// Every dossier's log, and the event ids their entries keep for tie-breaks: one store per
-/// engine, so that a log growing by one entry costs no heap allocation (see [`super::store::blocks`]).
+/// engine, so that a log growing by one entry costs no heap allocation (see
+/// [`crate::core::store::blocks`]).
 #[derive(Debug, Default)]
 pub struct Logs {
     pub(super) entries: Blocks<Entry>,
@@ -112,7 +113,7 @@ pub struct Logs {
 }
 
 impl Logs {
-    /// Whether the store's free blocks outweigh the logs (see [`super::store::blocks`]).
+    /// Whether the store's free blocks outweigh the logs (see [`crate::core::store::blocks`]).
     pub(crate) fn wasteful(&self) -> bool {
         self.entries.wasteful()
     }

@@ -68,7 +68,7 @@ impl Dossier {
         &self.id
     }
 
-    /// Asks for the first line of the log (see [`super::store::prefetch`]).
+    /// Asks for the first line of the log (see [`crate::core::store::prefetch`]).
     pub(crate) fn prefetch_log(&self, logs: &Logs) {
         logs.entries.prefetch(self.log);
     }

@@ -13,7 +13,7 @@ impl Engine {
     /// event id's duplicate-detection bucket, the dossier's index slot, the dossier, its log) each
     /// depend on the one before, so ingesting one event waits for them in turn; here each event
     /// is hashed a few events ahead and those reads are asked for in stages (see
-    /// [`super::store::prefetch`]), so that the misses of consecutive events overlap.
+    /// [`crate::core::store::prefetch`]), so that the misses of consecutive events overlap.
     pub fn ingest_batch(&mut self, events: &[Event<'_>], mut each: impl FnMut(usize, Ingested)) {
         self.pipelined(events, |engine, i, h| {
             each(i, engine.ingest_hashed(&events[i], h))

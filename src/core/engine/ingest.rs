@@ -99,7 +99,7 @@ impl Engine {
     }
 
     /// Records an event in its dossier; compacts the dossiers' logs if their store has become
-    /// mostly free blocks (dossiers growing in lockstep: see [`super::store::blocks`]).
+    /// mostly free blocks (dossiers growing in lockstep: see [`crate::core::store::blocks`]).
     #[inline]
     pub(super) fn apply_to_dossier(&mut self, idx: u32, ev: &Event<'_>) {
         let d = &mut self.dossiers[idx as usize];

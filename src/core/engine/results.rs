@@ -8,7 +8,7 @@ use crate::core::period::Period;
 use crate::core::scoring::{ScoreCard, ScoringModel};
 use crate::core::time::Timestamp;
 
-/// One agency's result for one period (DOMAIN results, before serialisation).
+/// One agency's result for one period (the results contract, before serialisation).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgencyResult {
     pub agency: AgencyIdx,
