@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion, Throughput};
-use prometheus::core::Collector;
 
 use chiso::core::time::NANOS_PER_HOUR;
 use chiso::core::{AgencyDef, Engine, EngineSettings, Registry, Timestamp};
@@ -116,9 +115,6 @@ fn bench(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(if smoke { 1 } else { 10 }));
     g.bench_function(format!("metrics_text_{agencies}_agencies"), |b| {
         b.iter(|| metrics.encode().len())
-    });
-    g.bench_function(format!("collector_plain_model_{agencies}_agencies"), |b| {
-        b.iter(|| metrics.indicators().collect().len())
     });
     g.finish();
 

@@ -55,7 +55,7 @@ pub struct DemoArgs {
 }
 
 pub fn main(args: DemoArgs) -> Result<()> {
-    init_tracing();
+    super::process::init_logging("info", false);
     let registry = Arc::new(match &args.agencies {
         Some(p) => crate::app::files::load_registry(p)?,
         None => crate::app::files::parse_registry(crate::app::files::SAMPLE_AGENCIES, false)
@@ -73,17 +73,6 @@ pub fn main(args: DemoArgs) -> Result<()> {
         .build()
         .context("cannot start the async runtime")?
         .block_on(run(args, registry))
-}
-
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Another command may have installed a subscriber already; keep that one.
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 fn write_sample(registry: Arc<Registry>, path: &PathBuf) -> Result<()> {
@@ -159,7 +148,7 @@ async fn run(args: DemoArgs, registry: Arc<Registry>) -> Result<()> {
     };
     let driver = tokio::spawn(feeder.drive(sim_start, args.speed, shutdown.clone()));
 
-    wait_for_signal().await;
+    super::process::wait_for_signal(&shutdown).await;
     tracing::info!("shutting down");
     shutdown.cancel();
     let finished = async {
@@ -173,28 +162,6 @@ async fn run(args: DemoArgs, registry: Arc<Registry>) -> Result<()> {
     }
     tracing::info!("stopped");
     Ok(())
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }
 
 /// The single owner of the demo engine.

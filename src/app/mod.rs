@@ -5,5 +5,6 @@ pub mod config;
 pub mod demo;
 pub mod files;
 pub mod generate;
+pub mod process;
 pub mod replay;
 pub mod run;

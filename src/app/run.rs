@@ -36,7 +36,7 @@ pub fn main(args: RunArgs) -> Result<()> {
         print_config(&cfg);
         return Ok(());
     }
-    init_logging(&cfg);
+    super::process::init_logging(&cfg.settings.log.level, cfg.settings.log.format == "json");
     let cfg = Arc::new(cfg);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -80,21 +80,11 @@ async fn serve(cfg: Arc<RunConfig>) -> Result<()> {
         .context("starting the pipeline threads")?;
     let reporter = tokio::spawn(report_progress(health, cancel.clone()));
 
-    wait_for_signal(&cancel).await;
+    super::process::wait_for_signal(&cancel).await;
     live.set_ready(false);
     cancel.cancel();
     let timeout = cfg.shutdown_timeout();
-    std::thread::Builder::new()
-        .name("chiso-watchdog".into())
-        .spawn(move || {
-            std::thread::sleep(timeout);
-            eprintln!(
-                "chiso run: shutdown did not finish within {} ms; exiting",
-                timeout.as_millis()
-            );
-            std::process::exit(3);
-        })
-        .context("starting the shutdown watchdog")?;
+    super::process::start_watchdog("run", timeout).context("starting the shutdown watchdog")?;
     let joined = tokio::task::spawn_blocking(move || pipeline.join()).await;
     reporter.abort();
     http_stop.cancel();
@@ -118,18 +108,6 @@ async fn serve(cfg: Arc<RunConfig>) -> Result<()> {
     }
 }
 
-async fn wait_for_signal(cancel: &CancellationToken) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("installing the SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => info!("SIGTERM: shutting down"),
-        _ = int.recv() => info!("SIGINT: shutting down"),
-        // A fatal pipeline error cancels too.
-        _ = cancel.cancelled() => warn!("pipeline stopped: shutting down"),
-    }
-}
-
 /// One log line every 10 s with the running totals (no dossier or event ids).
 async fn report_progress(health: Arc<EngineHealth>, cancel: CancellationToken) {
     let mut tick = tokio::time::interval(Duration::from_secs(10));
@@ -149,23 +127,6 @@ async fn report_progress(health: Arc<EngineHealth>, cancel: CancellationToken) {
             "progress"
         );
     }
-}
-
-fn init_logging(cfg: &RunConfig) {
-    use tracing_subscriber::EnvFilter;
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|f| EnvFilter::try_new(f).ok())
-        .unwrap_or_else(|| EnvFilter::new(&cfg.settings.log.level));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    let _ = if cfg.settings.log.format == "json" {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
-    };
 }
 
 fn print_config(cfg: &RunConfig) {

@@ -294,14 +294,6 @@ impl ScoringModel {
         })
     }
 
-    /// Ids of the indicators fed by `indicator_reported`.
-    pub fn reported_ids(&self) -> impl Iterator<Item = &str> {
-        self.indicators
-            .iter()
-            .filter(|i| i.source == Source::Reported)
-            .map(|i| i.id.as_str())
-    }
-
     /// Scores one agency's pooled counts; `reported(i)` gives the pooled (numerator, denominator)
     /// of the reported indicator with index `i`.
     pub fn score(

@@ -5,17 +5,14 @@
 //! Only the current month, quarter and year are exported, and no label ever carries a dossier or
 //! event id.
 //!
-//! One walk ([`IndicatorCollector::emit`]) feeds two sinks: a text writer used by `/metrics`
-//! (pre-escaped label prefixes, no allocation per series, so 5,000 agencies × 3 periods stay far
-//! under 100 ms), and the `prometheus` plain model behind the [`Collector`] impl, for anyone
-//! gathering through a `Registry`. A test checks that both produce the same series.
+//! One walk (`IndicatorWriter::emit`) feeds a sink: the text writer of `/metrics` (pre-escaped
+//! label prefixes, no allocation per series, so 5,000 agencies × 3 periods stay far under
+//! 100 ms). The tests feed the same walk into the `prometheus` plain model and check that its
+//! own encoder gives the same series.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use prometheus::core::{Collector, Desc};
-use prometheus::proto::MetricFamily;
-
-use super::sink::{escape_label, Extra, ModelSink, Num, Sink, TextSink, NO_EXTRA};
+use super::sink::{escape_label, Extra, Num, Sink, TextSink, NO_EXTRA};
 
 use crate::core::time::NANOS_PER_SEC;
 use crate::core::{AgencyIdx, AgencyResult, PeriodKind, Registry};
@@ -62,14 +59,13 @@ fn nanos_to_secs(n: i64) -> Num {
     Num::Millionths(n / (NANOS_PER_SEC / 1_000_000))
 }
 
-/// The scrape-time collector of indicator series.
-pub struct IndicatorCollector {
+/// Writes the indicator series at scrape time.
+pub struct IndicatorWriter {
     pub(crate) live: ReadModel,
     /// Per agency: `agency="…",name="…",level="…",parent="…"`, escaped for the text format;
     /// then the same followed by `,period="…"` for each period kind.
     prefixes: Vec<(String, [String; 3])>,
     rendered: Rendered,
-    descs: Vec<Desc>,
     /// Size of the last scrape, to allocate the next one at once.
     last_len: AtomicUsize,
 }
@@ -81,7 +77,7 @@ pub(crate) fn agency_values(registry: &Registry, a: AgencyIdx) -> [&str; 4] {
     [&def.id, &def.name, &def.level, parent]
 }
 
-impl IndicatorCollector {
+impl IndicatorWriter {
     pub fn new(live: ReadModel) -> prometheus::Result<Self> {
         let registry = live.registry().clone();
         let prefixes = (0..registry.len() as u32)
@@ -133,31 +129,10 @@ impl IndicatorCollector {
                 .map(|g| render(&[("group", &g.id)]))
                 .collect(),
         };
-        let descs = FAMILIES
-            .iter()
-            .map(|(name, help, extra)| {
-                let agency = !name.ends_with("max_points") && *name != "chiso_ready";
-                let mut labels: Vec<String> = Vec::new();
-                if agency {
-                    labels.extend(AGENCY_LABELS.iter().map(|s| s.to_string()));
-                    if !name.starts_with("chiso_open_overdue") {
-                        labels.push("period".into());
-                    }
-                }
-                labels.extend(extra.iter().map(|s| s.to_string()));
-                Desc::new(
-                    name.to_string(),
-                    help.to_string(),
-                    labels,
-                    Default::default(),
-                )
-            })
-            .collect::<prometheus::Result<_>>()?;
-        Ok(IndicatorCollector {
+        Ok(IndicatorWriter {
             live,
             prefixes,
             rendered,
-            descs,
             last_len: AtomicUsize::new(0),
         })
     }
@@ -343,16 +318,5 @@ impl IndicatorCollector {
         let mut sink = TextSink::new(&self.prefixes, out);
         self.emit(&mut sink);
         self.last_len.store(out.len() - start, Ordering::Relaxed);
-    }
-}
-impl Collector for IndicatorCollector {
-    fn desc(&self) -> Vec<&Desc> {
-        self.descs.iter().collect()
-    }
-
-    fn collect(&self) -> Vec<MetricFamily> {
-        let mut sink = ModelSink::new(self.live.registry());
-        self.emit(&mut sink);
-        sink.into_families()
     }
 }

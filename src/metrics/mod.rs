@@ -17,14 +17,14 @@ use std::sync::Arc;
 use prometheus::{Registry, TextEncoder};
 
 pub use health::HealthCollector;
-pub use indicators::IndicatorCollector;
+pub use indicators::IndicatorWriter;
 
 use crate::read_model::ReadModel;
 
 /// Every metric of one process.
 pub struct Metrics {
     registry: Registry,
-    indicators: IndicatorCollector,
+    indicators: IndicatorWriter,
 }
 
 impl Metrics {
@@ -32,7 +32,7 @@ impl Metrics {
     pub fn new(live: ReadModel) -> prometheus::Result<Self> {
         let registry = Registry::new();
         registry.register(Box::new(HealthCollector::new(live.health().clone())?))?;
-        let indicators = IndicatorCollector::new(live)?;
+        let indicators = IndicatorWriter::new(live)?;
         Ok(Metrics {
             registry,
             indicators,
@@ -44,7 +44,7 @@ impl Metrics {
         &self.registry
     }
 
-    pub fn indicators(&self) -> &IndicatorCollector {
+    pub fn indicators(&self) -> &IndicatorWriter {
         &self.indicators
     }
 

@@ -1,12 +1,7 @@
-//! Where the indicator walk writes: the text exposition format (fast path of `/metrics`) or the
-//! `prometheus` plain model (the `Collector` impl). Values stay exact integers until written.
+//! Where the indicator walk writes: the text exposition format of `/metrics` (the tests add a
+//! second sink, the `prometheus` plain model). Values stay exact integers until written.
 
-use std::sync::Arc;
-
-use prometheus::proto::{Gauge, LabelPair, Metric, MetricFamily, MetricType};
-
-use super::indicators::{agency_values, AGENCY_LABELS};
-use crate::core::{AgencyIdx, PeriodKind, Registry};
+use crate::core::{AgencyIdx, PeriodKind};
 
 /// A sample value, kept exact so that the text writer formats decimals from integers.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -21,6 +16,8 @@ pub(crate) enum Num {
 }
 
 impl Num {
+    /// The value as the `prometheus` plain model holds it (the tests' second sink).
+    #[cfg(test)]
     pub(crate) fn as_f64(self) -> f64 {
         match self {
             Num::Int(v) => v as f64,
@@ -89,6 +86,8 @@ impl Num {
 /// (`,indicator="1.1",group="transparency"`).
 #[derive(Clone, Copy)]
 pub(crate) struct Extra<'a> {
+    /// Read by the tests' plain-model sink; the text writer uses `rendered`.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub labels: &'a [(&'static str, &'a str)],
     pub rendered: &'a str,
 }
@@ -194,75 +193,5 @@ impl Sink for TextSink<'_> {
         out.push(' ');
         value.write(out);
         out.push('\n');
-    }
-}
-
-/// Builds the `prometheus` plain model, for the [`Collector`] impl.
-pub(crate) struct ModelSink<'a> {
-    registry: &'a Arc<Registry>,
-    families: Vec<MetricFamily>,
-}
-
-impl<'a> ModelSink<'a> {
-    pub(crate) fn new(registry: &'a Arc<Registry>) -> Self {
-        ModelSink {
-            registry,
-            families: Vec::new(),
-        }
-    }
-
-    /// The families written, without the empty ones (as `Registry::gather` leaves them out).
-    pub(crate) fn into_families(self) -> Vec<MetricFamily> {
-        self.families
-            .into_iter()
-            .filter(|f| !f.get_metric().is_empty())
-            .collect()
-    }
-}
-
-fn pair(name: &str, value: &str) -> LabelPair {
-    let mut p = LabelPair::default();
-    p.set_name(name.to_owned());
-    p.set_value(value.to_owned());
-    p
-}
-
-impl Sink for ModelSink<'_> {
-    fn family(&mut self, name: &'static str, help: &'static str) {
-        let mut f = MetricFamily::default();
-        f.set_name(name.to_owned());
-        f.set_help(help.to_owned());
-        f.set_field_type(MetricType::GAUGE);
-        self.families.push(f);
-    }
-
-    fn sample(
-        &mut self,
-        agency: Option<AgencyIdx>,
-        period: Option<PeriodKind>,
-        extra: Extra<'_>,
-        value: Num,
-    ) {
-        let mut labels = Vec::with_capacity(8);
-        if let Some(a) = agency {
-            for (name, value) in AGENCY_LABELS.iter().zip(agency_values(self.registry, a)) {
-                labels.push(pair(name, value));
-            }
-        }
-        if let Some(k) = period {
-            labels.push(pair("period", k.as_str()));
-        }
-        for (k, v) in extra.labels {
-            labels.push(pair(k, v));
-        }
-        let mut g = Gauge::default();
-        g.set_value(value.as_f64());
-        let mut m = Metric::from_label(labels);
-        m.set_gauge(g);
-        self.families
-            .last_mut()
-            .expect("a family before its samples")
-            .mut_metric()
-            .push(m);
     }
 }

@@ -73,6 +73,9 @@ pub struct BatchWriter {
     last: i64,
 }
 
+/// More than one encoded event can take (ids of at most 128 + 64 + 64 code points, fixed fields).
+const MAX_EVENT_BYTES: usize = 4096;
+
 impl Default for BatchWriter {
     fn default() -> Self {
         Self::new()
@@ -81,8 +84,14 @@ impl Default for BatchWriter {
 
 impl BatchWriter {
     pub fn new() -> Self {
+        Self::with_capacity(64 * 1024)
+    }
+
+    /// A writer whose batches are finished at about `bytes`: each batch's buffer is allocated
+    /// once at that size (plus one event's worth), never grown by copying.
+    pub fn with_capacity(bytes: usize) -> Self {
         let mut w = BatchWriter {
-            buf: Vec::with_capacity(64 * 1024),
+            buf: Vec::with_capacity(bytes + MAX_EVENT_BYTES),
             count: 0,
             last: 0,
         };
@@ -200,7 +209,8 @@ impl BatchWriter {
     /// The finished record (header patched with the count); the writer starts a new batch.
     pub fn finish(&mut self) -> Vec<u8> {
         self.buf[2..HEADER].copy_from_slice(&self.count.to_le_bytes());
-        let out = std::mem::replace(&mut self.buf, Vec::with_capacity(64 * 1024));
+        let capacity = self.buf.capacity();
+        let out = std::mem::replace(&mut self.buf, Vec::with_capacity(capacity));
         self.reset();
         out
     }

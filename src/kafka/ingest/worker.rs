@@ -123,6 +123,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
     ) -> Self {
         let engine = cfg.new_engine();
         Worker {
+            batch: BatchWriter::with_capacity(cfg.state_batch_bytes),
             partition,
             seen: vec![false; cfg.registry.len()],
             cfg,
@@ -133,7 +134,6 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             cmds,
             replies,
             engine,
-            batch: BatchWriter::new(),
             state: Vec::new(),
             dead: Vec::new(),
             next_offset: None,
