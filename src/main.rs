@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Write};
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -92,15 +93,24 @@ fn run_replay(args: ReplayArgs) -> Result<()> {
     let summary = if args.events.as_os_str() == "-" {
         replay(&setup, io::stdin().lock(), &mut out)?
     } else {
-        let file = File::open(&args.events)
-            .with_context(|| format!("cannot open {}", args.events.display()))?;
-        replay(&setup, BufReader::with_capacity(1 << 20, file), &mut out)?
+        let path = args.events.display();
+        let file = File::open(&args.events).with_context(|| format!("cannot open {path}"))?;
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            anyhow::bail!("{path} is a directory, not a file of events");
+        }
+        replay(&setup, BufReader::with_capacity(1 << 20, file), &mut out)
+            .with_context(|| format!("replaying {path}"))?
     };
     out.flush()?;
     let rejected: u64 = summary.rejects.values().sum();
+    let events = |n: u64| if n == 1 { "event" } else { "events" };
     eprintln!(
-        "chiso replay: {} events read, {} applied, {} duplicates, {} rejected",
-        summary.lines, summary.applied, summary.duplicates, rejected
+        "chiso replay: {} {} read, {} applied, {} duplicates, {} rejected",
+        summary.lines,
+        events(summary.lines),
+        summary.applied,
+        summary.duplicates,
+        rejected
     );
     for (code, n) in &summary.rejects {
         let (line, msg) = &summary.first_reject[code];
@@ -109,11 +119,27 @@ fn run_replay(args: ReplayArgs) -> Result<()> {
     Ok(())
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
         Command::Replay(args) => run_replay(args),
         Command::Run(args) => chiso::app::run::main(args),
         Command::Demo(args) => chiso::app::demo::main(args),
         Command::Generate(args) => chiso::app::generate::main(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`chiso replay … | head`): stop quietly, as Unix tools do.
+        Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+    })
 }

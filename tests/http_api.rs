@@ -318,6 +318,19 @@ async fn operator_lists_need_the_token_when_one_is_configured() {
         assert_error(status, &v, StatusCode::UNAUTHORIZED, "unauthorized");
         let (status, _, _) = call(&s, Method::GET, uri, Some(&format!("Bearer {TOKEN}"))).await;
         assert_eq!(status, StatusCode::OK);
+        // The scheme is case-insensitive; the token is not.
+        for scheme in ["bearer", "BEARER", "bEaReR"] {
+            let (status, _, _) =
+                call(&s, Method::GET, uri, Some(&format!("{scheme} {TOKEN}"))).await;
+            assert_eq!(status, StatusCode::OK, "{scheme}");
+        }
+        let upper = TOKEN.to_uppercase();
+        if upper != TOKEN {
+            let (status, _, v) = call(&s, Method::GET, uri, Some(&format!("Bearer {upper}"))).await;
+            assert_error(status, &v, StatusCode::UNAUTHORIZED, "unauthorized");
+        }
+        let (status, _, v) = call(&s, Method::GET, uri, Some("Bearer ")).await;
+        assert_error(status, &v, StatusCode::UNAUTHORIZED, "unauthorized");
     }
     // The 401 names the scheme.
     let resp = router(s.clone())
@@ -394,4 +407,51 @@ async fn metrics_are_text_with_indicator_series_and_no_dossier_ids() {
     for id in ["d1", "d4", "late-3d", "soon-1h"] {
         assert!(!text.contains(id), "dossier id {id} in /metrics");
     }
+}
+
+/// While the state is being restored or caught up, the API says so (503, JSON, `Retry-After`)
+/// instead of answering from empty data ("nothing is overdue"); probes and metrics stay open.
+#[tokio::test]
+async fn the_api_answers_503_until_ready() {
+    let s = state(Some(TOKEN));
+    s.live.set_ready(false);
+    for uri in [
+        "/api/v1/results",
+        "/api/v1/results?period=month",
+        "/api/v1/agencies/P",
+        "/api/v1/agencies/P/overdue",
+        "/api/v1/agencies/P/due-soon",
+    ] {
+        let resp = router(s.clone())
+            .oneshot(
+                Request::get(uri)
+                    .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE, "{uri}");
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "5", "{uri}");
+        let (status, v) = get(&s, uri).await;
+        assert_error(status, &v, StatusCode::SERVICE_UNAVAILABLE, "not_ready");
+    }
+    for uri in ["/healthz", "/metrics"] {
+        let (status, _, _) = call(&s, Method::GET, uri, None).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+    }
+    let (status, _) = get(&s, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    s.live.set_ready(true);
+    let (status, _) = get(&s, "/api/v1/agencies/P/overdue").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// An empty or blank token is refused where it is read, never taken as "no authentication".
+#[test]
+fn empty_or_blank_tokens_are_refused() {
+    for bad in ["", " ", "\t", " secret", "secret\n"] {
+        assert!(chiso::http::check_token(bad).is_err(), "{bad:?}");
+    }
+    assert!(chiso::http::check_token("s3cret-token").is_ok());
 }

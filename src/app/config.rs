@@ -14,7 +14,7 @@ use std::time::Duration;
 use figment::providers::{Env, Format, Toml};
 use figment::value::{Dict, Value};
 use figment::Figment;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::app::clock::Clock;
 
@@ -46,7 +46,7 @@ const OWNED_KEYS: [&str; 12] = [
 ///
 /// No `deny_unknown_fields` here: unknown keys are found by comparing with the defaults, which
 /// reports all of them where serde would stop at the first.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct RunSettings {
     pub kafka: KafkaSection,
     pub pipeline: PipelineSection,
@@ -56,7 +56,7 @@ pub struct RunSettings {
     pub log: LogSection,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct KafkaSection {
     pub bootstrap_servers: String,
     pub group_id: String,
@@ -67,7 +67,7 @@ pub struct KafkaSection {
 }
 
 /// A pass-through librdkafka value (librdkafka takes strings; TOML may write numbers or booleans).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(untagged)]
 pub enum Scalar {
     Str(String),
@@ -87,7 +87,7 @@ impl fmt::Display for Scalar {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct PipelineSection {
     pub commit_interval_ms: u64,
     pub publish_interval_ms: u64,
@@ -99,7 +99,7 @@ pub struct PipelineSection {
     pub transaction_timeout_ms: u64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct EngineSection {
     pub agencies: String,
     pub scoring: String,
@@ -108,25 +108,25 @@ pub struct EngineSection {
     pub finals_kept: FinalsKept,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
 pub struct FinalsKept {
     pub month: u32,
     pub quarter: u32,
     pub year: u32,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct HttpSection {
     pub bind: String,
     pub token: String,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct ShutdownSection {
     pub timeout_ms: u64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct LogSection {
     pub format: String,
     pub level: String,
@@ -407,6 +407,12 @@ fn resolve(settings: RunSettings, problems: &mut Vec<String>) -> Option<RunConfi
             "http.bind `{}` is not an address like 127.0.0.1:8766",
             settings.http.bind
         ));
+    }
+    let token = &settings.http.token;
+    if !token.is_empty() {
+        if let Err(e) = crate::http::check_token(token) {
+            problems.push(format!("http.token: {e}"));
+        }
     }
     if settings.shutdown.timeout_ms < 1000 {
         problems.push("shutdown.timeout_ms must be at least 1000".into());

@@ -102,6 +102,10 @@ async fn run(args: DemoArgs, registry: Arc<Registry>) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let addr = listener.local_addr()?;
+    if let Some(t) = &args.token {
+        crate::http::check_token(t)
+            .map_err(|e| anyhow::anyhow!("--token / CHISO_API_TOKEN: {e}"))?;
+    }
     let state = crate::http::AppState::new(live.clone(), metrics.scrape(), args.token.clone());
     let server = tokio::spawn(crate::http::serve(listener, state, shutdown.clone()));
 

@@ -87,14 +87,17 @@ pub fn feed(
         spans.clear();
         while spans.len() < BATCH {
             let start = buf.len();
-            if input.read_until(b'\n', &mut buf)? == 0 {
+            // A line over the size limit keeps only a prefix that is still over it (the rest is
+            // skipped as it is read): the decoder rejects it as too large, in its place, and
+            // memory stays bounded whatever the input.
+            let Some(complete) = read_line_bounded(&mut input, &mut buf, max_bytes + 2)? else {
                 more = false;
                 break;
-            }
+            };
             line_no += 1;
             let mut msg = &buf[start..];
-            if let Some(rest) = msg.strip_suffix(b"\n") {
-                msg = rest.strip_suffix(b"\r").unwrap_or(rest);
+            if complete {
+                msg = msg.strip_suffix(b"\r").unwrap_or(msg);
             }
             if msg.iter().all(u8::is_ascii_whitespace) {
                 buf.truncate(start);
@@ -120,6 +123,43 @@ pub fn feed(
         *summary.rejects.entry(code).or_default() += n;
     }
     Ok(())
+}
+
+/// Appends the next line of `input` to `buf`, without its `\n`, keeping at most `keep` bytes of
+/// it and skipping the rest unread into memory. `None` at the end of the input; otherwise
+/// whether the whole line was kept.
+fn read_line_bounded(
+    input: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+    keep: usize,
+) -> std::io::Result<Option<bool>> {
+    let start = buf.len();
+    let mut seen = false;
+    let mut complete = true;
+    loop {
+        let chunk = match input.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(seen.then_some(complete));
+        }
+        seen = true;
+        let (part, used, end) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (&chunk[..i], i + 1, true),
+            None => (chunk, chunk.len(), false),
+        };
+        let room = keep.saturating_sub(buf.len() - start);
+        if part.len() > room {
+            complete = false;
+        }
+        buf.extend_from_slice(&part[..part.len().min(room)]);
+        input.consume(used);
+        if end {
+            return Ok(Some(complete));
+        }
+    }
 }
 
 /// Writes one results object per line, sorted by agency id, period kind and start.

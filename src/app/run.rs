@@ -14,7 +14,7 @@ use anyhow::{Context, Result};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
-use crate::app::config::{self, RunConfig};
+use crate::app::config::{self, RunConfig, Scalar};
 use crate::kafka::Pipeline;
 use crate::metrics::Metrics;
 use crate::read_model::{EngineHealth, ReadModel};
@@ -33,8 +33,7 @@ pub struct RunArgs {
 pub fn main(args: RunArgs) -> Result<()> {
     let cfg = config::load(args.config.as_deref())?;
     if args.check {
-        print_config(&cfg);
-        return Ok(());
+        return Ok(print_config(&cfg)?);
     }
     super::process::init_logging(&cfg.settings.log.level, cfg.settings.log.format == "json");
     let cfg = Arc::new(cfg);
@@ -68,7 +67,8 @@ async fn serve(cfg: Arc<RunConfig>) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(bind)
             .await
             .with_context(|| format!("cannot listen on http.bind {bind}"))?;
-        let token = Some(cfg.settings.http.token.clone());
+        // Empty in the configuration means no token (checked at load: never blank).
+        let token = Some(cfg.settings.http.token.clone()).filter(|t| !t.is_empty());
         let state = crate::http::AppState::new(live.clone(), metrics.scrape(), token);
         Some(tokio::spawn(crate::http::serve(
             listener,
@@ -129,23 +129,35 @@ async fn report_progress(health: Arc<EngineHealth>, cancel: CancellationToken) {
     }
 }
 
-fn print_config(cfg: &RunConfig) {
-    let s = &cfg.settings;
-    println!("instance_id = {:?}", cfg.instance_id);
-    println!("{:#?}", s.kafka.topics);
-    println!("bootstrap_servers = {:?}", s.kafka.bootstrap_servers);
-    println!("group_id = {:?}", s.kafka.group_id);
-    for (k, v) in &cfg.librdkafka {
-        let secret = k.contains("password") || k.contains("secret") || k.contains("key");
-        println!("librdkafka {k} = {}", if secret { "***" } else { v });
+/// The effective configuration as TOML that `--config` takes back (secrets masked; the
+/// instance id as resolved).
+fn print_config(cfg: &RunConfig) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut s = cfg.settings.clone();
+    s.kafka.instance_id = cfg.instance_id.clone();
+    if !s.http.token.is_empty() {
+        s.http.token = MASK.into();
     }
-    println!("{:#?}", s.pipeline);
-    println!("{:#?}", s.engine);
-    println!(
-        "http.bind = {:?}, token set: {}",
-        s.http.bind,
-        !s.http.token.is_empty()
-    );
-    println!("{:#?}", s.shutdown);
-    println!("{:#?}", s.log);
+    for (k, v) in s.kafka.librdkafka.iter_mut() {
+        if is_secret(k) {
+            *v = Scalar::Str(MASK.into());
+        }
+    }
+    let text = toml::to_string(&s).expect("the settings serialise as TOML");
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "# chiso run: effective configuration (defaults, file, environment); secrets masked\n"
+    )?;
+    out.write_all(text.as_bytes())?;
+    out.flush()
+}
+
+const MASK: &str = "***";
+
+/// librdkafka properties that hold secrets (`sasl.password`, `ssl.key.password`, …).
+fn is_secret(key: &str) -> bool {
+    ["password", "secret", "key"]
+        .iter()
+        .any(|w| key.contains(w))
 }

@@ -51,6 +51,17 @@ impl ApiError {
         }
     }
 
+    /// The engines' state is not complete (restoring, catching up, Kafka away): an empty
+    /// answer would read as "nothing is overdue".
+    pub fn not_ready() -> Self {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "not_ready",
+            message: "the engine state is being restored or caught up; retry shortly (see /readyz)"
+                .into(),
+        }
+    }
+
     pub fn method_not_allowed() -> Self {
         ApiError {
             status: StatusCode::METHOD_NOT_ALLOWED,
@@ -78,6 +89,11 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 header::HeaderValue::from_static("Bearer realm=\"chiso\""),
             );
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
         }
         if self.status == StatusCode::METHOD_NOT_ALLOWED {
             response

@@ -18,6 +18,7 @@
 mod api;
 mod error;
 mod operator;
+pub mod server;
 
 use std::sync::Arc;
 
@@ -41,9 +42,10 @@ pub const MAX_LIMIT: usize = 1000;
 /// Content type of the Prometheus text exposition format.
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// Writes the whole `/metrics` scrape (the metrics adapter, handed in by the app: the HTTP
-/// adapter serves it without knowing how it is made).
-pub type Scrape = Arc<dyn Fn() -> String + Send + Sync>;
+/// Gives the whole `/metrics` scrape (the metrics adapter, handed in by the app: the HTTP
+/// adapter serves it without knowing how it is made). Concurrent scrapes may share one
+/// encoding, hence `Bytes`: every response points at the same buffer.
+pub type Scrape = Arc<dyn Fn() -> bytes::Bytes + Send + Sync>;
 
 /// What the handlers read. Cheap to clone.
 #[derive(Clone)]
@@ -55,14 +57,34 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// `token`: see [`check_token`], which the app calls where it reads the token. Without
+    /// one, says so once in the log: the operator lists carry dossier ids.
     pub fn new(live: ReadModel, scrape: Scrape, token: Option<String>) -> Self {
+        debug_assert!(token.as_deref().is_none_or(|t| check_token(t).is_ok()));
+        if token.is_none() {
+            tracing::warn!(
+                "the operator lists (overdue, due-soon) are served without a token: anyone who \
+                 reaches this port can read dossier ids; set an API token to protect them"
+            );
+        }
         AppState {
             live,
             scrape,
-            // An empty token would accept `Bearer ` alone: treat it as none configured.
-            token: token.filter(|t| !t.is_empty()).map(Into::into),
+            token: token.map(Into::into),
         }
     }
+}
+
+/// An API token must have something in it: an empty or blank one would either turn
+/// authentication off or lock everyone out.
+pub fn check_token(token: &str) -> Result<(), String> {
+    if token.trim().is_empty() {
+        return Err("the API token is empty or blank: set a real token, or none at all".into());
+    }
+    if token.trim() != token || token.chars().any(char::is_control) {
+        return Err("the API token has leading or trailing spaces or control characters".into());
+    }
+    Ok(())
 }
 
 /// The whole API as a router (tests drive it with `tower::ServiceExt::oneshot`).
@@ -71,10 +93,17 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/api/v1/results", get(api::results))
-        .route("/api/v1/agencies/{id}", get(api::agency))
-        .route("/api/v1/agencies/{id}/overdue", get(operator::overdue))
-        .route("/api/v1/agencies/{id}/due-soon", get(operator::due_soon))
+        .merge(
+            Router::new()
+                .route("/api/v1/results", get(api::results))
+                .route("/api/v1/agencies/{id}", get(api::agency))
+                .route("/api/v1/agencies/{id}/overdue", get(operator::overdue))
+                .route("/api/v1/agencies/{id}/due-soon", get(operator::due_soon))
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    only_when_ready,
+                )),
+        )
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
         .fallback(|| async { ApiError::not_found() })
         .with_state(state)
@@ -89,9 +118,7 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "HTTP server listening");
     }
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+    server::serve_with_limits(listener, router(state), shutdown).await
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
@@ -103,6 +130,19 @@ async fn metrics(State(state): State<AppState>) -> Response {
             tracing::error!(error = %e, "metrics encoding failed");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
+    }
+}
+
+/// The API answers 503 (with `Retry-After`) until the state it reads from is complete.
+async fn only_when_ready(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if state.live.is_ready() {
+        next.run(request).await
+    } else {
+        ApiError::not_ready().into_response()
     }
 }
 

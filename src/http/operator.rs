@@ -48,11 +48,16 @@ struct Page<'a> {
 }
 
 /// Compares in time independent of where the first difference is (the length still shows).
+/// Compares in a time that depends on the lengths only, not on where the bytes differ.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    let diff = a
+        .iter()
+        .zip(b)
+        .fold(0u8, |acc, (x, y)| acc | std::hint::black_box(x ^ y));
+    diff == 0
 }
 
 fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
@@ -64,9 +69,16 @@ fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
             "this list carries dossier ids: send `Authorization: Bearer <token>`",
         ));
     };
-    let given = value.as_bytes().strip_prefix(b"Bearer ").ok_or_else(|| {
-        ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
-    })?;
+    // The scheme is case-insensitive (RFC 9110 §11.1).
+    let value = value.as_bytes();
+    let given = match value.iter().position(|&b| b == b' ') {
+        Some(i) if value[..i].eq_ignore_ascii_case(b"bearer") => value[i..].trim_ascii_start(),
+        _ => {
+            return Err(ApiError::unauthorized(
+                "the Authorization header must be `Bearer <token>`",
+            ))
+        }
+    };
     if constant_time_eq(given, expected.as_bytes()) {
         Ok(())
     } else {

@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::core::{Engine, EngineSettings, Registry, ScoringModel, Timestamp, WorkCalendar};
 
@@ -15,7 +15,7 @@ use crate::core::{Engine, EngineSettings, Registry, ScoringModel, Timestamp, Wor
 pub type Now = Arc<dyn Fn() -> Timestamp + Send + Sync>;
 
 /// The five topics of a pipeline.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
 pub struct Topics {
     pub events: String,
     pub results: String,

@@ -12,7 +12,10 @@ mod health;
 pub mod indicators;
 mod sink;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
 
 use prometheus::{Registry, TextEncoder};
 
@@ -25,7 +28,14 @@ use crate::read_model::ReadModel;
 pub struct Metrics {
     registry: Registry,
     indicators: IndicatorWriter,
+    /// The last scrape and when it was encoded.
+    last: Mutex<Option<(Instant, Bytes)>>,
+    /// Held while a scrape is encoded.
+    encoding: Mutex<()>,
 }
+
+/// How long one encoded scrape answers other scrapes.
+pub const SHARED_FOR: Duration = Duration::from_secs(1);
 
 impl Metrics {
     /// Creates the registry, registers the health series and prepares the indicator collector.
@@ -36,6 +46,8 @@ impl Metrics {
         Ok(Metrics {
             registry,
             indicators,
+            last: Mutex::new(None),
+            encoding: Mutex::new(()),
         })
     }
 
@@ -48,10 +60,32 @@ impl Metrics {
         &self.indicators
     }
 
-    /// [`Metrics::encode`] as the HTTP adapter takes it.
-    pub fn scrape(self: &Arc<Self>) -> Arc<dyn Fn() -> String + Send + Sync> {
+    /// [`Metrics::shared_encode`] as the HTTP adapter takes it.
+    pub fn scrape(self: &Arc<Self>) -> Arc<dyn Fn() -> Bytes + Send + Sync> {
         let me = self.clone();
-        Arc::new(move || me.encode())
+        Arc::new(move || me.shared_encode())
+    }
+
+    /// The scrape, encoded at most once per [`SHARED_FOR`]: concurrent scrapes wait for the
+    /// one encoding in progress and share its bytes, so memory and CPU stay those of one
+    /// scrape however many clients ask at once (a province's registry encodes to tens of MB).
+    pub fn shared_encode(&self) -> Bytes {
+        let fresh = |cached: &Option<(Instant, Bytes)>| {
+            cached
+                .as_ref()
+                .filter(|(at, _)| at.elapsed() < SHARED_FOR)
+                .map(|(_, b)| b.clone())
+        };
+        if let Some(b) = fresh(&self.last.lock().expect("scrape cache lock")) {
+            return b;
+        }
+        let _one_at_a_time = self.encoding.lock().expect("scrape lock");
+        if let Some(b) = fresh(&self.last.lock().expect("scrape cache lock")) {
+            return b;
+        }
+        let bytes = Bytes::from(self.encode());
+        *self.last.lock().expect("scrape cache lock") = Some((Instant::now(), bytes.clone()));
+        bytes
     }
 
     /// The whole scrape in the Prometheus text format.
