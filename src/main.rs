@@ -51,22 +51,51 @@ struct ReplayArgs {
     /// Public holidays (TOML or JSON array of YYYY-MM-DD); the shipped Vietnamese list if absent.
     #[arg(long)]
     holidays: Option<PathBuf>,
-    /// Evaluation time, RFC 3339 with an offset.
+    /// Evaluation time, RFC 3339 with an offset, from 1900 to 2199.
     #[arg(long, value_parser = parse_time)]
     at: Timestamp,
-    /// A period label (YYYY-MM, YYYY-Qn, YYYY) to report instead of those containing --at; repeatable.
+    /// A period label (YYYY-MM, YYYY-Qn, YYYY, from 1900 to 2199) to report instead of those
+    /// containing --at; it must start before --at. Repeatable.
     #[arg(long = "period", value_parser = parse_period)]
     periods: Vec<Period>,
-    /// Due-soon horizon in hours (0 or more).
+    /// Due-soon horizon in hours, from 0 to 87600.
     #[arg(long = "due-soon-hours", default_value = "24", value_parser = parse_hours)]
     due_soon_horizon: DueSoonHorizon,
-    /// Size limit of one event, in bytes.
-    #[arg(long, default_value_t = DEFAULT_MAX_BYTES)]
+    /// Size limit of one event, in bytes (256 to 16777216).
+    #[arg(long, default_value_t = DEFAULT_MAX_BYTES, value_parser = parse_max_bytes)]
     max_event_bytes: usize,
 }
 
+/// Evaluation times and periods chiso answers for: well inside what its instants represent
+/// (1677 to 2262), so that every period around them is exact.
+const FIRST_YEAR: i32 = 1900;
+const LAST_YEAR: i32 = 2199;
+
+fn in_range(t: Timestamp) -> bool {
+    let year = |y: i32| Period::parse_label(&y.to_string()).map(|p| p.start());
+    match (year(FIRST_YEAR), year(LAST_YEAR + 1)) {
+        (Some(first), Some(end)) => first <= t && t < end,
+        _ => false,
+    }
+}
+
 fn parse_time(s: &str) -> Result<Timestamp, String> {
-    Timestamp::parse_rfc3339(s).map_err(|e| format!("{e}: `{s}`"))
+    let t = Timestamp::parse_rfc3339(s).map_err(|e| format!("{e}: `{s}`"))?;
+    if !in_range(t) {
+        return Err(format!(
+            "`{s}` is outside the years chiso evaluates ({FIRST_YEAR} to {LAST_YEAR})"
+        ));
+    }
+    Ok(t)
+}
+
+fn parse_max_bytes(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (256..=16 << 20).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a size limit: a number of bytes from 256 to 16777216"
+        )),
+    }
 }
 
 fn parse_hours(s: &str) -> Result<DueSoonHorizon, String> {
@@ -74,11 +103,28 @@ fn parse_hours(s: &str) -> Result<DueSoonHorizon, String> {
 }
 
 fn parse_period(s: &str) -> Result<Period, String> {
-    Period::parse_label(s)
-        .ok_or_else(|| format!("`{s}` is not a period label (YYYY-MM, YYYY-Qn or YYYY)"))
+    let p = Period::parse_label(s)
+        .ok_or_else(|| format!("`{s}` is not a period label (YYYY-MM, YYYY-Qn or YYYY)"))?;
+    if !in_range(p.start()) || !in_range(p.end().saturating_sub(1)) {
+        return Err(format!(
+            "`{s}` is outside the years chiso evaluates ({FIRST_YEAR} to {LAST_YEAR})"
+        ));
+    }
+    Ok(p)
 }
 
 fn run_replay(args: ReplayArgs) -> Result<()> {
+    if let Some(p) = args.periods.iter().find(|p| p.start() >= args.at) {
+        // Nothing of it has happened at --at: refuse rather than answer about the future.
+        clap::Error::raw(
+            clap::error::ErrorKind::ValueValidation,
+            format!(
+                "--period {p} starts at or after --at {}: choose an --at within or after it\n",
+                args.at.to_local_rfc3339()
+            ),
+        )
+        .exit();
+    }
     let setup = ReplaySetup {
         registry: Arc::new(chiso::app::files::load_registry(&args.agencies)?),
         model: Arc::new(chiso::app::files::load_scoring(args.scoring.as_deref())?),

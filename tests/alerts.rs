@@ -137,3 +137,30 @@ fn the_example_prometheus_config_is_valid() {
     );
     assert!(out.contains("SUCCESS"), "{out}");
 }
+
+/// Every `[section] key` of the run configuration that the shipped Prometheus configuration
+/// names exists in the configuration (it once named `[http] listen`, which `chiso run` refuses).
+#[test]
+fn the_example_prometheus_config_names_real_settings() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let text = std::fs::read_to_string(format!("{root}/deploy/prometheus/prometheus.yml")).unwrap();
+    let defaults: toml::Table =
+        toml::from_str(&std::fs::read_to_string(format!("{root}/config/chiso.toml")).unwrap())
+            .unwrap();
+    let mut named = 0;
+    for part in text.split('`').skip(1).step_by(2) {
+        let Some(rest) = part.strip_prefix('[') else {
+            continue;
+        };
+        let Some((section, key)) = rest.split_once("] ") else {
+            continue;
+        };
+        named += 1;
+        let key = key.split_whitespace().next().unwrap();
+        assert!(
+            defaults.get(section).and_then(|s| s.get(key)).is_some(),
+            "deploy/prometheus/prometheus.yml names `[{section}] {key}`, which is not a setting"
+        );
+    }
+    assert!(named > 0, "the file names the HTTP setting it scrapes");
+}

@@ -82,3 +82,126 @@ fn a_huge_line_is_rejected_with_bounded_memory() {
     );
     eprintln!("peak RSS {peak} kB for 400 MB of over-long lines");
 }
+
+/// A byte order mark before the first event is not part of it.
+#[test]
+fn a_byte_order_mark_is_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("events.jsonl");
+    std::fs::write(
+        &file,
+        "\u{feff}{\"event_id\":\"e1\",\"type\":\"received\",\"occurred_at\":\"2025-09-02T08:00:00+07:00\",\"agency_id\":\"TQ.SNV\",\"dossier_id\":\"d1\",\"due_at\":\"2025-09-09T17:00:00+07:00\"}\r\n",
+    )
+    .unwrap();
+    let out = Command::new(CHISO)
+        .args(["replay", "--events"])
+        .arg(&file)
+        .arg("--agencies")
+        .arg(format!("{ROOT}/config/agencies/tuyen-quang.toml"))
+        .args(["--at", "2025-09-30T17:00:00+07:00"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("1 event read, 1 applied"), "{err}");
+}
+
+/// Options outside what chiso can answer are refused with exit status 2 and a message.
+#[test]
+fn options_out_of_range_are_refused() {
+    let registry = format!("{ROOT}/config/agencies/tuyen-quang.toml");
+    let replay = |extra: &[&str]| {
+        Command::new(CHISO)
+            .args(["replay", "--events", "/dev/null", "--agencies", &registry])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    for (args, needle) in [
+        (&["--at", "0001-01-01T00:00:00Z"][..], "outside the years"),
+        (
+            &["--at", "2025-09-30T17:00:00+07:00", "--period", "1600"][..],
+            "outside the years",
+        ),
+        (
+            &["--at", "2025-09-30T17:00:00+07:00", "--period", "2025-10"][..],
+            "starts at or after --at",
+        ),
+        (
+            &[
+                "--at",
+                "2025-09-30T17:00:00+07:00",
+                "--max-event-bytes",
+                "0",
+            ][..],
+            "size limit",
+        ),
+        (
+            &["--at", "2025-09-30T17:00:00+07:00", "--due-soon-hours=-5"][..],
+            "due-soon horizon",
+        ),
+    ] {
+        let out = replay(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    for (args, needle) in [
+        (&["--speed", "1e12"][..], "not a speed"),
+        (&["--backlog-days", "100000"][..], "100000"),
+        (&["--dossiers-per-day", "0"][..], "dossiers a day"),
+        (&["--token", ""][..], "token"),
+        (&["--token", " "][..], "token"),
+    ] {
+        let out = Command::new(CHISO)
+            .args(["demo", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} was accepted");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+}
+
+/// A reader that goes away is no error: the command stops quietly.
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    for args in [
+        &["generate", "--dossiers", "20000"][..],
+        &["run", "--check"][..],
+        &[
+            "replay",
+            "--events",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/config/samples/tuyen-quang-events.jsonl"
+            ),
+            "--agencies",
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/config/agencies/tuyen-quang.toml"
+            ),
+            "--at",
+            "2025-09-30T17:00:00+07:00",
+        ][..],
+    ] {
+        let mut child = Command::new(CHISO)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read one byte, then hang up.
+        let mut one = [0u8; 1];
+        child.stdout.take().unwrap().read_exact(&mut one).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -455,3 +455,34 @@ fn empty_or_blank_tokens_are_refused() {
     }
     assert!(chiso::http::check_token("s3cret-token").is_ok());
 }
+
+/// Bad paths and unknown query parameters are JSON 400s naming what is allowed.
+#[tokio::test]
+async fn bad_paths_and_unknown_parameters_are_json_errors() {
+    let s = state(None);
+    let (status, _, v) = call(&s, Method::GET, "/api/v1/agencies/%FF%FE", None).await;
+    assert_error(status, &v, StatusCode::BAD_REQUEST, "bad_path");
+    let (status, _, v) = call(&s, Method::GET, "/api/v1/agencies/%FF%FE/overdue", None).await;
+    assert_error(status, &v, StatusCode::BAD_REQUEST, "bad_path");
+    for (uri, allowed) in [
+        ("/api/v1/results?perod=month", "period"),
+        ("/api/v1/agencies/P?x=1", "none"),
+        ("/api/v1/agencies/P/overdue?limt=5", "limit, offset"),
+        (
+            "/api/v1/agencies/P/due-soon?limit=5&sort=due",
+            "limit, offset",
+        ),
+    ] {
+        let (status, _, v) = call(&s, Method::GET, uri, None).await;
+        assert_error(status, &v, StatusCode::BAD_REQUEST, "unknown_parameter");
+        assert!(v["error"].as_str().unwrap().contains(allowed), "{uri}: {v}");
+    }
+    let (status, _, _) = call(
+        &s,
+        Method::GET,
+        "/api/v1/agencies/P/overdue?limit=5&offset=1",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -371,8 +371,8 @@ fn resolve(settings: RunSettings, problems: &mut Vec<String>) -> Option<RunConfi
                 .into(),
         );
     }
-    if p.max_event_bytes == 0 {
-        problems.push("pipeline.max_event_bytes must be positive".into());
+    if !(256..=16 << 20).contains(&p.max_event_bytes) {
+        problems.push("pipeline.max_event_bytes must be between 256 and 16777216".into());
     }
     if !(1024..=900 * 1024).contains(&p.state_batch_bytes) {
         problems.push("pipeline.state_batch_bytes must be between 1024 and 921600".into());

@@ -31,8 +31,9 @@ pub struct DemoArgs {
     /// Address of the HTTP server (metrics, health, API).
     #[arg(long, default_value = "127.0.0.1:9766")]
     pub listen: SocketAddr,
-    /// Simulated seconds per real second (60: one real second is one simulated minute).
-    #[arg(long, default_value_t = 60.0)]
+    /// Simulated seconds per real second, from 0.001 to 100000 (60: one real second is one
+    /// simulated minute).
+    #[arg(long, default_value_t = 60.0, value_parser = parse_speed)]
     pub speed: f64,
     /// Agency registry (TOML or JSON); the built-in sample province if absent.
     #[arg(long)]
@@ -40,11 +41,12 @@ pub struct DemoArgs {
     /// Seed of the event generator: the same seed gives the same stream.
     #[arg(long, default_value_t = 766)]
     pub seed: u64,
-    /// Days of history generated before the simulated start and replayed at once.
-    #[arg(long, default_value_t = 21)]
+    /// Days of history generated before the simulated start and replayed at once (0 to 731).
+    #[arg(long, default_value_t = 21, value_parser = clap::value_parser!(u32).range(0..=731))]
     pub backlog_days: u32,
-    /// Dossiers received on a working day by the whole registry (default: 21 per agency).
-    #[arg(long)]
+    /// Dossiers received on a working day by the whole registry (default: 21 per agency; more
+    /// than 0, at most 1000000).
+    #[arg(long, value_parser = parse_per_day)]
     pub dossiers_per_day: Option<f64>,
     /// Bearer token required by the operator lists (overdue, due-soon).
     #[arg(long, env = "CHISO_API_TOKEN", hide_env_values = true)]
@@ -52,6 +54,24 @@ pub struct DemoArgs {
     /// Write the checked-in sample event file (third quarter 2025, sample province) and exit.
     #[arg(long, value_name = "FILE")]
     pub write_sample: Option<PathBuf>,
+}
+
+fn parse_speed(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.001..=100_000.0).contains(&x) => Ok(x),
+        _ => Err(format!(
+            "`{s}` is not a speed: a number from 0.001 to 100000"
+        )),
+    }
+}
+
+fn parse_per_day(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x > 0.0 && x <= 1_000_000.0 => Ok(x),
+        _ => Err(format!(
+            "`{s}` is not a number of dossiers a day: more than 0, at most 1000000"
+        )),
+    }
 }
 
 pub fn main(args: DemoArgs) -> Result<()> {
@@ -64,10 +84,6 @@ pub fn main(args: DemoArgs) -> Result<()> {
     if let Some(path) = &args.write_sample {
         return write_sample(registry, path);
     }
-    anyhow::ensure!(
-        args.speed.is_finite() && args.speed > 0.0,
-        "--speed must be a positive number"
-    );
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -150,7 +166,7 @@ async fn run(args: DemoArgs, registry: Arc<Registry>) -> Result<()> {
         health,
         lines: Vec::new(),
     };
-    let driver = tokio::spawn(feeder.drive(sim_start, args.speed, shutdown.clone()));
+    let driver = tokio::spawn(feeder.drive(addr, sim_start, args.speed, shutdown.clone()));
 
     super::process::wait_for_signal(&shutdown).await;
     tracing::info!("shutting down");
@@ -258,7 +274,13 @@ impl Feeder {
         ))
     }
 
-    async fn drive(mut self, sim_start: Timestamp, speed: f64, shutdown: CancellationToken) {
+    async fn drive(
+        mut self,
+        addr: std::net::SocketAddr,
+        sim_start: Timestamp,
+        speed: f64,
+        shutdown: CancellationToken,
+    ) {
         let t = Instant::now();
         let mut backlog = 0;
         loop {
@@ -278,6 +300,16 @@ impl Feeder {
             dossiers = self.engine.dossier_count(),
             took_ms = took.as_millis() as u64,
             "backlog replayed; ready"
+        );
+        let root = self
+            .registry
+            .bottom_up()
+            .last()
+            .map_or("", |&a| self.registry.get(a).id.as_str());
+        tracing::info!(
+            "serving http://{addr}/metrics, http://{addr}/api/v1/results?period=month, \
+             http://{addr}/api/v1/agencies/{root}, http://{addr}/api/v1/agencies/{root}/overdue, \
+             http://{addr}/healthz, http://{addr}/readyz"
         );
 
         let clock = SimClock::new(Instant::now(), sim_start, speed);

@@ -41,8 +41,14 @@ fn format_of(path: &Path, text: &str) -> Format {
     }
 }
 
+/// The file's text, without the UTF-8 byte order mark some editors put first.
 fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_owned(),
+        None => text,
+    })
 }
 
 /// Parses a registry: TOML with `[[agency]]` tables, or a JSON array of `{id, name, level, parent}`.
@@ -50,13 +56,20 @@ pub fn parse_registry(text: &str, json: bool) -> Result<Registry> {
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct TomlRegistry {
+        #[serde(default)]
         agency: Vec<AgencyDef>,
     }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let defs = if json {
         serde_json::from_str::<Vec<AgencyDef>>(text)?
     } else {
         toml::from_str::<TomlRegistry>(text)?.agency
     };
+    if defs.is_empty() {
+        bail!(
+            "the registry lists no agency (TOML: `[[agency]]` tables; JSON: an array of objects)"
+        );
+    }
     Ok(Registry::new(defs)?)
 }
 
@@ -96,26 +109,56 @@ pub fn parse_date(s: &str) -> Option<i64> {
         .then(|| days_from_civil(y, m, d))
 }
 
-/// Parses holidays: TOML `holidays = ["YYYY-MM-DD", …]` or a JSON array of such strings.
+/// Parses holidays: TOML `holidays = ["YYYY-MM-DD", …]` (strings or TOML dates) or a JSON array
+/// of such strings.
 pub fn parse_holidays(text: &str, json: bool) -> Result<WorkCalendar> {
+    /// A string, or a TOML local date (`2024-09-02` without quotes).
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Day {
+        Text(String),
+        Date(toml::value::Datetime),
+    }
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct TomlHolidays {
-        holidays: Vec<String>,
+        holidays: Vec<Day>,
     }
-    let dates = if json {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let dates: Vec<String> = if json {
         serde_json::from_str::<Vec<String>>(text)?
     } else {
-        toml::from_str::<TomlHolidays>(text)?.holidays
+        toml::from_str::<TomlHolidays>(text)?
+            .holidays
+            .into_iter()
+            .map(|d| match d {
+                Day::Text(s) => s,
+                Day::Date(d) => d.to_string(),
+            })
+            .collect()
     };
     let mut days = Vec::with_capacity(dates.len());
     for d in dates {
         match parse_date(&d) {
             Some(day) => days.push(day),
+            None if looks_like_a_date(&d) => bail!("`{d}` is not a valid date (no such day)"),
             None => bail!("`{d}` is not a date of the form YYYY-MM-DD"),
         }
     }
     Ok(WorkCalendar::new(days))
+}
+
+/// `YYYY-MM-DD` in shape, whatever the numbers.
+fn looks_like_a_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        })
 }
 
 pub fn load_holidays(path: Option<&Path>) -> Result<WorkCalendar> {
@@ -132,6 +175,30 @@ pub fn load_holidays(path: Option<&Path>) -> Result<WorkCalendar> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_order_marks_dates_and_empty_registries() {
+        let bom = "\u{feff}";
+        let json = format!(r#"{bom}[{{"id":"P","name":"Tỉnh","level":"province","parent":null}}]"#);
+        assert_eq!(parse_registry(&json, true).unwrap().len(), 1);
+        let toml = format!("{bom}[[agency]]\nid = \"P\"\nname = \"Tỉnh\"\nlevel = \"province\"\n");
+        assert_eq!(parse_registry(&toml, false).unwrap().len(), 1);
+        let err = parse_registry("", false).unwrap_err().to_string();
+        assert!(err.contains("lists no agency"), "{err}");
+        let err = parse_registry("[]", true).unwrap_err().to_string();
+        assert!(err.contains("lists no agency"), "{err}");
+        // TOML dates as well as strings.
+        assert!(parse_holidays("holidays = [2024-09-02, \"2024-09-03\"]", false).is_ok());
+        let err = parse_holidays(r#"holidays = ["2024-02-30"]"#, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a valid date"), "{err}");
+        let err = parse_holidays(r#"holidays = ["2 Sept"]"#, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("YYYY-MM-DD"), "{err}");
+        assert!(parse_holidays(&format!(r#"{bom}["2024-09-02"]"#), true).is_ok());
+    }
 
     #[test]
     fn shipped_files_load() {

@@ -90,7 +90,8 @@ pub fn feed(
             // A line over the size limit keeps only a prefix that is still over it (the rest is
             // skipped as it is read): the decoder rejects it as too large, in its place, and
             // memory stays bounded whatever the input.
-            let Some(complete) = read_line_bounded(&mut input, &mut buf, max_bytes + 2)? else {
+            // (The limit, a byte order mark, a `\r`, and one byte over.)
+            let Some(complete) = read_line_bounded(&mut input, &mut buf, max_bytes + 5)? else {
                 more = false;
                 break;
             };
@@ -99,11 +100,19 @@ pub fn feed(
             if complete {
                 msg = msg.strip_suffix(b"\r").unwrap_or(msg);
             }
+            let mut from = start;
+            if line_no == 1 {
+                // A byte order mark some editors write first is not part of the event.
+                if let Some(rest) = msg.strip_prefix(b"\xef\xbb\xbf") {
+                    msg = rest;
+                    from += 3;
+                }
+            }
             if msg.iter().all(u8::is_ascii_whitespace) {
                 buf.truncate(start);
                 continue;
             }
-            spans.push((start..start + msg.len(), line_no));
+            spans.push((from..from + msg.len(), line_no));
         }
         let messages: Vec<&[u8]> = spans.iter().map(|(span, _)| &buf[span.clone()]).collect();
         accept_batch(engine, max_bytes, &messages, |i, outcome| {

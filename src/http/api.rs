@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -19,11 +19,46 @@ pub(super) fn json_response(body: &impl Serialize) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], text).into_response()
 }
 
+/// The query parameters, refusing any that `allowed` does not name (a misspelt `limt=5` would
+/// otherwise be silently ignored).
 pub(super) fn query(
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
+    allowed: &[&str],
 ) -> Result<HashMap<String, String>, ApiError> {
-    q.map(|Query(q)| q)
-        .map_err(|e| ApiError::bad_request("bad_query", format!("malformed query string: {e}")))
+    let q = q
+        .map(|Query(q)| q)
+        .map_err(|e| ApiError::bad_request("bad_query", format!("malformed query string: {e}")))?;
+    let mut unknown: Vec<&str> = q
+        .keys()
+        .map(String::as_str)
+        .filter(|k| !allowed.contains(k))
+        .collect();
+    if !unknown.is_empty() {
+        unknown.sort_unstable();
+        let allowed = if allowed.is_empty() {
+            "none".to_owned()
+        } else {
+            allowed.join(", ")
+        };
+        return Err(ApiError::bad_request(
+            "unknown_parameter",
+            format!(
+                "unknown query parameter `{}`; allowed here: {allowed}",
+                unknown.join("`, `")
+            ),
+        ));
+    }
+    Ok(q)
+}
+
+/// The `{id}` of the path, or a JSON 400 when it is not valid UTF-8 once percent-decoded.
+pub(super) fn path_id(id: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+    id.map(|Path(id)| id).map_err(|e| {
+        ApiError::bad_request(
+            "bad_path",
+            format!("the agency id in the path is invalid: {e}"),
+        )
+    })
 }
 
 pub(super) fn lookup(state: &AppState, id: &str) -> Result<AgencyIdx, ApiError> {
@@ -51,7 +86,7 @@ pub(super) async fn results(
     State(state): State<AppState>,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let q = query(q)?;
+    let q = query(q, &["period"])?;
     let kind = match q.get("period").map(String::as_str) {
         None => PeriodKind::Month,
         Some(s) => PeriodKind::parse(s).ok_or_else(|| {
@@ -101,8 +136,11 @@ struct AgencyBody<'a> {
 /// `GET /api/v1/agencies/{id}`: registry info, children and every tracked period's result.
 pub(super) async fn agency(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let id = path_id(id)?;
+    query(q, &[])?;
     let idx = lookup(&state, &id)?;
     let registry = state.live.registry();
     let def = registry.get(idx);

@@ -5,13 +5,13 @@
 
 use std::collections::HashMap;
 
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::api::{json_response, lookup, query};
+use super::api::{json_response, lookup, path_id, query};
 use super::{ApiError, AppState, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::core::time::NANOS_PER_SEC;
 use crate::core::Timestamp;
@@ -111,7 +111,7 @@ fn list(
 ) -> Result<Response, ApiError> {
     authorize(&state, &headers)?;
     let root = lookup(&state, &id)?;
-    let q = query(q)?;
+    let q = query(q, &["limit", "offset"])?;
     let limit = number(&q, "limit", DEFAULT_LIMIT)?;
     let offset = number(&q, "offset", 0)?;
     if limit == 0 || limit > MAX_LIMIT {
@@ -195,19 +195,19 @@ fn list(
 /// `GET /api/v1/agencies/{id}/overdue?limit=&offset=`
 pub(super) async fn overdue(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    list(state, id, headers, q, List::Overdue)
+    list(state, path_id(id)?, headers, q, List::Overdue)
 }
 
 /// `GET /api/v1/agencies/{id}/due-soon?limit=&offset=`
 pub(super) async fn due_soon(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    list(state, id, headers, q, List::DueSoon)
+    list(state, path_id(id)?, headers, q, List::DueSoon)
 }
