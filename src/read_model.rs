@@ -34,6 +34,10 @@ pub struct OpenItem {
     pub received_at: Timestamp,
     pub due: Timestamp,
     pub late: bool,
+    /// See [`OpenDossier::late_rule`].
+    pub late_rule: u8,
+    /// See [`OpenDossier::late_since`].
+    pub late_since: Timestamp,
     pub paused: bool,
     pub due_soon: bool,
 }
@@ -47,6 +51,8 @@ impl OpenItem {
             received_at: d.received_at,
             due: d.due,
             late: d.late,
+            late_rule: d.late_rule,
+            late_since: d.late_since,
             paused: d.paused,
             due_soon: d.due_soon,
         }
@@ -62,6 +68,8 @@ impl OpenItem {
         self.received_at = d.received_at;
         self.due = d.due;
         self.late = d.late;
+        self.late_rule = d.late_rule;
+        self.late_since = d.late_since;
         self.paused = d.paused;
         self.due_soon = d.due_soon;
     }

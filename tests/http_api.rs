@@ -67,6 +67,9 @@ fn live(ready: bool) -> ReadModel {
         received_at: ts("2024-08-01T08:00:00+07:00"),
         due: ts(due),
         late,
+        // Past due (rule 5), late since the due time.
+        late_rule: if late { 5 } else { 0 },
+        late_since: if late { ts(due) } else { Timestamp::MAX },
         paused: false,
         due_soon,
     };
@@ -485,4 +488,78 @@ async fn bad_paths_and_unknown_parameters_are_json_errors() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
+}
+
+/// Dossiers late before their due time (a second request for papers, a declared overdue) are
+/// listed with the rule and a non-negative age counted from when they turned late.
+#[tokio::test]
+async fn overdue_items_say_why_and_since_when() {
+    let registry = registry();
+    let model = Arc::new(chiso::app::files::load_scoring(None).unwrap());
+    let mut engine = Engine::new(
+        registry.clone(),
+        model.clone(),
+        Arc::new(chiso::app::files::load_holidays(None).unwrap()),
+        EngineSettings::default(),
+        ts(NOW),
+    );
+    let events = [
+        // Rule 2: declared overdue on 08-05, due only on 08-20.
+        r#"{"event_id":"a1","type":"received","occurred_at":"2024-08-01T08:00:00+07:00","agency_id":"A","dossier_id":"r2","due_at":"2024-08-20T17:00:00+07:00"}"#,
+        r#"{"event_id":"a2","type":"overdue","occurred_at":"2024-08-05T08:00:00+07:00","agency_id":"A","dossier_id":"r2"}"#,
+        // Rule 1: a second request for papers on 08-06, due only on 08-30.
+        r#"{"event_id":"b1","type":"received","occurred_at":"2024-08-01T08:00:00+07:00","agency_id":"A","dossier_id":"r1","due_at":"2024-08-30T17:00:00+07:00"}"#,
+        r#"{"event_id":"b2","type":"supplement_requested","occurred_at":"2024-08-02T08:00:00+07:00","agency_id":"A","dossier_id":"r1"}"#,
+        r#"{"event_id":"b3","type":"supplement_received","occurred_at":"2024-08-03T08:00:00+07:00","agency_id":"A","dossier_id":"r1"}"#,
+        r#"{"event_id":"b4","type":"supplement_requested","occurred_at":"2024-08-06T08:00:00+07:00","agency_id":"A","dossier_id":"r1"}"#,
+        // Rule 5: past its due time on 08-12 17:00.
+        r#"{"event_id":"c1","type":"received","occurred_at":"2024-08-01T08:00:00+07:00","agency_id":"B","dossier_id":"r5","due_at":"2024-08-12T17:00:00+07:00"}"#,
+    ];
+    for e in events {
+        engine.ingest(&decode(e.as_bytes(), &registry, 1 << 16).unwrap());
+    }
+    let live = ReadModel::new(registry, model);
+    chiso::read_model::publish_engine(&live, 0, &mut engine);
+    live.set_ready(true);
+    let metrics = Arc::new(Metrics::new(live.clone()).unwrap());
+    let s = AppState::new(live, metrics.scrape(), None);
+    let (status, v) = get(&s, "/api/v1/agencies/P/overdue").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let items = v["items"].as_array().unwrap();
+    let by_id = |id: &str| {
+        items
+            .iter()
+            .find(|i| i["dossier_id"] == id)
+            .unwrap()
+            .clone()
+    };
+    let day = 86_400;
+    let r2 = by_id("r2");
+    assert_eq!(
+        (r2["late_rule"].as_u64(), r2["late_reason"].as_str()),
+        (Some(2), Some("declared_overdue"))
+    );
+    assert_eq!(r2["late_since"], "2024-08-05T08:00:00+07:00");
+    assert_eq!(r2["overdue_seconds"], 8 * day + 9 * 3600);
+    let r1 = by_id("r1");
+    assert_eq!(
+        (r1["late_rule"].as_u64(), r1["late_reason"].as_str()),
+        (Some(1), Some("second_supplement_request"))
+    );
+    assert_eq!(r1["overdue_seconds"], 7 * day + 9 * 3600);
+    let r5 = by_id("r5");
+    assert_eq!(
+        (r5["late_rule"].as_u64(), r5["late_reason"].as_str()),
+        (Some(5), Some("past_due"))
+    );
+    assert_eq!(r5["overdue_seconds"], day);
+    for i in items {
+        assert!(i["overdue_seconds"].as_i64().unwrap() >= 0, "{i}");
+    }
+    // Late the longest first.
+    let order: Vec<&str> = items
+        .iter()
+        .map(|i| i["dossier_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, ["r2", "r1", "r5"]);
 }

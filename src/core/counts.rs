@@ -56,6 +56,30 @@ pub const NUM_COUNTS: usize = 23;
 pub const PENDING_SLOT: usize = NUM_COUNTS;
 
 impl Count {
+    /// The counts whose dossiers always include this one's (direct parents), from the
+    /// definitions of the counts: e.g. `due_soon` ⊆ `open_on_time` ⊆ `on_time` ⊆ `in_scope`.
+    fn parents(self) -> &'static [Count] {
+        use Count::*;
+        match self {
+            InScope => &[],
+            OnTime | Late | AwaitingSupplement | Dissatisfied | Completed | Received => &[InScope],
+            OpenOnTime | EndedOnTime => &[OnTime],
+            DissatisfiedOnTime => &[OnTime, Dissatisfied],
+            DueSoon => &[OpenOnTime],
+            OpenOverdue | EndedLate | LateWithApology => &[Late],
+            OpenOverdueNationalPortal => &[OpenOverdue],
+            ElectronicResult => &[Completed],
+            Online | FeeRequired | Digitized | ReusedData | CitizenStorage | Synced => &[Received],
+            PaidOnline => &[FeeRequired],
+        }
+    }
+
+    /// Whether every dossier this count counts is also counted by `other` (in one agency and
+    /// period), so that `self ≤ other` always.
+    pub fn within(self, other: Count) -> bool {
+        self == other || self.parents().iter().any(|p| p.within(other))
+    }
+
     pub fn parse(name: &str) -> Option<Count> {
         Count::ALL.iter().copied().find(|c| c.name() == name)
     }

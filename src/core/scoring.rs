@@ -141,6 +141,18 @@ pub enum ScoringError {
     GroupMax { group: String, max: f64, sum: f64 },
     #[error("no bands are defined")]
     NoBands,
+    #[error("band `{0}` appears twice")]
+    DuplicateBand(String),
+    /// A numerator that could fall below 0 or exceed its denominator.
+    #[error(
+        "indicator `{indicator}`: `{numerator} / {denominator}` is not always within [0, 1]: {why}"
+    )]
+    Unbounded {
+        indicator: String,
+        numerator: String,
+        denominator: String,
+        why: String,
+    },
 }
 
 fn scaled(
@@ -232,10 +244,22 @@ impl ScoringModel {
             let source = match (i.numerator.trim(), i.denominator.as_deref()) {
                 ("reported", None) => Source::Reported,
                 ("reported", Some(_)) | (_, None) => return Err(ScoringError::Denominator(i.id)),
-                (expr, Some(den)) => Source::Counts {
-                    numerator: parse_expr(expr, &count)?,
-                    denominator: count(den.trim())?,
-                },
+                (expr, Some(den)) => {
+                    let numerator = parse_expr(expr, &count)?;
+                    let denominator = count(den.trim())?;
+                    if let Err(why) = bounded(&numerator, denominator) {
+                        return Err(ScoringError::Unbounded {
+                            indicator: i.id.clone(),
+                            numerator: expr.to_owned(),
+                            denominator: den.trim().to_owned(),
+                            why,
+                        });
+                    }
+                    Source::Counts {
+                        numerator,
+                        denominator,
+                    }
+                }
             };
             indicators.push(IndicatorDef {
                 id: i.id,
@@ -262,8 +286,11 @@ impl ScoringModel {
                 });
             }
         }
-        let mut bands = Vec::new();
+        let mut bands: Vec<Band> = Vec::new();
         for b in file.bands {
+            if bands.iter().any(|x| x.id == b.id) {
+                return Err(ScoringError::DuplicateBand(b.id));
+            }
             let min_tenths = scaled(
                 format!("band {} min_score", b.id),
                 b.min_score,
@@ -369,6 +396,26 @@ impl ScoringModel {
     }
 }
 
+/// Whether `numerator / denominator` stays within [0, 1] for any dossiers: the numerator is one
+/// count within the denominator, minus at most one count within that first one.
+fn bounded(numerator: &[(i64, Count)], denominator: Count) -> Result<(), String> {
+    match numerator {
+        [(1, a)] | [(1, a), (-1, _)] if !a.within(denominator) => Err(format!(
+            "`{}` is not always within `{}`",
+            a.name(),
+            denominator.name()
+        )),
+        [(1, _)] => Ok(()),
+        [(1, a), (-1, b)] if b.within(*a) => Ok(()),
+        [(1, a), (-1, b)] => Err(format!(
+            "`{}` is not always within `{}`, so the difference can be negative",
+            b.name(),
+            a.name()
+        )),
+        _ => Err("write one count, or one count minus a count within it".into()),
+    }
+}
+
 fn parse_expr(
     expr: &str,
     count: &dyn Fn(&str) -> Result<Count, ScoringError>,
@@ -445,6 +492,34 @@ pub struct ScoreCard {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numerators_stay_within_their_denominators() {
+        let c = |n: &str| Count::parse(n).unwrap();
+        let expr = |e: &str| parse_expr(e, &|n| Ok(c(n))).unwrap();
+        let ok = [
+            ("on_time", "in_scope"),
+            ("on_time - dissatisfied_on_time", "in_scope"),
+            ("paid_online", "fee_required"),
+            ("electronic_result", "completed"),
+            ("synced", "received"),
+            ("due_soon", "on_time"),
+        ];
+        for (n, d) in ok {
+            assert_eq!(bounded(&expr(n), c(d)), Ok(()), "{n} / {d}");
+        }
+        let bad = [
+            ("online - received - received", "received"),
+            ("received - online", "online"),
+            ("in_scope", "received"),
+            ("online - on_time", "received"),
+            ("online + digitized", "received"),
+            ("late", "on_time"),
+        ];
+        for (n, d) in bad {
+            assert!(bounded(&expr(n), c(d)).is_err(), "{n} / {d}");
+        }
+    }
 
     #[test]
     fn points_round_half_away_and_cap() {

@@ -29,6 +29,14 @@ struct Item<'a> {
     procedure_id: Option<&'a str>,
     received_at: String,
     due_at: String,
+    /// Overdue list: since when the dossier is late, which on-time rule made it late, and that
+    /// rule as a stable code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    late_since: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    late_rule: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    late_reason: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     overdue_seconds: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,6 +106,17 @@ fn number(q: &HashMap<String, String>, name: &str, default: usize) -> Result<usi
     }
 }
 
+/// The on-time rule that made a dossier late, as a stable code (see docs/api.md).
+fn late_reason(rule: u8) -> &'static str {
+    match rule {
+        1 => "second_supplement_request",
+        2 => "declared_overdue",
+        3 => "ended_after_due",
+        4 => "paused_after_due",
+        _ => "past_due",
+    }
+}
+
 fn seconds(nanos: i64) -> i64 {
     nanos.div_euclid(NANOS_PER_SEC)
 }
@@ -149,8 +168,12 @@ fn list(
             if !wanted {
                 continue;
             }
-            let delta = seconds(now.nanos_since(item.due));
-            // Both lists put the earliest due first: the most overdue, or the soonest due.
+            // The overdue list: late the longest first (the age is never negative, whatever
+            // the rule); the due-soon list: due the soonest first.
+            let delta = match which {
+                List::Overdue => seconds(now.nanos_since(item.late_since)).max(0),
+                List::DueSoon => seconds(now.nanos_since(item.due)),
+            };
             rows.push((-delta, item.clone(), delta));
         }
     }
@@ -173,6 +196,9 @@ fn list(
             procedure_id: item.procedure.as_deref(),
             received_at: item.received_at.to_local_rfc3339(),
             due_at: item.due.to_local_rfc3339(),
+            late_since: (which == List::Overdue).then(|| item.late_since.to_local_rfc3339()),
+            late_rule: (which == List::Overdue).then_some(item.late_rule),
+            late_reason: (which == List::Overdue).then(|| late_reason(item.late_rule)),
             overdue_seconds: (which == List::Overdue).then_some(*delta),
             due_in_seconds: (which == List::DueSoon).then_some(-*delta),
             paused: item.paused,

@@ -4,6 +4,10 @@
 //! then the properties the exactly-once design depends on, which the configuration cannot
 //! override (it refuses them at start-up).
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use rdkafka::client::ClientContext;
 use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -157,17 +161,68 @@ impl ConsumerContext for ReaderCtx {}
 
 /// Notes a client error in the shared reachability flag: librdkafka's "all brokers down" makes
 /// the process not ready until the pipeline sees Kafka answer again.
+///
+/// One line per state change: "all brokers down" is logged once, when the flag turns, not once
+/// per client and retry; any other error is logged the first time and then at most once a
+/// minute per client and kind, with the number of repeats left out in between.
 pub fn note_error(live: &ReadModel, error: &KafkaError, reason: &str, client: &'static str) {
-    if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown)
-        && live.set_kafka_reachable(false)
-    {
-        warn!(
-            client,
-            reason, "Kafka unreachable: not ready until it answers again"
-        );
+    if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
+        if live.set_kafka_reachable(false) {
+            warn!(
+                client,
+                "Kafka unreachable: not ready until it answers again"
+            );
+        }
+        return;
     }
-    if noteworthy(error) {
-        warn!(error = %error, reason, client, "Kafka client error");
+    if !noteworthy(error) {
+        return;
+    }
+    let kind = error
+        .rdkafka_error_code()
+        .map_or_else(|| "other".to_owned(), |c| format!("{c:?}"));
+    if let Some(suppressed) = ERROR_LOG.admit(client, kind) {
+        warn!(error = %error, reason, client, suppressed, "Kafka client error");
+    }
+}
+
+/// Rate limit of repeated client error lines (see [`note_error`]). Process-wide on purpose:
+/// librdkafka calls back from its own threads for every client, which share no other owner.
+static ERROR_LOG: ErrorLog = ErrorLog::new();
+
+/// Repeats of one error (client, kind) are logged at most once per this.
+const ERROR_LOG_EVERY: Duration = Duration::from_secs(60);
+
+struct ErrorLog {
+    seen: Mutex<BTreeMap<(&'static str, String), (Instant, u64)>>,
+}
+
+impl ErrorLog {
+    const fn new() -> Self {
+        ErrorLog {
+            seen: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// `Some(repeats left out since the last line)` if this one is to be logged.
+    fn admit(&self, client: &'static str, kind: String) -> Option<u64> {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        match seen.get_mut(&(client, kind.clone())) {
+            Some((last, suppressed)) if now.duration_since(*last) < ERROR_LOG_EVERY => {
+                *suppressed += 1;
+                None
+            }
+            Some((last, suppressed)) => {
+                let n = std::mem::take(suppressed);
+                *last = now;
+                Some(n)
+            }
+            None => {
+                seen.insert((client, kind), (now, 0));
+                Some(0)
+            }
+        }
     }
 }
 
@@ -196,4 +251,29 @@ impl ProducerContext for ProducerCtx {
     type DeliveryOpaque = ();
 
     fn delivery(&self, _: &DeliveryResult<'_>, _: Self::DeliveryOpaque) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_errors_are_logged_once_a_minute_with_the_count() {
+        let log = ErrorLog::new();
+        assert_eq!(log.admit("c", "Transport".into()), Some(0));
+        for _ in 0..9 {
+            assert_eq!(log.admit("c", "Transport".into()), None);
+        }
+        // Another kind or another client is a line of its own.
+        assert_eq!(log.admit("c", "Timeout".into()), Some(0));
+        assert_eq!(log.admit("d", "Transport".into()), Some(0));
+        // A minute later, the repeats are counted in the next line.
+        log.seen
+            .lock()
+            .unwrap()
+            .get_mut(&("c", "Transport".to_owned()))
+            .unwrap()
+            .0 -= ERROR_LOG_EVERY;
+        assert_eq!(log.admit("c", "Transport".into()), Some(9));
+    }
 }

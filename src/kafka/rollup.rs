@@ -96,6 +96,10 @@ pub struct RollupCtx {
 }
 
 impl ClientContext for RollupCtx {
+    /// Statistics are off for this client; should a configuration turn them on, they are not
+    /// logged (the default would write them at INFO every interval).
+    fn stats(&self, _: rdkafka::Statistics) {}
+
     fn error(&self, error: KafkaError, reason: &str) {
         client::note_error(&self.live, &error, reason, "stage 2 consumer");
     }
@@ -437,7 +441,12 @@ fn session_inner(
     shared.lock().expect("session state lock").producer = Some(producer);
     let group = format!("{}-rollup", cfg.group_id);
     // The end of the latency path, one low-traffic partition: it waits least for new data.
-    let consumer: BaseConsumer<RollupCtx> = client::group_consumer(cfg, &group, "rollup", true, 20)
+    let mut config = client::group_consumer(cfg, &group, "rollup", true, 20);
+    // No lag gauge here: without this, librdkafka's statistics would be logged every 5 s.
+    if !cfg.librdkafka.contains_key("statistics.interval.ms") {
+        config.set("statistics.interval.ms", "0");
+    }
+    let consumer: BaseConsumer<RollupCtx> = config
         .create_with_context(RollupCtx {
             shared: shared.clone(),
             live,

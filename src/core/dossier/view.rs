@@ -14,6 +14,12 @@ pub struct Status {
     pub end: Option<Timestamp>,
     pub rejected: bool,
     pub late: bool,
+    /// The first on-time rule that makes the dossier late (1–5), 0 when on time.
+    pub late_rule: u8,
+    /// Since when the dossier is late (the earliest instant at which a rule that holds began to
+    /// hold: the second request for papers, the declared overdue, or the due time); `MAX` when
+    /// on time. Always before the evaluation time.
+    pub late_since: Timestamp,
     pub paused: bool,
     pub due_soon: bool,
     pub(super) flags: u8,
@@ -58,6 +64,8 @@ pub(super) struct Scan<'a> {
     new_due: Option<&'a Entry>,
     rating: Option<&'a Entry>,
     requests: u32,
+    /// When the second request for papers was made (rule 1), if there was one.
+    second_request_at: Timestamp,
     /// Requests not yet closed by a receipt: how many, the earliest, and the sum of their
     /// instants, so that one receipt closes them all at once (its pause lengths add up to
     /// `open × s − Σr`).
@@ -79,6 +87,7 @@ impl Default for Scan<'_> {
             new_due: None,
             rating: None,
             requests: 0,
+            second_request_at: NONE,
             open: 0,
             open_sum: 0,
             earliest_open: NONE,
@@ -102,6 +111,9 @@ impl<'a> Scan<'a> {
             }
             EntryKind::SupplementRequested => {
                 self.requests += 1;
+                if self.requests == 2 {
+                    self.second_request_at = e.at;
+                }
                 if self.open == 0 {
                     self.earliest_open = e.at;
                 }
@@ -214,13 +226,38 @@ impl Dossier {
         };
         let paused = scan.open > 0;
         let overdue_declared = scan.overdue_at < c && end.is_none_or(|e| scan.overdue_at < e);
-        let late = scan.requests > 1
-            || overdue_declared
-            || match end {
-                Some(e) => e > due,
-                None if paused => scan.earliest_open > due,
-                None => c > due,
+        let past_due = match end {
+            Some(e) => e > due,
+            None if paused => scan.earliest_open > due,
+            None => c > due,
+        };
+        let late = scan.requests > 1 || overdue_declared || past_due;
+        let (late_rule, late_since) = if late {
+            let rule = if scan.requests > 1 {
+                1
+            } else if overdue_declared {
+                2
+            } else {
+                match end {
+                    Some(_) => 3,
+                    None if paused => 4,
+                    None => 5,
+                }
             };
+            let mut since = NONE;
+            if scan.requests > 1 {
+                since = since.min(scan.second_request_at);
+            }
+            if overdue_declared {
+                since = since.min(scan.overdue_at);
+            }
+            if past_due {
+                since = since.min(due);
+            }
+            (rule, since)
+        } else {
+            (0, NONE)
+        };
         let due_soon =
             end.is_none() && !paused && !late && due <= c.saturating_add(due_soon_horizon);
         let completed = end.is_some() && self.procedure & END_COMPLETED != 0;
@@ -230,6 +267,8 @@ impl Dossier {
             end,
             rejected: scan.rejected_at < c,
             late,
+            late_rule,
+            late_since,
             paused,
             due_soon,
             flags: governing.flags,

@@ -23,6 +23,10 @@ pub struct OpenDossier<'a> {
     pub due: Timestamp,
     /// Late already (overdue, including paused dossiers late by rule 4).
     pub late: bool,
+    /// The first on-time rule that makes it late (1–5), 0 when on time.
+    pub late_rule: u8,
+    /// Since when it is late (`Timestamp::MAX` when on time): never after `now`.
+    pub late_since: Timestamp,
     /// Waiting for the applicant's papers.
     pub paused: bool,
     pub due_soon: bool,
@@ -136,6 +140,8 @@ impl Engine {
                 received_at: s.received_at,
                 due: s.due,
                 late: s.late,
+                late_rule: s.late_rule,
+                late_since: s.late_since,
                 paused: s.paused,
                 due_soon: s.due_soon,
             }),
