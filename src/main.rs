@@ -177,7 +177,7 @@ fn main() -> ExitCode {
         // The reader went away (`chiso replay … | head`): stop quietly, as Unix tools do.
         Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("Error: {e:?}");
+            eprintln!("Error: {e:#}");
             ExitCode::FAILURE
         }
     }

@@ -228,7 +228,15 @@ fn load_from(file: Option<&Path>, env: Env) -> Result<RunConfig, ConfigError> {
     let mut figment = Figment::from(Toml::string(DEFAULTS));
     if let Some(path) = file {
         match std::fs::read_to_string(path) {
-            Ok(text) => figment = figment.merge(Toml::string(&text)),
+            // Checked here once, so that a syntax error is reported once and with its line.
+            Ok(text) => match toml::from_str::<toml::Table>(&text) {
+                Ok(_) => figment = figment.merge(Toml::file(path)),
+                Err(e) => problems.push(format!(
+                    "{} is not valid TOML: {}",
+                    path.display(),
+                    e.to_string().trim_end()
+                )),
+            },
             Err(e) => problems.push(format!("cannot read {}: {e}", path.display())),
         }
     }
@@ -245,29 +253,49 @@ fn load_from(file: Option<&Path>, env: Env) -> Result<RunConfig, ConfigError> {
         .extract()
         .expect("built-in defaults parse");
     match figment.extract::<Dict>() {
-        Ok(all) => unknown_keys(&known, &all, "", &mut problems),
-        Err(e) => problems.extend(e.into_iter().map(|e| e.to_string())),
+        Ok(all) => {
+            unknown_keys(&known, &all, "", &mut problems);
+            // Every value of the wrong type, each with where it came from: serde would stop at
+            // the first one of a section.
+            wrong_types(&figment, &known, &all, "", &mut problems);
+        }
+        Err(e) => problems.extend(e.into_iter().map(|e| describe(&e, ""))),
     }
-    // Types, section by section so that one bad section does not hide the others.
+    // Section by section so that one bad section does not hide the others; serde's errors on
+    // keys the type check reported already would only repeat them, less clearly.
+    let reported: Vec<String> = problems
+        .iter()
+        .filter_map(|p| p.strip_prefix('`')?.split_once('`').map(|(k, _)| k.to_owned()))
+        .collect();
     fn section<T: serde::de::DeserializeOwned>(
         figment: &Figment,
+        reported: &[String],
         name: &str,
         problems: &mut Vec<String>,
-    ) -> Option<T> {
-        figment
-            .extract_inner::<T>(name)
-            .map_err(|e| problems.extend(e.into_iter().map(|e| e.to_string())))
-            .ok()
+    ) -> Result<T, ()> {
+        figment.extract_inner(name).map_err(|e: figment::Error| {
+            for e in e {
+                let message = describe(&e, name);
+                let key = message
+                    .strip_prefix('`')
+                    .and_then(|m| m.split_once('`'))
+                    .map(|(k, _)| k);
+                if !key.is_some_and(|k| reported.iter().any(|r| r == k)) {
+                    problems.push(message);
+                }
+            }
+        })
     }
-    let kafka = section(&figment, "kafka", &mut problems);
-    let pipeline = section(&figment, "pipeline", &mut problems);
-    let engine = section(&figment, "engine", &mut problems);
-    let http = section(&figment, "http", &mut problems);
-    let shutdown = section(&figment, "shutdown", &mut problems);
-    let log = section(&figment, "log", &mut problems);
-    let (Some(kafka), Some(pipeline), Some(engine), Some(http), Some(shutdown), Some(log)) =
+    let kafka = section(&figment, &reported, "kafka", &mut problems);
+    let pipeline = section(&figment, &reported, "pipeline", &mut problems);
+    let engine = section(&figment, &reported, "engine", &mut problems);
+    let http = section(&figment, &reported, "http", &mut problems);
+    let shutdown = section(&figment, &reported, "shutdown", &mut problems);
+    let log = section(&figment, &reported, "log", &mut problems);
+    let (Ok(kafka), Ok(pipeline), Ok(engine), Ok(http), Ok(shutdown), Ok(log)) =
         (kafka, pipeline, engine, http, shutdown, log)
     else {
+        problems.dedup();
         return Err(ConfigError { problems });
     };
     let settings = RunSettings {
@@ -279,9 +307,93 @@ fn load_from(file: Option<&Path>, env: Env) -> Result<RunConfig, ConfigError> {
         log,
     };
     let config = resolve(settings, &mut problems);
+    problems.dedup();
     match config {
         Some(c) if problems.is_empty() => Ok(c),
         _ => Err(ConfigError { problems }),
+    }
+}
+
+/// A figment error as `` `section.key`: what is wrong, in FILE `` (figment would print the path
+/// of a focused extraction backwards and a file as "TOML source string").
+fn describe(e: &figment::Error, section: &str) -> String {
+    let mut path = e.path.clone();
+    if !section.is_empty() && path.last().map(String::as_str) == Some(section) {
+        path.pop();
+        path.insert(0, section.to_owned());
+    }
+    let key = path.join(".");
+    let whence = e
+        .metadata
+        .as_ref()
+        .map_or(String::new(), |m| origin(m, &path));
+    if key.is_empty() {
+        format!("{}{whence}", e.kind)
+    } else {
+        format!("`{key}`: {}{whence}", e.kind)
+    }
+}
+
+/// Where a value came from, for messages: the file, the environment variable, or the defaults.
+fn origin(m: &figment::Metadata, path: &[String]) -> String {
+    match &m.source {
+        Some(figment::Source::File(f)) => format!(" (in {})", f.display()),
+        _ if m.name.to_ascii_lowercase().contains("environment") => format!(
+            " (from the environment variable CHISO_{})",
+            path.iter()
+                .map(|p| p.to_ascii_uppercase())
+                .collect::<Vec<_>>()
+                .join("__")
+        ),
+        _ if m.name.contains("TOML") => " (in the built-in defaults)".to_owned(),
+        _ => format!(" ({})", m.name),
+    }
+}
+
+/// Values whose type differs from the default's: a number where a number is expected (integer
+/// or decimal), a string, a boolean, a table.
+fn wrong_types(
+    figment: &Figment,
+    known: &Dict,
+    given: &Dict,
+    prefix: &str,
+    problems: &mut Vec<String>,
+) {
+    fn kind(v: &Value) -> &'static str {
+        match v {
+            Value::String(..) => "a string",
+            Value::Char(..) => "a character",
+            Value::Bool(..) => "true or false",
+            Value::Num(..) => "a number",
+            Value::Empty(..) => "nothing",
+            Value::Dict(..) => "a table",
+            Value::Array(..) => "a list",
+        }
+    }
+    for (k, v) in given {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        let Some(want) = known.get(k) else { continue };
+        match (want, v) {
+            (Value::Dict(_, w), Value::Dict(_, g)) if path != "kafka.librdkafka" => {
+                wrong_types(figment, w, g, &path, problems)
+            }
+            (Value::Dict(..), Value::Dict(..)) => {}
+            (w, g) if kind(w) == kind(g) => {}
+            (w, g) => {
+                let whence = figment.find_metadata(&path).map_or(String::new(), |m| {
+                    origin(m, &path.split('.').map(str::to_owned).collect::<Vec<_>>())
+                });
+                problems.push(format!(
+                    "`{path}` must be {}, not {}{whence}",
+                    kind(w),
+                    kind(g)
+                ));
+            }
+        }
     }
 }
 
@@ -491,6 +603,32 @@ mod tests {
         assert_eq!(c.librdkafka["session.timeout.ms"], "6000");
         assert_eq!(c.librdkafka["sasl.password"], "s3cret");
         assert!(matches!(c.clock, Clock::Fixed(_)));
+    }
+
+    #[test]
+    fn problems_name_the_key_and_where_it_came_from() {
+        let err = load_str(
+            "[kafka]\nbootstrap_servers = 1\ngroup_id = true\n[pipeline]\ncommit_interval_ms = \"soon\"\n",
+            &[("PIPELINE__PUBLISH_INTERVAL_MS", "often")],
+        )
+        .unwrap_err();
+        let all = err.to_string();
+        for needle in [
+            "`kafka.bootstrap_servers` must be a string, not a number (in ",
+            "`kafka.group_id` must be a string, not true or false (in ",
+            "`pipeline.commit_interval_ms` must be a number, not a string (in ",
+            "`pipeline.publish_interval_ms` must be a number, not a string (from the environment variable ",
+            "PIPELINE__PUBLISH_INTERVAL_MS)",
+        ] {
+            assert!(all.contains(needle), "{needle} missing in:\n{all}");
+        }
+        assert!(!all.contains("TOML source string"), "{all}");
+        // A syntax error is reported once, with its line.
+        let err = load_str("[kafka\nbootstrap_servers = \"x\"\n", &[]).unwrap_err();
+        assert_eq!(err.problems.len(), 1, "{:?}", err.problems);
+        assert!(
+            err.problems[0].contains("is not valid TOML") && err.problems[0].contains("line 1")
+        );
     }
 
     #[test]
