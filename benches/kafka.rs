@@ -94,7 +94,8 @@ fn main() {
 }
 
 fn config(cluster: &Cluster, topics: &Topics, clock: &str, pipeline: &str) -> Arc<KafkaConfig> {
-    let dir = std::env::temp_dir().join(format!("chiso-bench-{}", std::process::id()));
+    // Inside the cluster's directory, removed with it when the benchmark ends.
+    let dir = cluster.dir.join("bench-config");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{}.toml", topics.prefix));
     let t = topics;

@@ -205,3 +205,39 @@ fn a_closed_pipe_ends_quietly() {
         );
     }
 }
+
+/// `chiso run` with no broker to reach says so in a few clear lines, not a flood: the same
+/// client error is logged once a minute at most, "all brokers down" once.
+#[test]
+fn run_without_a_broker_does_not_flood_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("chiso.toml");
+    std::fs::write(
+        &config,
+        "[kafka]\nbootstrap_servers = \"127.0.0.1:9\"\n[http]\nbind = \"\"\n[shutdown]\ntimeout_ms = 5000\n",
+    )
+    .unwrap();
+    let child = Command::new(CHISO)
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(10));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let warnings: Vec<&str> = log.lines().filter(|l| l.contains("WARN")).collect();
+    assert!(
+        warnings.len() <= 20,
+        "{} warnings in 10 s:\n{}",
+        warnings.len(),
+        warnings.join("\n")
+    );
+    let down = log.matches("Kafka unreachable").count();
+    assert!(down <= 1, "'Kafka unreachable' {down} times:\n{log}");
+}

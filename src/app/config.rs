@@ -265,7 +265,11 @@ fn load_from(file: Option<&Path>, env: Env) -> Result<RunConfig, ConfigError> {
     // keys the type check reported already would only repeat them, less clearly.
     let reported: Vec<String> = problems
         .iter()
-        .filter_map(|p| p.strip_prefix('`')?.split_once('`').map(|(k, _)| k.to_owned()))
+        .filter_map(|p| {
+            p.strip_prefix('`')?
+                .split_once('`')
+                .map(|(k, _)| k.to_owned())
+        })
         .collect();
     fn section<T: serde::de::DeserializeOwned>(
         figment: &Figment,

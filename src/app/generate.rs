@@ -28,6 +28,7 @@ pub struct GenerateArgs {
     /// No event at or after this instant (RFC 3339); default: one year after --start.
     #[arg(long, value_parser = |s: &str| Timestamp::parse_rfc3339(s).map_err(|e| e.to_string()))]
     pub until: Option<Timestamp>,
+    /// Seed of the generator: the same seed (and options) gives the same stream, byte for byte.
     #[arg(long, default_value_t = 766)]
     pub seed: u64,
 }

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rdkafka::client::ClientContext;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::ConsumerContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{DeliveryResult, ProducerContext};
@@ -150,6 +151,10 @@ pub fn noteworthy(error: &KafkaError) -> bool {
 pub struct ReaderCtx;
 
 impl ClientContext for ReaderCtx {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        log_librdkafka("restore reader", level, fac, log_message);
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         if noteworthy(&error) {
             warn!(error = %error, reason, "restore reader");
@@ -183,6 +188,32 @@ pub fn note_error(live: &ReadModel, error: &KafkaError, reason: &str, client: &'
         .map_or_else(|| "other".to_owned(), |c| format!("{c:?}"));
     if let Some(suppressed) = ERROR_LOG.admit(client, kind) {
         warn!(error = %error, reason, client, suppressed, "Kafka client error");
+    }
+}
+
+/// librdkafka's own log lines (broker connections, retries), with the same rate limit per
+/// client and facility as [`note_error`]: a broker that stays away must not write a line every
+/// few hundred milliseconds.
+pub fn log_librdkafka(client: &'static str, level: RDKafkaLogLevel, facility: &str, message: &str) {
+    use RDKafkaLogLevel::*;
+    if facility == "FAIL" {
+        // A broker connection failing: the error callback reports it too ([`note_error`]).
+        tracing::debug!(client, facility, "librdkafka: {message}");
+        return;
+    }
+    match level {
+        Emerg | Alert | Critical | Error => {
+            if let Some(suppressed) = ERROR_LOG.admit(client, format!("log {facility}")) {
+                tracing::error!(client, facility, suppressed, "librdkafka: {message}");
+            }
+        }
+        Warning => {
+            if let Some(suppressed) = ERROR_LOG.admit(client, format!("log {facility}")) {
+                warn!(client, facility, suppressed, "librdkafka: {message}");
+            }
+        }
+        Notice | Info => info!(client, facility, "librdkafka: {message}"),
+        Debug => tracing::debug!(client, facility, "librdkafka: {message}"),
     }
 }
 
@@ -242,6 +273,10 @@ pub struct ProducerCtx {
 }
 
 impl ClientContext for ProducerCtx {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        log_librdkafka(self.client, level, fac, log_message);
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         note_error(&self.live, &error, reason, self.client);
     }

@@ -100,6 +100,10 @@ impl ClientContext for RollupCtx {
     /// logged (the default would write them at INFO every interval).
     fn stats(&self, _: rdkafka::Statistics) {}
 
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        client::log_librdkafka("stage 2 consumer", level, fac, log_message);
+    }
+
     fn error(&self, error: KafkaError, reason: &str) {
         client::note_error(&self.live, &error, reason, "stage 2 consumer");
     }

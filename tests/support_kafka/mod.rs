@@ -468,6 +468,9 @@ pub fn await_results(
 #[derive(Debug, Clone)]
 pub struct EngineSetup {
     pub bootstrap: String,
+    /// Where the instance's configuration and log go: inside the cluster's directory, which is
+    /// removed with the cluster when the test process ends.
+    pub run_root: PathBuf,
     pub topics: Topics,
     pub instance: String,
     pub clock: String,
@@ -481,6 +484,7 @@ impl EngineSetup {
     pub fn new(cluster: &Cluster, topics: &Topics, instance: &str, clock: &str) -> EngineSetup {
         EngineSetup {
             bootstrap: cluster.bootstrap.clone(),
+            run_root: cluster.dir.clone(),
             topics: topics.clone(),
             instance: instance.to_owned(),
             clock: clock.to_owned(),
@@ -555,11 +559,7 @@ timeout_ms = 20000
 
     /// Starts `chiso run` with this setup; its log goes to a file next to the config.
     pub fn spawn(&self) -> EngineProcess {
-        let dir = std::env::temp_dir().join(format!(
-            "chiso-run-{}-{}",
-            self.instance,
-            std::process::id()
-        ));
+        let dir = self.run_root.join(format!("run-{}", self.instance));
         std::fs::create_dir_all(&dir).unwrap();
         let cfg = dir.join("chiso.toml");
         std::fs::write(&cfg, self.config()).unwrap();

@@ -92,6 +92,10 @@ pub struct IngestCtx {
 }
 
 impl ClientContext for IngestCtx {
+    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
+        client::log_librdkafka("stage 1 consumer", level, fac, log_message);
+    }
+
     /// Consumer lag per owned partition, from librdkafka's statistics (no extra requests).
     fn stats(&self, stats: rdkafka::Statistics) {
         let Ok(shared) = self.shared.try_lock() else {
