@@ -21,6 +21,7 @@ use dashmap::DashMap;
 
 pub use health::EngineHealth;
 
+use crate::core::stake::AtRisk;
 use crate::core::{
     AgencyIdx, AgencyResult, Engine, OpenChange, OpenDossier, Registry, ScoringModel, Timestamp,
 };
@@ -40,9 +41,23 @@ pub struct OpenItem {
     pub late_since: Timestamp,
     pub paused: bool,
     pub due_soon: bool,
+    pub via_national_portal: bool,
+    pub dissatisfied: bool,
+    pub apology: bool,
 }
 
 impl OpenItem {
+    /// At stake: open (as every item), on time, not paused. See [`crate::core::stake`].
+    pub fn at_risk(&self) -> Option<AtRisk> {
+        (!self.late && !self.paused).then_some(AtRisk {
+            due: self.due,
+            due_soon: self.due_soon,
+            via_national_portal: self.via_national_portal,
+            dissatisfied: self.dissatisfied,
+            apology: self.apology,
+        })
+    }
+
     fn of(d: &OpenDossier<'_>) -> Self {
         OpenItem {
             dossier_id: d.id.to_owned(),
@@ -55,6 +70,9 @@ impl OpenItem {
             late_since: d.late_since,
             paused: d.paused,
             due_soon: d.due_soon,
+            via_national_portal: d.via_national_portal,
+            dissatisfied: d.dissatisfied,
+            apology: d.apology,
         }
     }
 
@@ -72,6 +90,9 @@ impl OpenItem {
         self.late_since = d.late_since;
         self.paused = d.paused;
         self.due_soon = d.due_soon;
+        self.via_national_portal = d.via_national_portal;
+        self.dissatisfied = d.dissatisfied;
+        self.apology = d.apology;
     }
 }
 

@@ -72,6 +72,9 @@ fn live(ready: bool) -> ReadModel {
         late_since: if late { ts(due) } else { Timestamp::MAX },
         paused: false,
         due_soon,
+        via_national_portal: false,
+        dissatisfied: false,
+        apology: false,
     };
     let open = vec![
         item("x-late-1d", "A", "2024-08-12T17:00:00+07:00", true, false),

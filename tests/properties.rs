@@ -912,6 +912,76 @@ proptest! {
         prop_assert_eq!(open_of(&set), open_of(&want));
     }
 
+    /// (h) Points at stake are exact: turning one open on-time dossier late (an `overdue` event
+    /// just before the evaluation time) costs every agency above it exactly its points at
+    /// stake, and turning all of those due in the period late gives the worst-case projection;
+    /// a late, paused or ended dossier is never at stake.
+    #[test]
+    fn points_at_stake_equal_rescoring_with_the_flip(s in arb_scenario(), pick in any::<prop::sample::Index>()) {
+        use chiso::core::stake::{at_stake, AtRisk};
+        let w = world(s.agencies);
+        let engine = from_scratch(&w, s.at, &s.events, PeriodPolicy::Rolling { finals_kept: [0, 0, 0] });
+        let mut engine = engine;
+        let mut set = OpenSet::default();
+        set.follow(&mut engine);
+        let items: Vec<OpenItem> = set.items().cloned().collect();
+        for i in &items {
+            prop_assert_eq!(i.at_risk().is_some(), !i.late && !i.paused);
+        }
+        let month = engine.periods().find(|p| p.kind() == chiso::core::PeriodKind::Month).unwrap();
+        let results = engine.results_for(month).unwrap();
+        let candidates: Vec<(&OpenItem, AtRisk)> = items.iter().filter_map(|i| i.at_risk().map(|r| (i, r))).collect();
+        let ev_of = |item: &OpenItem, n: usize| Ev {
+            id: format!("flip{n}"),
+            at: s.at - 1,
+            agency: item.agency.0,
+            dossier: item.dossier_id[1..].parse().unwrap(),
+            kind: K::Overdue,
+        };
+        let reported_of = |r: &AgencyResult| {
+            let card = r.card.clone();
+            move |i: usize| card.indicators[i].as_ref().map_or((0, 0), |v| (v.numerator.max(0) as u64, v.denominator))
+        };
+        if !candidates.is_empty() {
+            let k = pick.index(candidates.len());
+            let (item, _) = candidates[k];
+            let mut events = s.events.clone();
+            events.push(ev_of(item, 0));
+            let flipped = from_scratch(&w, s.at, &events, PeriodPolicy::Rolling { finals_kept: [0, 0, 0] });
+            let after = flipped.results_for(month).unwrap();
+            // Every agency whose subtree holds the dossier.
+            for a in 0..s.agencies as u32 {
+                let a = AgencyIdx(a);
+                if !w.registry.in_subtree(item.agency, a) {
+                    continue;
+                }
+                let mine: Vec<AtRisk> = candidates.iter().filter(|(i, _)| w.registry.in_subtree(i.agency, a)).map(|c| c.1).collect();
+                let at = candidates.iter().filter(|(i, _)| w.registry.in_subtree(i.agency, a)).position(|(i, _)| *i == item).unwrap();
+                let base = &results[a.index()];
+                // Far end: every candidate counts as due in the period, to price this one.
+                let stake = at_stake(&w.model, &base.counts, reported_of(base), &mine, Timestamp::MAX);
+                prop_assert_eq!(
+                    after[a.index()].card.total_points_h,
+                    base.card.total_points_h - stake.points_h[at],
+                    "agency {}", a.0
+                );
+            }
+        }
+        // The worst case: every candidate due before the month's end turned late.
+        let root = AgencyIdx(0);
+        let base = &results[root.index()];
+        let risks: Vec<AtRisk> = candidates.iter().map(|c| c.1).collect();
+        let stake = at_stake(&w.model, &base.counts, reported_of(base), &risks, month.end());
+        let mut events = s.events.clone();
+        for (n, (item, r)) in candidates.iter().enumerate() {
+            if r.due < month.end() {
+                events.push(ev_of(item, n));
+            }
+        }
+        let worst = from_scratch(&w, s.at, &events, PeriodPolicy::Rolling { finals_kept: [0, 0, 0] });
+        prop_assert_eq!(&worst.results_for(month).unwrap()[0].card, &stake.worst);
+    }
+
     /// (e) An engine fed in batches, its clock advancing between them, agrees at every step with
     /// an engine created at that time from everything so far, and with the naive model.
     #[test]

@@ -149,6 +149,21 @@ impl Counts {
         }
     }
 
+    /// One more dossier in `c` (what-if figures: see [`crate::core::stake`]).
+    pub fn increment(&mut self, c: Count) {
+        self.0[c as usize] += 1;
+    }
+
+    /// One dossier fewer in `c`; saturates at 0.
+    pub fn decrement(&mut self, c: Count) {
+        debug_assert!(
+            self.0[c as usize] > 0,
+            "count {} would go negative",
+            c.name()
+        );
+        self.0[c as usize] = self.0[c as usize].saturating_sub(1);
+    }
+
     pub fn pending(&self) -> u64 {
         self.0[PENDING_SLOT]
     }

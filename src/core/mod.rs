@@ -12,6 +12,7 @@ pub mod event;
 pub mod period;
 pub mod reports;
 pub mod scoring;
+pub mod stake;
 pub mod store;
 pub mod time;
 

@@ -61,6 +61,19 @@ pub(super) fn path_id(id: Result<Path<String>, PathRejection>) -> Result<String,
     })
 }
 
+/// `period=month|quarter|year` (default month).
+pub(super) fn period_kind(q: &HashMap<String, String>) -> Result<PeriodKind, ApiError> {
+    match q.get("period").map(String::as_str) {
+        None => Ok(PeriodKind::Month),
+        Some(s) => PeriodKind::parse(s).ok_or_else(|| {
+            ApiError::bad_request(
+                "bad_period",
+                format!("period must be month, quarter or year, got `{s}`"),
+            )
+        }),
+    }
+}
+
 pub(super) fn lookup(state: &AppState, id: &str) -> Result<AgencyIdx, ApiError> {
     state
         .live
@@ -87,15 +100,7 @@ pub(super) async fn results(
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let q = query(q, &["period"])?;
-    let kind = match q.get("period").map(String::as_str) {
-        None => PeriodKind::Month,
-        Some(s) => PeriodKind::parse(s).ok_or_else(|| {
-            ApiError::bad_request(
-                "bad_period",
-                format!("period must be month, quarter or year, got `{s}`"),
-            )
-        })?,
-    };
+    let kind = period_kind(&q)?;
     let registry = state.live.registry();
     let snapshots = state.live.snapshots();
     let current = current_results(registry.len(), &snapshots);

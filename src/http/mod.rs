@@ -19,6 +19,7 @@ mod api;
 mod error;
 mod operator;
 pub mod server;
+mod stake;
 
 use std::sync::Arc;
 
@@ -99,6 +100,7 @@ pub fn router(state: AppState) -> Router {
                 .route("/api/v1/agencies/{id}", get(api::agency))
                 .route("/api/v1/agencies/{id}/overdue", get(operator::overdue))
                 .route("/api/v1/agencies/{id}/due-soon", get(operator::due_soon))
+                .route("/api/v1/agencies/{id}/at-stake", get(stake::at_stake))
                 .route_layer(axum::middleware::from_fn_with_state(
                     state.clone(),
                     only_when_ready,

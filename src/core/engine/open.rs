@@ -30,6 +30,11 @@ pub struct OpenDossier<'a> {
     /// Waiting for the applicant's papers.
     pub paused: bool,
     pub due_soon: bool,
+    pub via_national_portal: bool,
+    /// Its latest rating is "dissatisfied".
+    pub dissatisfied: bool,
+    /// An apology letter was issued.
+    pub apology: bool,
 }
 
 /// One change of the open-dossier set since the last [`Engine::drain_open_changes`]. `key` is
@@ -144,6 +149,9 @@ impl Engine {
                 late_since: s.late_since,
                 paused: s.paused,
                 due_soon: s.due_soon,
+                via_national_portal: s.via_national_portal(),
+                dissatisfied: s.dissatisfied,
+                apology: s.apology,
             }),
             _ => None,
         }

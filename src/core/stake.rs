@@ -1,0 +1,121 @@
+//! Points at stake: what an open, on-time dossier would cost an agency's score if it turned
+//! late at its due time, everything else held; and the period-end projections that follow.
+//!
+//! Late is forever (a dossier late by any rule stays late), so only open, on-time, not paused
+//! dossiers due before the period's end are at stake: a paused on-time dossier cannot turn late
+//! by time alone, and a late one has lost its points already. Turning late moves the dossier,
+//! in every current period, from `on_time`/`open_on_time` (and `due_soon`,
+//! `dissatisfied_on_time` where it counted there) to `late`/`open_overdue` (and
+//! `open_overdue_national_portal`, `late_with_apology` where it belongs there). Everything here
+//! is exact: the same integer scoring as the results.
+
+use super::counts::{Count, Counts};
+use super::scoring::{ScoreCard, ScoringModel};
+use super::time::Timestamp;
+
+/// What decides how one open, on-time dossier moves the counts when it turns late.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AtRisk {
+    pub due: Timestamp,
+    pub due_soon: bool,
+    pub via_national_portal: bool,
+    /// Its latest rating is "dissatisfied".
+    pub dissatisfied: bool,
+    /// An apology letter was issued.
+    pub apology: bool,
+}
+
+/// `counts` with one open, on-time dossier turned late.
+pub fn flip(counts: &Counts, d: &AtRisk) -> Counts {
+    let mut c = *counts;
+    let mut mv = |from: Count, to: Option<Count>| {
+        c.decrement(from);
+        if let Some(to) = to {
+            c.increment(to);
+        }
+    };
+    mv(Count::OnTime, Some(Count::Late));
+    mv(Count::OpenOnTime, Some(Count::OpenOverdue));
+    if d.due_soon {
+        mv(Count::DueSoon, None);
+    }
+    if d.dissatisfied {
+        mv(Count::DissatisfiedOnTime, None);
+    }
+    if d.via_national_portal {
+        c.increment(Count::OpenOverdueNationalPortal);
+    }
+    if d.apology {
+        c.increment(Count::LateWithApology);
+    }
+    debug_assert!(c.is_consistent(), "a flip keeps the identities");
+    c
+}
+
+/// One agency's figures for one current period, and what its open dossiers put at stake.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stake {
+    /// The score card now.
+    pub now: ScoreCard,
+    /// The points each candidate would cost, in hundredths, in the order given.
+    pub points_h: Vec<i64>,
+    /// Every candidate due before the period's end turned late (the worst case at period end).
+    pub worst: ScoreCard,
+    /// How many candidates are due before the period's end.
+    pub due_in_period: usize,
+}
+
+/// Scores `counts` (pooled over the agency's subtree) with every dossier of `at_risk` that is due
+/// before `period_end` turned late, one at a time and all together. `reported(i)` gives the
+/// pooled (numerator, denominator) of reported indicator `i`, as [`ScoringModel::score`] takes.
+pub fn at_stake(
+    model: &ScoringModel,
+    counts: &Counts,
+    reported: impl Fn(usize) -> (u64, u64),
+    at_risk: &[AtRisk],
+    period_end: Timestamp,
+) -> Stake {
+    let now = model.score(counts, &reported);
+    let mut worst = *counts;
+    let mut due_in_period = 0;
+    let points_h = at_risk
+        .iter()
+        .map(|d| {
+            if d.due >= period_end {
+                return 0;
+            }
+            due_in_period += 1;
+            worst = flip(&worst, d);
+            now.total_points_h - model.score(&flip(counts, d), &reported).total_points_h
+        })
+        .collect();
+    let worst = model.score(&worst, &reported);
+    Stake {
+        now,
+        points_h,
+        worst,
+        due_in_period,
+    }
+}
+
+/// The score at period end if the `n` candidates with the most points at stake are processed
+/// in time and every other candidate due before the end turns late.
+pub fn with_best_n_saved(
+    model: &ScoringModel,
+    counts: &Counts,
+    reported: impl Fn(usize) -> (u64, u64),
+    at_risk: &[AtRisk],
+    points_h: &[i64],
+    period_end: Timestamp,
+    n: usize,
+) -> ScoreCard {
+    let mut order: Vec<usize> = (0..at_risk.len())
+        .filter(|&i| at_risk[i].due < period_end)
+        .collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(points_h[i]));
+    let mut c = *counts;
+    for &i in order.iter().skip(n) {
+        c = flip(&c, &at_risk[i]);
+    }
+    model.score(&c, &reported)
+}
