@@ -566,3 +566,137 @@ async fn overdue_items_say_why_and_since_when() {
         .collect();
     assert_eq!(order, ["r2", "r1", "r5"]);
 }
+
+/// Points at stake, worked by hand: A has three dossiers in August, all on time (2.1 = 3/3 →
+/// 20.00; 5.4 = 3/3 ≥ 0.9 → 6.00). If d1 (due 08-20) turns late: 2.1 = 2/3 → 13.33 (−6.67) and
+/// 5.4 = 2/3 / 0.9 × 6 = 4.44 (−1.56): 8.23 points at stake; d2 (due 08-30) the same. Both late
+/// (the worst case at the month's end): 2.1 = 1/3 → 6.67, 5.4 = 1/3 / 0.9 × 6 = 2.22: −17.11.
+/// The ended dossier d3 and B's late dossier are not at stake.
+#[tokio::test]
+async fn points_at_stake_worked_by_hand() {
+    let registry = registry();
+    let model = Arc::new(chiso::app::files::load_scoring(None).unwrap());
+    let mut engine = Engine::new(
+        registry.clone(),
+        model.clone(),
+        Arc::new(chiso::app::files::load_holidays(None).unwrap()),
+        EngineSettings::default(),
+        ts(NOW),
+    );
+    let events = [
+        r#"{"event_id":"a1","type":"received","occurred_at":"2024-08-01T08:00:00+07:00","agency_id":"A","dossier_id":"d1","due_at":"2024-08-20T17:00:00+07:00"}"#,
+        r#"{"event_id":"a2","type":"received","occurred_at":"2024-08-01T08:00:00+07:00","agency_id":"A","dossier_id":"d2","due_at":"2024-08-30T17:00:00+07:00"}"#,
+        r#"{"event_id":"a3","type":"received","occurred_at":"2024-08-01T08:00:00+07:00","agency_id":"A","dossier_id":"d3","due_at":"2024-08-05T17:00:00+07:00"}"#,
+        r#"{"event_id":"a4","type":"processed","occurred_at":"2024-08-04T08:00:00+07:00","agency_id":"A","dossier_id":"d3"}"#,
+        r#"{"event_id":"b1","type":"received","occurred_at":"2024-08-01T08:00:00+07:00","agency_id":"B","dossier_id":"d9","due_at":"2024-08-12T17:00:00+07:00"}"#,
+    ];
+    for e in events {
+        engine.ingest(&decode(e.as_bytes(), &registry, 1 << 16).unwrap());
+    }
+    let live = ReadModel::new(registry, model);
+    chiso::read_model::publish_engine(&live, 0, &mut engine);
+    live.set_ready(true);
+    let metrics = Arc::new(Metrics::new(live.clone()).unwrap());
+    let s = AppState::new(live, metrics.scrape(), Some(TOKEN.into()));
+    let (status, _, v) = call(&s, Method::GET, "/api/v1/agencies/A/at-stake", None).await;
+    assert_error(status, &v, StatusCode::UNAUTHORIZED, "unauthorized");
+    let (status, v) = get(&s, "/api/v1/agencies/A/at-stake?period=month").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["period"], "2024-08");
+    assert_eq!(v["due_in_period"], 2);
+    let items = v["items"].as_array().unwrap();
+    let ids: Vec<&str> = items
+        .iter()
+        .map(|i| i["dossier_id"].as_str().unwrap())
+        .collect();
+    // Equal stakes: the sooner due first.
+    assert_eq!(ids, ["d1", "d2"]);
+    for i in items {
+        assert_eq!(i["points_at_stake"], 8.23, "{i}");
+    }
+    let now = v["now"]["total_points"].as_f64().unwrap();
+    let worst = v["worst"]["total_points"].as_f64().unwrap();
+    assert!(
+        (now - worst - 17.11).abs() < 1e-9,
+        "now {now}, worst {worst}"
+    );
+    // Saving the most valuable one: only d2 turns late → −8.23.
+    let saved = &v["saved"][0];
+    assert_eq!(saved["n"], 1);
+    assert!(
+        (now - saved["total_points"].as_f64().unwrap() - 8.23).abs() < 1e-9,
+        "{v}"
+    );
+    // B's only dossier is late already: nothing at stake there.
+    let (_, v) = get(&s, "/api/v1/agencies/B/at-stake").await;
+    assert_eq!(v["due_in_period"], 0);
+    assert_eq!(v["items"].as_array().unwrap().len(), 0);
+}
+
+/// The web pages: server-rendered HTML whose numbers are the JSON API's, in Vietnamese by
+/// default and in English on request; not ready is an HTML 503.
+#[tokio::test]
+async fn pages_show_the_api_numbers() {
+    let s = state(None);
+    let page = |uri: &str| {
+        let s = s.clone();
+        let uri = uri.to_owned();
+        async move {
+            let resp = router(s)
+                .oneshot(Request::get(&uri).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let status = resp.status();
+            let ctype = resp.headers()[header::CONTENT_TYPE].to_str().unwrap().to_owned();
+            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+            (status, ctype, String::from_utf8(bytes.to_vec()).unwrap())
+        }
+    };
+    let (status, ctype, html) = page("/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ctype.starts_with("text/html"), "{ctype}");
+    assert!(html.starts_with("<!doctype html><html lang=\"vi\">"));
+    assert!(html.contains("Bảng xếp hạng"));
+    // Every agency's score as the API gives it.
+    let (_, v) = get(&s, "/api/v1/results?period=month").await;
+    for r in v["results"].as_array().unwrap() {
+        let id = r["agency_id"].as_str().unwrap();
+        let row = html
+            .split(&format!("<tr data-agency=\"{id}\">"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("a row for {id}"));
+        let score = row.split("<td data-score>").nth(1).unwrap().split('<').next().unwrap();
+        match r["score"].as_f64() {
+            Some(x) => assert_eq!(score, format!("{x:.1}"), "{id}"),
+            None => assert!(score.contains("chưa có điểm"), "{id}: {score}"),
+        }
+    }
+    let (status, _, html) = page("/?lang=en&period=quarter&sort=name").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<html lang=\"en\">") && html.contains("Service-quality index ranking"));
+    let (_, v) = get(&s, "/api/v1/agencies/P").await;
+    let month = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["period"]["kind"] == "month")
+        .unwrap()
+        .clone();
+    let (status, _, html) = page("/agency/P").await;
+    assert_eq!(status, StatusCode::OK);
+    let big = html.split("data-score>").nth(1).unwrap().split('<').next().unwrap();
+    match month["score"].as_f64() {
+        Some(x) => assert_eq!(big, format!("{x:.1}")),
+        None => assert!(big.contains("chưa có điểm")),
+    }
+    assert!(html.contains("data-indicator=\"2.1\""));
+    assert!(html.contains("/agency/A?"), "links to the agencies under it");
+    for bad in ["/?lang=fr", "/?level=planet", "/?sort=up", "/?x=1"] {
+        let (status, _, _) = page(bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    s.live.set_ready(false);
+    let (status, ctype, html) = page("/agency/P").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(ctype.starts_with("text/html") && html.contains("khôi phục"));
+}

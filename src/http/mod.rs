@@ -18,6 +18,7 @@
 mod api;
 mod error;
 mod operator;
+mod pages;
 pub mod server;
 mod stake;
 
@@ -92,6 +93,8 @@ pub fn check_token(token: &str) -> Result<(), String> {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
+        .route("/", get(pages::ranking))
+        .route("/agency/{id}", get(pages::agency))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(
