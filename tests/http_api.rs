@@ -647,7 +647,10 @@ async fn pages_show_the_api_numbers() {
                 .await
                 .unwrap();
             let status = resp.status();
-            let ctype = resp.headers()[header::CONTENT_TYPE].to_str().unwrap().to_owned();
+            let ctype = resp.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .to_owned();
             let bytes = resp.into_body().collect().await.unwrap().to_bytes();
             (status, ctype, String::from_utf8(bytes.to_vec()).unwrap())
         }
@@ -665,7 +668,13 @@ async fn pages_show_the_api_numbers() {
             .split(&format!("<tr data-agency=\"{id}\">"))
             .nth(1)
             .unwrap_or_else(|| panic!("a row for {id}"));
-        let score = row.split("<td data-score>").nth(1).unwrap().split('<').next().unwrap();
+        let score = row
+            .split("<td data-score>")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap();
         match r["score"].as_f64() {
             Some(x) => assert_eq!(score, format!("{x:.1}"), "{id}"),
             None => assert!(score.contains("chưa có điểm"), "{id}: {score}"),
@@ -684,13 +693,22 @@ async fn pages_show_the_api_numbers() {
         .clone();
     let (status, _, html) = page("/agency/P").await;
     assert_eq!(status, StatusCode::OK);
-    let big = html.split("data-score>").nth(1).unwrap().split('<').next().unwrap();
+    let big = html
+        .split("data-score>")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap();
     match month["score"].as_f64() {
         Some(x) => assert_eq!(big, format!("{x:.1}")),
         None => assert!(big.contains("chưa có điểm")),
     }
     assert!(html.contains("data-indicator=\"2.1\""));
-    assert!(html.contains("/agency/A?"), "links to the agencies under it");
+    assert!(
+        html.contains("/agency/A?"),
+        "links to the agencies under it"
+    );
     for bad in ["/?lang=fr", "/?level=planet", "/?sort=up", "/?x=1"] {
         let (status, _, _) = page(bad).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
