@@ -718,3 +718,75 @@ async fn pages_show_the_api_numbers() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(ctype.starts_with("text/html") && html.contains("khôi phục"));
 }
+
+/// The worklist page: refused without the token (with a Basic challenge a browser answers),
+/// served with it as a Basic password or a bearer token, and exported as CSV that spreadsheet
+/// programs read (UTF-8 with a byte order mark).
+#[tokio::test]
+async fn the_worklist_is_behind_the_token_and_exports_csv() {
+    use base64::Engine as _;
+    let s = state(Some(TOKEN));
+    let fetch = |uri: &str, auth: Option<String>| {
+        let s = s.clone();
+        let uri = uri.to_owned();
+        async move {
+            let mut req = Request::get(&uri);
+            if let Some(a) = auth {
+                req = req.header(header::AUTHORIZATION, a);
+            }
+            let resp = router(s)
+                .oneshot(req.body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+            (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
+        }
+    };
+    let (status, headers, _) = fetch("/agency/P/worklist", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(headers
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .any(|v| v.to_str().unwrap().starts_with("Basic")));
+    let basic = |pass: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("operator:{pass}"))
+        )
+    };
+    let (status, _, _) = fetch("/agency/P/worklist", Some(basic("wrong"))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, headers, html) = fetch("/agency/P/worklist", Some(basic(TOKEN))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    // The overdue ones, late the longest first.
+    let order: Vec<&str> = html
+        .split("<tr data-dossier=\"")
+        .skip(1)
+        .map(|r| r.split('"').next().unwrap())
+        .collect();
+    let late: Vec<&str> = order
+        .iter()
+        .copied()
+        .filter(|d| d.contains("-late-"))
+        .collect();
+    assert_eq!(late, ["a-late-3d", "b-late-3d", "c-late-2d", "x-late-1d"]);
+    let (status, headers, csv) = fetch(
+        "/agency/P/worklist?format=csv",
+        Some(format!("Bearer {TOKEN}")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert!(csv.starts_with("\u{feff}list,dossier_id,agency_id"));
+    assert_eq!(csv.lines().filter(|l| l.starts_with("overdue,")).count(), 4);
+    assert!(csv.contains("overdue,x-late-1d,A,1.000001,"));
+}

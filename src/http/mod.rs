@@ -21,6 +21,7 @@ mod operator;
 mod pages;
 pub mod server;
 mod stake;
+mod worklist;
 
 use std::sync::Arc;
 
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/", get(pages::ranking))
         .route("/agency/{id}", get(pages::agency))
+        .route("/agency/{id}/worklist", get(worklist::worklist))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(

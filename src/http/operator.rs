@@ -77,10 +77,22 @@ pub(super) fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), Api
             "this list carries dossier ids: send `Authorization: Bearer <token>`",
         ));
     };
-    // The scheme is case-insensitive (RFC 9110 §11.1).
+    // The scheme is case-insensitive (RFC 9110 §11.1). Basic (any user name, the token as the
+    // password) lets a browser open the worklist page without any script.
     let value = value.as_bytes();
+    let basic;
     let given = match value.iter().position(|&b| b == b' ') {
         Some(i) if value[..i].eq_ignore_ascii_case(b"bearer") => value[i..].trim_ascii_start(),
+        Some(i) if value[..i].eq_ignore_ascii_case(b"basic") => {
+            use base64::Engine;
+            basic = base64::engine::general_purpose::STANDARD
+                .decode(value[i..].trim_ascii())
+                .unwrap_or_default();
+            match basic.iter().position(|&b| b == b':') {
+                Some(colon) => &basic[colon + 1..],
+                None => &[][..],
+            }
+        }
         _ => {
             return Err(ApiError::unauthorized(
                 "the Authorization header must be `Bearer <token>`",

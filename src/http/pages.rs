@@ -20,8 +20,8 @@ use crate::core::{AgencyIdx, AgencyResult, Count, PeriodKind, ScoringModel};
 use crate::read_model::current_results;
 
 /// The texts of one language.
-struct Lang {
-    code: &'static str,
+pub(super) struct Lang {
+    pub(super) code: &'static str,
     title: &'static str,
     agency_title: &'static str,
     period: [&'static str; 3],
@@ -37,7 +37,7 @@ struct Lang {
     national_portal: &'static str,
     due_soon: &'static str,
     no_score: &'static str,
-    evaluated: &'static str,
+    pub(super) evaluated: &'static str,
     not_ready: &'static str,
     groups: &'static str,
     indicators: &'static str,
@@ -52,9 +52,9 @@ struct Lang {
     best: &'static str,
     worst: &'static str,
     due_in_period: &'static str,
-    late_forever: &'static str,
+    pub(super) late_forever: &'static str,
     trend: &'static str,
-    other_lang: (&'static str, &'static str),
+    pub(super) other_lang: (&'static str, &'static str),
     bands: [(&'static str, &'static str); 5],
 }
 
@@ -161,7 +161,7 @@ th{background:#eef2f6;position:sticky;top:0}td.l,th.l{text-align:left;white-spac
 .big{font-size:2rem;font-weight:bold}.note{color:#555;font-size:.85rem}\
 .up{color:#1a7f37}.down{color:#b3261e}";
 
-fn lang_of(q: &HashMap<String, String>) -> Result<&'static Lang, ApiError> {
+pub(super) fn lang_of(q: &HashMap<String, String>) -> Result<&'static Lang, ApiError> {
     match q.get("lang").map(String::as_str) {
         None | Some("vi") => Ok(&VI),
         Some("en") => Ok(&EN),
@@ -173,7 +173,7 @@ fn lang_of(q: &HashMap<String, String>) -> Result<&'static Lang, ApiError> {
 }
 
 /// Text for HTML (element content and attribute values).
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -189,7 +189,7 @@ fn esc(s: &str) -> String {
 }
 
 /// A query value for a link (agency ids are plain, but say so once).
-fn url(s: &str) -> String {
+pub(super) fn url(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -201,7 +201,7 @@ fn url(s: &str) -> String {
     out
 }
 
-fn html(status: StatusCode, body: String) -> Response {
+pub(super) fn html(status: StatusCode, body: String) -> Response {
     (
         status,
         [
@@ -213,7 +213,7 @@ fn html(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-fn page(lang: &Lang, title: &str, body: &str) -> String {
+pub(super) fn page(lang: &Lang, title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"{code}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
@@ -677,6 +677,16 @@ pub(super) async fn agency(
         stake.due_in_period,
         lang.due_in_period,
         lang.late_forever
+    );
+    let _ = write!(
+        body,
+        "<p><a href=\"{base}/worklist?lang={}\">{}</a></p>",
+        lang.code,
+        if lang.code == "vi" {
+            "Danh sách hồ sơ cần xử lý (dành cho cán bộ, cần mã truy cập)"
+        } else {
+            "Worklist (for operators, needs the access token)"
+        }
     );
     // Children.
     let children: Vec<AgencyIdx> = registry

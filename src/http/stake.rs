@@ -14,7 +14,8 @@ use super::api::{json_response, lookup, path_id, period_kind, query};
 use super::operator::authorize;
 use super::{ApiError, AppState, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::core::scoring::ScoreCard;
-use crate::core::stake::{at_stake as compute, with_best_n_saved, AtRisk};
+use crate::core::stake::{at_stake as compute, with_best_n_saved, AtRisk, Stake};
+use crate::core::{AgencyIdx, AgencyResult};
 use crate::read_model::{current_results, OpenItem};
 
 #[derive(Serialize)]
@@ -57,6 +58,62 @@ struct Page<'a> {
     saved: Vec<Saved>,
     total: usize,
     items: Vec<Item<'a>>,
+}
+
+/// The subtree's dossiers at stake in one agency's current result, priced.
+pub(super) struct Priced {
+    /// The open, on-time, not paused dossiers of the subtree.
+    pub candidates: Vec<OpenItem>,
+    pub risks: Vec<AtRisk>,
+    pub stake: Stake,
+    /// The candidates due in the period: most points first, then the soonest due.
+    pub order: Vec<usize>,
+}
+
+/// The pooled reported values of a result, as the scoring model takes them.
+pub(super) fn reported_of(result: &AgencyResult) -> impl Fn(usize) -> (u64, u64) + '_ {
+    |i: usize| {
+        result.card.indicators[i]
+            .as_ref()
+            .map_or((0, 0), |v| (v.numerator.max(0) as u64, v.denominator))
+    }
+}
+
+pub(super) fn price(state: &AppState, root: AgencyIdx, result: &AgencyResult) -> Priced {
+    let registry = state.live.registry();
+    let mut candidates: Vec<OpenItem> = Vec::new();
+    for set in state.live.open_sets() {
+        let set = set.read().expect("open set lock");
+        candidates.extend(
+            set.items()
+                .filter(|i| i.at_risk().is_some() && registry.in_subtree(i.agency, root))
+                .cloned(),
+        );
+    }
+    let risks: Vec<AtRisk> = candidates.iter().filter_map(OpenItem::at_risk).collect();
+    let end = result.period.end();
+    let stake = compute(
+        state.live.model(),
+        &result.counts,
+        reported_of(result),
+        &risks,
+        end,
+    );
+    let mut order: Vec<usize> = (0..candidates.len())
+        .filter(|&i| risks[i].due < end)
+        .collect();
+    order.sort_by(|&a, &b| {
+        stake.points_h[b]
+            .cmp(&stake.points_h[a])
+            .then(risks[a].due.cmp(&risks[b].due))
+            .then_with(|| candidates[a].dossier_id.cmp(&candidates[b].dossier_id))
+    });
+    Priced {
+        candidates,
+        risks,
+        stake,
+        order,
+    }
 }
 
 fn projection(card: &ScoreCard) -> Projection {
@@ -109,36 +166,14 @@ pub(super) async fn at_stake(
         // Not exported by this instance (its partition is elsewhere).
         return Ok(json_response(&page));
     };
-    // The open, on-time, not paused dossiers of the subtree.
-    let mut candidates: Vec<(OpenItem, AtRisk)> = Vec::new();
-    for set in state.live.open_sets() {
-        let set = set.read().expect("open set lock");
-        for item in set.items() {
-            if registry.in_subtree(item.agency, root) {
-                if let Some(r) = item.at_risk() {
-                    candidates.push((item.clone(), r));
-                }
-            }
-        }
-    }
-    let reported = |i: usize| {
-        result.card.indicators[i]
-            .as_ref()
-            .map_or((0, 0), |v| (v.numerator.max(0) as u64, v.denominator))
-    };
-    let risks: Vec<AtRisk> = candidates.iter().map(|c| c.1).collect();
+    let Priced {
+        candidates,
+        risks,
+        stake,
+        order,
+    } = price(&state, root, result);
     let end = result.period.end();
-    let stake = compute(model, &result.counts, reported, &risks, end);
-    let mut order: Vec<usize> = (0..candidates.len())
-        .filter(|&i| risks[i].due < end)
-        .collect();
-    // Most points first, then the soonest due.
-    order.sort_by(|&a, &b| {
-        stake.points_h[b]
-            .cmp(&stake.points_h[a])
-            .then(risks[a].due.cmp(&risks[b].due))
-            .then_with(|| candidates[a].0.dossier_id.cmp(&candidates[b].0.dossier_id))
-    });
+    let reported = reported_of(result);
     page.period = Some(result.period.label());
     page.evaluated_at = Some(result.evaluated_at.to_local_rfc3339());
     page.now = Some(projection(&stake.now));
@@ -151,7 +186,7 @@ pub(super) async fn at_stake(
             let card = with_best_n_saved(
                 model,
                 &result.counts,
-                reported,
+                &reported,
                 &risks,
                 &stake.points_h,
                 end,
@@ -169,7 +204,7 @@ pub(super) async fn at_stake(
         .iter()
         .take(limit)
         .map(|&i| {
-            let item = &candidates[i].0;
+            let item = &candidates[i];
             Item {
                 dossier_id: &item.dossier_id,
                 agency_id: &registry.get(item.agency).id,

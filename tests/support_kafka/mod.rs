@@ -654,6 +654,16 @@ impl EngineProcess {
         let deadline = Instant::now() + within;
         loop {
             if let Some(s) = c.try_wait().unwrap() {
+                if !s.success() {
+                    // The log lives in the cluster directory, removed when the test ends: show
+                    // its end now.
+                    let log = self.log_text();
+                    let tail: Vec<&str> = log.lines().rev().take(60).collect();
+                    eprintln!(
+                        "chiso run exited with {s}; last lines of its log:\n{}",
+                        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                    );
+                }
                 return s;
             }
             if Instant::now() > deadline {
