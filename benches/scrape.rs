@@ -99,7 +99,7 @@ fn bench(c: &mut Criterion) {
     } else {
         (5_000, 600_000)
     };
-    let (_live, metrics) = live_state(agencies, events);
+    let (live, metrics) = live_state(agencies, events);
 
     let t = Instant::now();
     let text = metrics.encode();
@@ -115,6 +115,38 @@ fn bench(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(if smoke { 1 } else { 10 }));
     g.bench_function(format!("metrics_text_{agencies}_agencies"), |b| {
         b.iter(|| metrics.encode().len())
+    });
+    // The ranking page of every agency (the web app's heaviest page), through the router.
+    let state = chiso::http::AppState::new(live.clone(), metrics.scrape(), None);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let render = || {
+        rt.block_on(async {
+            use http_body_util::BodyExt;
+            use tower::ServiceExt;
+            let resp = chiso::http::router(state.clone())
+                .oneshot(
+                    axum::http::Request::get("/?period=month")
+                        .body(axum::body::Body::empty())
+                        .unwrap(),
+                )
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            resp.into_body().collect().await.unwrap().to_bytes().len()
+        })
+    };
+    let t = Instant::now();
+    let bytes = render();
+    eprintln!(
+        "ranking page: {agencies} agencies, {:.1} MB, first render {:.1?}",
+        bytes as f64 / 1e6,
+        t.elapsed()
+    );
+    g.bench_function(format!("ranking_page_{agencies}_agencies"), |b| {
+        b.iter(render)
     });
     g.finish();
 

@@ -258,16 +258,23 @@ fn on_time_ratio(r: &AgencyResult) -> String {
     }
 }
 
-/// The previous period's result of an agency, if a snapshot holds it.
-fn previous<'a>(
+/// The results of the periods before the shown ones, by agency (one pass over the snapshots).
+fn previous_results<'a>(
     all: &'a [std::sync::Arc<crate::read_model::Snapshot>],
-    r: &AgencyResult,
-) -> Option<&'a AgencyResult> {
-    let prev = r.period.previous()?;
-    all.iter()
-        .flat_map(|s| s.results.iter())
-        .filter(|x| x.agency == r.agency && x.period == prev)
-        .max_by_key(|x| x.evaluated_at)
+    shown: &[&AgencyResult],
+) -> HashMap<(AgencyIdx, crate::core::Period), &'a AgencyResult> {
+    let wanted: std::collections::HashSet<crate::core::Period> =
+        shown.iter().filter_map(|r| r.period.previous()).collect();
+    let mut out: HashMap<(AgencyIdx, crate::core::Period), &AgencyResult> = HashMap::new();
+    for r in all.iter().flat_map(|s| s.results.iter()) {
+        if wanted.contains(&r.period) {
+            let slot = out.entry((r.agency, r.period)).or_insert(r);
+            if r.evaluated_at > slot.evaluated_at {
+                *slot = r;
+            }
+        }
+    }
+    out
 }
 
 fn nav(lang: &Lang, base: &str, kind: PeriodKind, extra: &str) -> String {
@@ -385,6 +392,7 @@ pub(super) async fn ranking(
             ))
         }
     }
+    let prev = previous_results(&all, &rows);
     let level_q = level.map_or(String::new(), |l| format!("&amp;level={}", url(l)));
     let mut body = String::with_capacity(64 * 1024 + rows.len() * 600);
     let _ = write!(body, "<header><h1>{}</h1>", lang.title);
@@ -457,10 +465,12 @@ pub(super) async fn ranking(
     for &i in &order {
         let r = rows[i];
         let def = registry.get(r.agency);
-        let change = match (
-            previous(&all, r).and_then(|p| p.card.score_tenths),
-            r.card.score_tenths,
-        ) {
+        let before = r
+            .period
+            .previous()
+            .and_then(|p| prev.get(&(r.agency, p)))
+            .and_then(|p| p.card.score_tenths);
+        let change = match (before, r.card.score_tenths) {
             (Some(p), Some(s)) if s > p => {
                 format!("<span class=\"up\">+{:.1}</span>", (s - p) as f64 / 10.0)
             }

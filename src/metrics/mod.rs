@@ -1,11 +1,12 @@
-//! Prometheus metrics: one owned [`Registry`] (never the default one) for engine health, and a
-//! scrape-time collector for the indicator series (see [`indicators`]).
+//! Prometheus metrics: one owned [`Registry`] (never the default one) holding the engine
+//! health collector (read from the owners' atomics at scrape time), and the indicator series
+//! written at scrape time from the read model (see [`indicators`]).
 //!
-//! `/metrics` is [`Metrics::encode`]: the registry's families, then the indicator families
-//! written straight from the live snapshots. The indicator collector is deliberately not
-//! registered in the registry: going through the `prometheus` plain model costs an allocation
-//! per label of every series, several times the 100 ms budget at 5,000 agencies × 3 periods;
-//! the [`prometheus::core::Collector`] impl stays available and is checked to give the same
+//! `/metrics` is [`Metrics::shared_encode`]: the registry's families, then the indicator families
+//! written straight from the live snapshots, encoded once for concurrent scrapes. The indicator
+//! series do not go through the registry: the `prometheus` plain model costs an allocation per
+//! label of every series, several times the 100 ms budget at 5,000 agencies × 3 periods; the
+//! tests feed the same walk into the plain model and check that its encoder gives the same
 //! series.
 
 mod health;
@@ -38,7 +39,7 @@ pub struct Metrics {
 pub const SHARED_FOR: Duration = Duration::from_secs(1);
 
 impl Metrics {
-    /// Creates the registry, registers the health series and prepares the indicator collector.
+    /// Creates the registry, registers the health collector and prepares the indicator writer.
     pub fn new(live: ReadModel) -> prometheus::Result<Self> {
         let registry = Registry::new();
         registry.register(Box::new(HealthCollector::new(live.health().clone())?))?;
