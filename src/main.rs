@@ -35,6 +35,8 @@ enum Command {
     Demo(chiso::app::demo::DemoArgs),
     /// Write a realistic synthetic event stream (JSON lines) to standard output.
     Generate(chiso::app::generate::GenerateArgs),
+    /// The public notice of one period (HTML, CSV or Markdown), from results or events.
+    Report(chiso::app::report::ReportArgs),
 }
 
 #[derive(clap::Args)]
@@ -171,6 +173,7 @@ fn main() -> ExitCode {
         Command::Run(args) => chiso::app::run::main(args),
         Command::Demo(args) => chiso::app::demo::main(args),
         Command::Generate(args) => chiso::app::generate::main(args),
+        Command::Report(args) => chiso::app::report::main(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

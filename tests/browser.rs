@@ -169,3 +169,44 @@ fn pages_render_in_chromium_with_the_api_numbers() {
     // one is set (tests/http_api.rs) — here there is none: the pages never carry dossier ids.
     assert!(!dom.contains("H56."), "a dossier id on a public page");
 }
+
+/// The report's HTML printed to PDF by Chromium has its title, the province and a level table
+/// (read back with `pdftotext`, from Debian's poppler-utils, installed by `scripts/test`).
+#[test]
+fn the_report_prints_to_pdf() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let status = Command::new(CHISO)
+        .args([
+            "report", "--period", "2025-08", "--format", "html", "--out", out,
+        ])
+        .arg("--events")
+        .arg(format!("{ROOT}/config/samples/tuyen-quang-events.jsonl"))
+        .arg("--agencies")
+        .arg(format!("{ROOT}/config/agencies/tuyen-quang.toml"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let html = dir.path().join("report-2025-08.html");
+    let pdf = dir.path().join("report.pdf");
+    run_chromium(
+        &format!("file://{}", html.display()),
+        1000,
+        &[
+            &format!("--print-to-pdf={}", pdf.display()),
+            "--no-pdf-header-footer",
+        ],
+    );
+    assert!(pdf.exists(), "no PDF printed");
+    let text = Command::new("pdftotext")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .expect("pdftotext (scripts/test installs poppler-utils)");
+    let text = String::from_utf8_lossy(&text.stdout);
+    for needle in ["2025-08", "Tuyên Quang", "department", "commune"] {
+        assert!(text.contains(needle), "{needle} not in the PDF text");
+    }
+    let pages = text.matches('\u{c}').count();
+    assert!(pages >= 3, "a summary and a page per level: {pages} pages");
+}

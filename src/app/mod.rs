@@ -7,4 +7,5 @@ pub mod files;
 pub mod generate;
 pub mod process;
 pub mod replay;
+pub mod report;
 pub mod run;
