@@ -125,3 +125,73 @@ fn every_format_carries_the_replay_numbers() {
         std::fs::read(format!("{out}/results/report-2025-08.csv")).unwrap()
     );
 }
+
+/// The XLSX notice, read back: one sheet per level, numbers as numbers, equal to the replay's.
+#[test]
+fn the_xlsx_notice_reads_back_equal() {
+    use calamine::{open_workbook_auto, Data, Reader};
+    let events = format!("{ROOT}/config/samples/tuyen-quang-events.jsonl");
+    let agencies = format!("{ROOT}/config/agencies/tuyen-quang.toml");
+    let replayed = chiso(&[
+        "replay",
+        "--events",
+        &events,
+        "--agencies",
+        &agencies,
+        "--at",
+        "2025-09-01T00:00:00+07:00",
+        "--period",
+        "2025-08",
+    ]);
+    let mut want: BTreeMap<String, (String, Option<f64>)> = BTreeMap::new();
+    for line in String::from_utf8(replayed.stdout).unwrap().lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        want.insert(
+            v["agency_id"].as_str().unwrap().to_owned(),
+            (v["level"].as_str().unwrap().to_owned(), v["score"].as_f64()),
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    chiso(&[
+        "report",
+        "--period",
+        "2025-08",
+        "--format",
+        "xlsx",
+        "--out",
+        out,
+        "--events",
+        &events,
+        "--agencies",
+        &agencies,
+    ]);
+    let mut book = open_workbook_auto(dir.path().join("report-2025-08.xlsx")).unwrap();
+    let sheets = book.sheet_names().to_vec();
+    let mut levels: Vec<&str> = want.values().map(|(l, _)| l.as_str()).collect();
+    levels.sort_unstable();
+    levels.dedup();
+    assert_eq!(
+        sheets.len(),
+        levels.len(),
+        "one sheet per level: {sheets:?}"
+    );
+    let mut seen = 0;
+    for sheet in sheets {
+        let range = book.worksheet_range(&sheet).unwrap();
+        for row in range.rows().skip(1) {
+            let Data::String(id) = &row[1] else {
+                panic!("an id in {sheet}: {row:?}")
+            };
+            let (level, score) = &want[id];
+            assert_eq!(level, &sheet, "{id} on its level's sheet");
+            match (score, &row[3]) {
+                (Some(s), Data::Float(x)) => assert!((s - x).abs() < 1e-9, "{id}: {s} vs {x}"),
+                (None, Data::Empty) => {}
+                (s, x) => panic!("{id}: score {s:?}, cell {x:?}"),
+            }
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, want.len(), "every agency");
+}

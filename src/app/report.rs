@@ -44,8 +44,8 @@ pub struct ReportArgs {
     /// figures).
     #[arg(long, value_parser = |s: &str| Timestamp::parse_rfc3339(s).map_err(|e| e.to_string()))]
     pub at: Option<Timestamp>,
-    /// html, csv or md.
-    #[arg(long, default_value = "html", value_parser = ["html", "csv", "md"])]
+    /// html, xlsx, csv or md.
+    #[arg(long, default_value = "html", value_parser = ["html", "xlsx", "csv", "md"])]
     pub format: String,
     /// vi or en.
     #[arg(long, default_value = "vi", value_parser = ["vi", "en"])]
@@ -94,17 +94,18 @@ pub fn main(args: ReportArgs) -> Result<()> {
     }
     let generated = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let en = args.lang == "en";
-    let text = match args.format.as_str() {
-        "csv" => csv(&rows),
-        "md" => markdown(&rows, args.period, en),
-        _ => html(&rows, args.period, en, &generated),
-    };
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     let file = args
         .out
         .join(format!("report-{}.{}", args.period.label(), args.format));
-    std::fs::write(&file, text).with_context(|| format!("cannot write {}", file.display()))?;
+    let bytes = match args.format.as_str() {
+        "xlsx" => xlsx(&rows, args.period, en)?,
+        "csv" => csv(&rows).into_bytes(),
+        "md" => markdown(&rows, args.period, en).into_bytes(),
+        _ => html(&rows, args.period, en, &generated).into_bytes(),
+    };
+    std::fs::write(&file, bytes).with_context(|| format!("cannot write {}", file.display()))?;
     eprintln!(
         "chiso report: {} agencies, {} written",
         rows.len(),
@@ -337,6 +338,96 @@ fn markdown(rows: &[Row], period: Period, en: bool) -> String {
         }
     }
     out
+}
+
+/// One sheet per level, as provincial offices exchange them: numbers as numbers (score with one
+/// decimal, points with two, the on-time share as a percentage).
+fn xlsx(rows: &[Row], period: Period, en: bool) -> Result<Vec<u8>> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let one = Format::new().set_num_format("0.0");
+    let two = Format::new().set_num_format("0.00");
+    let signed_one = Format::new().set_num_format("+0.0;-0.0;0.0");
+    let percent = Format::new().set_num_format("0.0%");
+    for (level, ranked) in by_level(rows) {
+        // Sheet names: at most 31 characters, none of []:*?/\.
+        let name: String = level
+            .chars()
+            .filter(|c| !"[]:*?/\\".contains(*c))
+            .take(31)
+            .collect();
+        let sheet = book.add_worksheet();
+        sheet.set_name(if name.is_empty() { "level" } else { &name })?;
+        let mut head: Vec<String> = [
+            if en { "Rank" } else { "Hạng" },
+            if en { "Agency id" } else { "Mã đơn vị" },
+            if en { "Agency" } else { "Cơ quan, đơn vị" },
+            if en { "Score" } else { "Điểm" },
+            if en { "Band" } else { "Xếp loại" },
+            if en { "Change" } else { "Thay đổi" },
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if let Some((_, r)) = ranked.first() {
+            head.extend(r.groups.iter().map(|(g, _, _)| g.clone()));
+        }
+        head.push((if en { "On time" } else { "Đúng hạn" }).into());
+        head.push(
+            (if en {
+                "Open overdue"
+            } else {
+                "Quá hạn đang xử lý"
+            })
+            .into(),
+        );
+        head.push(
+            (if en {
+                "Of them, national portal"
+            } else {
+                "Trong đó từ Cổng DVC QG"
+            })
+            .into(),
+        );
+        for (c, h) in head.iter().enumerate() {
+            sheet.write_string_with_format(0, c as u16, h, &bold)?;
+        }
+        for (i, (rank, r)) in ranked.iter().enumerate() {
+            let row = i as u32 + 1;
+            if let Some(n) = rank {
+                sheet.write_number(row, 0, *n as f64)?;
+            }
+            sheet.write_string(row, 1, &r.id)?;
+            sheet.write_string(row, 2, &r.name)?;
+            if let Some(s) = r.score {
+                sheet.write_number_with_format(row, 3, s, &one)?;
+            }
+            sheet.write_string(row, 4, r.band.as_deref().unwrap_or(""))?;
+            if let Some(c) = r.change {
+                sheet.write_number_with_format(row, 5, c, &signed_one)?;
+            }
+            let mut col = 6u16;
+            for (_, p, _) in &r.groups {
+                sheet.write_number_with_format(row, col, *p, &two)?;
+                col += 1;
+            }
+            if r.in_scope > 0 {
+                sheet.write_number_with_format(
+                    row,
+                    col,
+                    r.on_time as f64 / r.in_scope as f64,
+                    &percent,
+                )?;
+            }
+            sheet.write_number(row, col + 1, r.open_overdue as f64)?;
+            sheet.write_number(row, col + 2, r.open_overdue_portal as f64)?;
+        }
+        sheet.set_column_width(2, 40)?;
+        sheet.set_freeze_panes(1, 0)?;
+    }
+    let _ = period;
+    Ok(book.save_to_buffer()?)
 }
 
 fn esc(s: &str) -> String {
