@@ -12,11 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use figment::providers::{Env, Format, Toml};
-use figment::value::{Dict, Value};
+use figment::value::Dict;
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 use crate::app::clock::Clock;
+use problems::{describe, unknown_keys, wrong_types};
 
 use crate::core::{DueSoonHorizon, PeriodPolicy, Registry, ScoringModel, WorkCalendar};
 
@@ -318,108 +319,6 @@ fn load_from(file: Option<&Path>, env: Env) -> Result<RunConfig, ConfigError> {
     }
 }
 
-/// A figment error as `` `section.key`: what is wrong, in FILE `` (figment would print the path
-/// of a focused extraction backwards and a file as "TOML source string").
-fn describe(e: &figment::Error, section: &str) -> String {
-    let mut path = e.path.clone();
-    if !section.is_empty() && path.last().map(String::as_str) == Some(section) {
-        path.pop();
-        path.insert(0, section.to_owned());
-    }
-    let key = path.join(".");
-    let whence = e
-        .metadata
-        .as_ref()
-        .map_or(String::new(), |m| origin(m, &path));
-    if key.is_empty() {
-        format!("{}{whence}", e.kind)
-    } else {
-        format!("`{key}`: {}{whence}", e.kind)
-    }
-}
-
-/// Where a value came from, for messages: the file, the environment variable, or the defaults.
-fn origin(m: &figment::Metadata, path: &[String]) -> String {
-    match &m.source {
-        Some(figment::Source::File(f)) => format!(" (in {})", f.display()),
-        _ if m.name.to_ascii_lowercase().contains("environment") => format!(
-            " (from the environment variable CHISO_{})",
-            path.iter()
-                .map(|p| p.to_ascii_uppercase())
-                .collect::<Vec<_>>()
-                .join("__")
-        ),
-        _ if m.name.contains("TOML") => " (in the built-in defaults)".to_owned(),
-        _ => format!(" ({})", m.name),
-    }
-}
-
-/// Values whose type differs from the default's: a number where a number is expected (integer
-/// or decimal), a string, a boolean, a table.
-fn wrong_types(
-    figment: &Figment,
-    known: &Dict,
-    given: &Dict,
-    prefix: &str,
-    problems: &mut Vec<String>,
-) {
-    fn kind(v: &Value) -> &'static str {
-        match v {
-            Value::String(..) => "a string",
-            Value::Char(..) => "a character",
-            Value::Bool(..) => "true or false",
-            Value::Num(..) => "a number",
-            Value::Empty(..) => "nothing",
-            Value::Dict(..) => "a table",
-            Value::Array(..) => "a list",
-        }
-    }
-    for (k, v) in given {
-        let path = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        let Some(want) = known.get(k) else { continue };
-        match (want, v) {
-            (Value::Dict(_, w), Value::Dict(_, g)) if path != "kafka.librdkafka" => {
-                wrong_types(figment, w, g, &path, problems)
-            }
-            (Value::Dict(..), Value::Dict(..)) => {}
-            (w, g) if kind(w) == kind(g) => {}
-            (w, g) => {
-                let whence = figment.find_metadata(&path).map_or(String::new(), |m| {
-                    origin(m, &path.split('.').map(str::to_owned).collect::<Vec<_>>())
-                });
-                problems.push(format!(
-                    "`{path}` must be {}, not {}{whence}",
-                    kind(w),
-                    kind(g)
-                ));
-            }
-        }
-    }
-}
-
-fn unknown_keys(known: &Dict, given: &Dict, prefix: &str, problems: &mut Vec<String>) {
-    for (k, v) in given {
-        let path = if prefix.is_empty() {
-            k.clone()
-        } else {
-            format!("{prefix}.{k}")
-        };
-        match known.get(k) {
-            None => problems.push(format!("unknown setting `{path}`")),
-            Some(Value::Dict(_, inner)) if path != "kafka.librdkafka" => {
-                if let Value::Dict(_, given_inner) = v {
-                    unknown_keys(inner, given_inner, &path, problems);
-                }
-            }
-            Some(_) => {}
-        }
-    }
-}
-
 fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
@@ -558,112 +457,6 @@ fn resolve(settings: RunSettings, problems: &mut Vec<String>) -> Option<RunConfi
     })
 }
 
+mod problems;
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn load_str(file: &str, vars: &[(&str, &str)]) -> Result<RunConfig, ConfigError> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("chiso.toml");
-        std::fs::write(&path, file).unwrap();
-        // A fake environment: figment reads the process environment, so tests use a prefix of
-        // their own and the same filtering. One prefix per call: tests run in parallel threads
-        // of one process and would otherwise read each other's variables.
-        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let prefix = format!("CHISO_TEST_{}_{call}_", std::process::id());
-        for (k, v) in vars {
-            std::env::set_var(format!("{prefix}{k}"), v);
-        }
-        let r = load_from(Some(&path), Env::prefixed(&prefix));
-        for (k, _) in vars {
-            std::env::remove_var(format!("{prefix}{k}"));
-        }
-        r
-    }
-
-    #[test]
-    fn defaults_load() {
-        let c = load_str("", &[]).unwrap();
-        assert_eq!(c.settings.kafka.topics.events, "chiso.events");
-        assert_eq!(c.commit_interval(), Duration::from_secs(1));
-        assert!(matches!(c.clock, Clock::Wall));
-        assert!(!c.instance_id.is_empty());
-    }
-
-    #[test]
-    fn file_then_environment() {
-        let c = load_str(
-            "[kafka]\ngroup_id = \"from-file\"\ninstance_id = \"a\"\n[kafka.librdkafka]\n\"session.timeout.ms\" = 6000\n[pipeline]\nclock = \"2024-08-08T17:00:00+07:00\"\n",
-            &[
-                ("KAFKA__GROUP_ID", "from-env"),
-                ("KAFKA__LIBRDKAFKA__SASL_PASSWORD", "s3cret"),
-                ("CACHE", "/not/ours"),
-            ],
-        )
-        .unwrap();
-        assert_eq!(c.settings.kafka.group_id, "from-env");
-        assert_eq!(c.instance_id, "a");
-        assert_eq!(c.librdkafka["session.timeout.ms"], "6000");
-        assert_eq!(c.librdkafka["sasl.password"], "s3cret");
-        assert!(matches!(c.clock, Clock::Fixed(_)));
-    }
-
-    #[test]
-    fn problems_name_the_key_and_where_it_came_from() {
-        let err = load_str(
-            "[kafka]\nbootstrap_servers = 1\ngroup_id = true\n[pipeline]\ncommit_interval_ms = \"soon\"\n",
-            &[("PIPELINE__PUBLISH_INTERVAL_MS", "often")],
-        )
-        .unwrap_err();
-        let all = err.to_string();
-        for needle in [
-            "`kafka.bootstrap_servers` must be a string, not a number (in ",
-            "`kafka.group_id` must be a string, not true or false (in ",
-            "`pipeline.commit_interval_ms` must be a number, not a string (in ",
-            "`pipeline.publish_interval_ms` must be a number, not a string (from the environment variable ",
-            "PIPELINE__PUBLISH_INTERVAL_MS)",
-        ] {
-            assert!(all.contains(needle), "{needle} missing in:\n{all}");
-        }
-        assert!(!all.contains("TOML source string"), "{all}");
-        // A syntax error is reported once, with its line.
-        let err = load_str("[kafka\nbootstrap_servers = \"x\"\n", &[]).unwrap_err();
-        assert_eq!(err.problems.len(), 1, "{:?}", err.problems);
-        assert!(
-            err.problems[0].contains("is not valid TOML") && err.problems[0].contains("line 1")
-        );
-    }
-
-    #[test]
-    fn every_problem_is_reported() {
-        let err = load_str(
-            "bogus = 1\n[kafka]\ngroup_idd = \"x\"\n[kafka.librdkafka]\n\"group.id\" = \"x\"\n[pipeline]\ncommit_interval_ms = 0\nclock = \"yesterday\"\n[engine]\nagencies = \"/nonexistent.toml\"\n",
-            &[("HTTP__BIND", "nowhere"), ("LOG__FORMATT", "json")],
-        )
-        .unwrap_err();
-        let all = err.to_string();
-        for needle in [
-            "`bogus`",
-            "`kafka.group_idd`",
-            "`log.formatt`",
-            "group.id",
-            "commit_interval_ms",
-            "pipeline.clock",
-            "engine.agencies",
-            "http.bind",
-        ] {
-            assert!(all.contains(needle), "{needle} missing in:\n{all}");
-        }
-        let err = load_str(
-            "[pipeline]\ncommit_interval_ms = \"soon\"\n[shutdown]\ntimeout_ms = -1\n",
-            &[],
-        )
-        .unwrap_err();
-        let all = err.to_string();
-        assert!(
-            all.contains("commit_interval_ms") && all.contains("timeout_ms"),
-            "{all}"
-        );
-    }
-}
+mod tests;

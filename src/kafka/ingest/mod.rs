@@ -13,6 +13,8 @@
 //! That is the whole recovery story, for broker outages too.
 
 pub mod changelog;
+mod rebalance;
+mod topics;
 pub mod worker;
 
 use std::collections::HashMap;
@@ -22,23 +24,22 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rdkafka::client::ClientContext;
 use rdkafka::consumer::base_consumer::PartitionQueue;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, ConsumerGroupMetadata};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerGroupMetadata};
 use rdkafka::error::KafkaError;
 use rdkafka::topic_partition_list::TopicPartitionList;
-use rdkafka::types::RDKafkaRespErr;
 use rdkafka::Offset;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, info, warn};
 
 use super::client;
 use super::error::{op, PipelineError};
-use super::session::{drop_bounded, empty_rebalance, run_sessions};
+use super::session::{drop_bounded, run_sessions};
 use super::txn::{Out, Transactor};
 use crate::kafka::config::KafkaConfig;
 use crate::read_model::EngineHealth;
 use crate::read_model::ReadModel;
+use topics::check_topics;
 use worker::{Cmd, Flushed, Worker};
 
 /// How long the stage waits for the workers' outputs before it declares the session broken.
@@ -89,109 +90,6 @@ struct IngestState {
 pub struct IngestCtx {
     shared: Arc<Mutex<IngestState>>,
     live: ReadModel,
-}
-
-impl ClientContext for IngestCtx {
-    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
-        client::log_librdkafka("stage 1 consumer", level, fac, log_message);
-    }
-
-    /// Consumer lag per owned partition, from librdkafka's statistics (no extra requests).
-    fn stats(&self, stats: rdkafka::Statistics) {
-        let Ok(shared) = self.shared.try_lock() else {
-            return;
-        };
-        let Some(topic) = stats.topics.get(&shared.cfg.topics.events) else {
-            return;
-        };
-        for (p, s) in &topic.partitions {
-            if *p >= 0 && shared.workers.contains_key(p) && s.consumer_lag >= 0 {
-                shared.health.set_lag(*p, s.consumer_lag);
-            }
-        }
-    }
-
-    fn error(&self, error: KafkaError, reason: &str) {
-        client::note_error(&self.live, &error, reason, "stage 1 consumer");
-    }
-}
-
-impl ConsumerContext for IngestCtx {
-    fn rebalance(
-        &self,
-        consumer: &BaseConsumer<Self>,
-        err: RDKafkaRespErr,
-        tpl: &mut TopicPartitionList,
-    ) {
-        if let Some(r) = empty_rebalance(consumer, err, tpl) {
-            if let Err(e) = r {
-                self.break_session(e);
-            }
-            return;
-        }
-        let partitions: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
-        match err {
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
-                info!(?partitions, "event partitions assigned");
-                // Offsets first, state second: the restore then reads at least everything the
-                // committed offset covers (an older transaction still in flight only adds
-                // duplicates, which the engine ignores by event id).
-                let assignment = match consumer.committed_offsets(tpl.clone(), OFFSETS_TIMEOUT) {
-                    Ok(c) => {
-                        for mut e in c.elements() {
-                            if e.offset() == Offset::Invalid {
-                                let _ = e.set_offset(Offset::Beginning);
-                            }
-                        }
-                        c
-                    }
-                    Err(e) => {
-                        self.break_session(op("fetching committed offsets")(e));
-                        tpl.clone()
-                    }
-                };
-                if let Err(e) = consumer.incremental_assign(&assignment) {
-                    self.break_session(op("assigning partitions")(e));
-                }
-                self.shared
-                    .lock()
-                    .expect("session state lock")
-                    .start_workers(&partitions);
-            }
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
-                let lost = consumer.assignment_lost();
-                info!(?partitions, lost, "event partitions revoked");
-                let group = consumer.group_metadata();
-                {
-                    let mut shared = self.shared.lock().expect("session state lock");
-                    if lost || group.is_none() {
-                        shared.discard_workers(&partitions);
-                        shared.broken.get_or_insert(PipelineError::AssignmentLost);
-                    } else if let Err(e) = shared.stop_workers(&partitions, group) {
-                        shared.broken.get_or_insert(e);
-                    }
-                }
-                if let Err(e) = consumer.incremental_unassign(tpl) {
-                    self.break_session(op("unassigning partitions")(e));
-                }
-                info!(?partitions, "event partitions released");
-            }
-            _ => {
-                self.break_session(PipelineError::Rebalance(err.into()));
-            }
-        }
-    }
-}
-
-impl IngestCtx {
-    fn break_session(&self, e: PipelineError) {
-        error!(error = %e, "stage 1 rebalance");
-        self.shared
-            .lock()
-            .expect("session state lock")
-            .broken
-            .get_or_insert(e);
-    }
 }
 
 impl IngestState {
@@ -546,44 +444,4 @@ fn shutdown(
     }
     consumer.unsubscribe();
     result
-}
-
-/// The events and state topics must exist with the same number of partitions.
-fn check_topics(
-    consumer: &BaseConsumer<IngestCtx>,
-    cfg: &KafkaConfig,
-) -> Result<i32, PipelineError> {
-    let t = &cfg.topics;
-    let count = |topic: &str| -> Result<i32, PipelineError> {
-        let md = consumer
-            .fetch_metadata(Some(topic), Duration::from_secs(10))
-            .map_err(op("fetching topic metadata"))?;
-        let m = md.topics().first().ok_or_else(|| {
-            PipelineError::TopicsChanged(format!("no metadata for topic {topic}"))
-        })?;
-        if m.error().is_some() || m.partitions().is_empty() {
-            return Err(PipelineError::Topics(format!(
-                "topic `{topic}` does not exist (create it: scripts/kafka topics, docs/kafka.md)"
-            )));
-        }
-        Ok(m.partitions().len() as i32)
-    };
-    let events = count(&t.events)?;
-    let state = count(&t.state)?;
-    if state != events {
-        return Err(PipelineError::Topics(format!(
-            "the state topic `{}` has {state} partitions, the events topic `{}` {events}: they must match",
-            t.state, t.events
-        )));
-    }
-    for topic in [&t.partials, &t.results, &t.dead_letter] {
-        count(topic)?;
-    }
-    if count(&t.partials)? != 1 {
-        return Err(PipelineError::Topics(format!(
-            "the partials topic `{}` must have exactly one partition",
-            t.partials
-        )));
-    }
-    Ok(events)
 }

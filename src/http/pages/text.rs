@@ -1,0 +1,158 @@
+//! The texts of the pages in Vietnamese and English, and their style sheet.
+
+use std::collections::HashMap;
+
+use crate::http::ApiError;
+
+/// The texts of one language.
+pub(in crate::http) struct Lang {
+    pub(in crate::http) code: &'static str,
+    pub(in crate::http) title: &'static str,
+    pub(in crate::http) agency_title: &'static str,
+    pub(in crate::http) period: [&'static str; 3],
+    pub(in crate::http) all_levels: &'static str,
+    pub(in crate::http) rank: &'static str,
+    pub(in crate::http) agency: &'static str,
+    pub(in crate::http) level: &'static str,
+    pub(in crate::http) score: &'static str,
+    pub(in crate::http) band: &'static str,
+    pub(in crate::http) change: &'static str,
+    pub(in crate::http) on_time: &'static str,
+    pub(in crate::http) overdue: &'static str,
+    pub(in crate::http) national_portal: &'static str,
+    pub(in crate::http) due_soon: &'static str,
+    pub(in crate::http) no_score: &'static str,
+    pub(in crate::http) evaluated: &'static str,
+    pub(in crate::http) not_ready: &'static str,
+    pub(in crate::http) groups: &'static str,
+    pub(in crate::http) indicators: &'static str,
+    pub(in crate::http) indicator: &'static str,
+    pub(in crate::http) numerator: &'static str,
+    pub(in crate::http) denominator: &'static str,
+    pub(in crate::http) points: &'static str,
+    pub(in crate::http) max: &'static str,
+    pub(in crate::http) lost: &'static str,
+    pub(in crate::http) children: &'static str,
+    pub(in crate::http) projection: &'static str,
+    pub(in crate::http) best: &'static str,
+    pub(in crate::http) worst: &'static str,
+    pub(in crate::http) due_in_period: &'static str,
+    pub(in crate::http) late_forever: &'static str,
+    pub(in crate::http) trend: &'static str,
+    pub(in crate::http) other_lang: (&'static str, &'static str),
+    pub(in crate::http) bands: [(&'static str, &'static str); 5],
+}
+
+pub(in crate::http) const VI: Lang = Lang {
+    code: "vi",
+    title: "Bảng xếp hạng chỉ số phục vụ người dân, doanh nghiệp",
+    agency_title: "Chỉ số phục vụ",
+    period: ["Tháng", "Quý", "Năm"],
+    all_levels: "Tất cả",
+    rank: "Hạng",
+    agency: "Cơ quan, đơn vị",
+    level: "Cấp",
+    score: "Điểm",
+    band: "Xếp loại",
+    change: "Thay đổi",
+    on_time: "Đúng hạn",
+    overdue: "Quá hạn đang xử lý",
+    national_portal: "từ Cổng DVC quốc gia",
+    due_soon: "Sắp đến hạn",
+    no_score: "chưa có điểm",
+    evaluated: "Tính đến",
+    not_ready: "Dữ liệu đang được khôi phục, vui lòng thử lại sau ít giây.",
+    groups: "Nhóm chỉ số",
+    indicators: "Chỉ số thành phần",
+    indicator: "Chỉ số",
+    numerator: "Tử số",
+    denominator: "Mẫu số",
+    points: "Điểm",
+    max: "Tối đa",
+    lost: "Điểm bị mất",
+    children: "Đơn vị trực thuộc",
+    projection: "Dự báo cuối kỳ",
+    best: "Tốt nhất (mọi hồ sơ đang xử lý được giải quyết đúng hạn)",
+    worst: "Xấu nhất (mọi hồ sơ đến hạn trong kỳ bị quá hạn)",
+    due_in_period: "hồ sơ đúng hạn đến hạn trong kỳ",
+    late_forever: "Hồ sơ đã quá hạn thì không thể lấy lại điểm: hãy ưu tiên hồ sơ sắp đến hạn.",
+    trend: "Diễn biến theo tháng",
+    other_lang: ("en", "English"),
+    bands: [
+        ("excellent", "Xuất sắc"),
+        ("good", "Tốt"),
+        ("fair", "Khá"),
+        ("average", "Trung bình"),
+        ("weak", "Yếu"),
+    ],
+};
+
+pub(in crate::http) const EN: Lang = Lang {
+    code: "en",
+    title: "Service-quality index ranking",
+    agency_title: "Service-quality index",
+    period: ["Month", "Quarter", "Year"],
+    all_levels: "All",
+    rank: "Rank",
+    agency: "Agency",
+    level: "Level",
+    score: "Score",
+    band: "Band",
+    change: "Change",
+    on_time: "On time",
+    overdue: "Open overdue",
+    national_portal: "from the national portal",
+    due_soon: "Due soon",
+    no_score: "no score yet",
+    evaluated: "As of",
+    not_ready: "The data is being restored; please retry in a few seconds.",
+    groups: "Groups",
+    indicators: "Indicators",
+    indicator: "Indicator",
+    numerator: "Numerator",
+    denominator: "Denominator",
+    points: "Points",
+    max: "Max",
+    lost: "Points lost",
+    children: "Agencies under it",
+    projection: "Period-end projection",
+    best: "Best case (every open dossier processed on time)",
+    worst: "Worst case (every dossier due in the period turns late)",
+    due_in_period: "on-time dossiers due in the period",
+    late_forever: "A late dossier cannot win its points back: process the ones due soon first.",
+    trend: "Month by month",
+    other_lang: ("vi", "Tiếng Việt"),
+    bands: [
+        ("excellent", "Excellent"),
+        ("good", "Good"),
+        ("fair", "Fair"),
+        ("average", "Average"),
+        ("weak", "Weak"),
+    ],
+};
+
+pub(in crate::http) const STYLE: &str =
+    "body{font-family:system-ui,sans-serif;margin:0;color:#1b1b1b;background:#fafafa}\
+header,main{max-width:1200px;margin:0 auto;padding:0 12px}\
+header{padding-top:12px}h1{font-size:1.4rem;margin:.4rem 0}h2{font-size:1.1rem;margin-top:1.4rem}\
+nav a{margin-right:.8rem}nav{margin:.3rem 0;font-size:.95rem}a{color:#0b5cad}\
+.cur{font-weight:bold;text-decoration:none;color:#1b1b1b}\
+.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;background:#fff;font-size:.9rem}\
+th,td{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:right;white-space:nowrap}\
+th{background:#eef2f6;position:sticky;top:0}td.l,th.l{text-align:left;white-space:normal;min-width:11rem}\
+.band{display:inline-block;padding:.1rem .45rem;border-radius:.6rem;color:#fff;font-size:.8rem}\
+.excellent{background:#1a7f37}.good{background:#2a8c8c}.fair{background:#9a7b00}\
+.average{background:#c45d00}.weak{background:#b3261e}.none{background:#888}\
+.big{font-size:2rem;font-weight:bold}.note{color:#555;font-size:.85rem}\
+.up{color:#1a7f37}.down{color:#b3261e}";
+
+pub(in crate::http) fn lang_of(q: &HashMap<String, String>) -> Result<&'static Lang, ApiError> {
+    match q.get("lang").map(String::as_str) {
+        None | Some("vi") => Ok(&VI),
+        Some("en") => Ok(&EN),
+        Some(other) => Err(ApiError::bad_request(
+            "bad_lang",
+            format!("lang must be vi or en, got `{other}`"),
+        )),
+    }
+}
