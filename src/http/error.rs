@@ -62,6 +62,15 @@ impl ApiError {
         }
     }
 
+    /// Too many scrapes at once: this one waited its turn too long.
+    pub fn busy() -> Self {
+        ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "busy",
+            message: "too many concurrent scrapes; retry shortly".into(),
+        }
+    }
+
     pub fn method_not_allowed() -> Self {
         ApiError {
             status: StatusCode::METHOD_NOT_ALLOWED,

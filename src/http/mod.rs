@@ -19,6 +19,7 @@ mod api;
 mod error;
 mod operator;
 mod pages;
+mod scrape;
 pub mod server;
 mod stake;
 mod worklist;
@@ -26,7 +27,7 @@ mod worklist;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -55,6 +56,8 @@ pub type Scrape = Arc<dyn Fn() -> bytes::Bytes + Send + Sync>;
 pub struct AppState {
     pub live: ReadModel,
     pub scrape: Scrape,
+    /// Turns to send a scrape (see `scrape`): a bounded number at once.
+    scrape_turns: Arc<tokio::sync::Semaphore>,
     /// Bearer token required by the operator lists; `None` leaves them open.
     pub token: Option<Arc<str>>,
 }
@@ -73,6 +76,7 @@ impl AppState {
         AppState {
             live,
             scrape,
+            scrape_turns: scrape::turns(),
             token: token.map(Into::into),
         }
     }
@@ -93,7 +97,7 @@ pub fn check_token(token: &str) -> Result<(), String> {
 /// The whole API as a router (tests drive it with `tower::ServiceExt::oneshot`).
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(scrape::metrics))
         .route("/", get(pages::ranking))
         .route("/agency/{id}", get(pages::agency))
         .route("/agency/{id}/worklist", get(worklist::worklist))
@@ -126,18 +130,6 @@ pub async fn serve(
         tracing::info!(%addr, "HTTP server listening");
     }
     server::serve_with_limits(listener, router(state), shutdown).await
-}
-
-async fn metrics(State(state): State<AppState>) -> Response {
-    // Encoding a large registry takes tens of milliseconds: keep it off the async workers.
-    let scrape = state.scrape.clone();
-    match tokio::task::spawn_blocking(move || scrape()).await {
-        Ok(text) => ([(header::CONTENT_TYPE, TEXT_CONTENT_TYPE)], text).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "metrics encoding failed");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
 }
 
 /// The API answers 503 (with `Retry-After`) until the state it reads from is complete.

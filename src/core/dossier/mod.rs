@@ -140,12 +140,12 @@ impl Dossier {
                     DueSpec::WorkingNanos(Some(n)) => calendar.add_working_time(at, n),
                     DueSpec::WorkingNanos(None) => NONE,
                 };
-                let flags = u8::from(r.channel == Channel::Online) * ONLINE
-                    | u8::from(r.via_national_portal) * NATIONAL_PORTAL
-                    | u8::from(r.fee_required) * FEE
-                    | u8::from(r.digitized) * DIGITIZED
-                    | u8::from(r.reused_data) * REUSED
-                    | u8::from(r.citizen_storage) * STORAGE;
+                let flags = (u8::from(r.channel == Channel::Online) * ONLINE)
+                    | (u8::from(r.via_national_portal) * NATIONAL_PORTAL)
+                    | (u8::from(r.fee_required) * FEE)
+                    | (u8::from(r.digitized) * DIGITIZED)
+                    | (u8::from(r.reused_data) * REUSED)
+                    | (u8::from(r.citizen_storage) * STORAGE);
                 self.log(at, EntryKind::Received, due, flags, Some(event_id), logs);
             }
             EventKind::SupplementRequested => {
