@@ -35,7 +35,8 @@ fn results_topic_equals_replay_with_duplicates_and_late_events() {
         "the sample province has results for every agency"
     );
 
-    let engine = EngineSetup::new(cluster, &topics, "eq-a", AT).spawn();
+    let setup = EngineSetup::new(cluster, &topics, "eq-a", AT);
+    let engine = setup.spawn();
     let p = producer(&cluster.bootstrap);
     send_all(&p, &topics.events, lines.iter().map(|l| l.as_bytes()));
     flush(&p);
@@ -49,8 +50,38 @@ fn results_topic_equals_replay_with_duplicates_and_late_events() {
     // Nothing was rejected: the dead-letter topic is empty; every applied event is in the state
     // changelog exactly once.
     assert!(read_all(&cluster.bootstrap, &topics.dead_letter).is_empty());
+
+    // `chiso report --kafka` reads those results back: its notice equals the one made from the
+    // replay's results.
+    let run_config = dir.path().join("run.toml");
+    setup.write_config(&run_config);
+    let replayed = dir.path().join("replayed.jsonl");
+    write_lines(
+        &replayed,
+        &want.values().map(|v| v.to_string()).collect::<Vec<_>>(),
+    );
+    let from_kafka = report(
+        dir.path(),
+        &["--kafka", "--config", run_config.to_str().unwrap()],
+    );
+    let from_file = report(dir.path(), &["--results", replayed.to_str().unwrap()]);
+    assert!(from_kafka.lines().count() > 100, "{from_kafka}");
+    assert_eq!(from_kafka, from_file);
     let status = engine.terminate(Duration::from_secs(25));
     assert!(status.success(), "chiso run exited with {status}");
+}
+
+/// `chiso report --period 2024-07 --format csv` from `source`, as text.
+fn report(dir: &std::path::Path, source: &[&str]) -> String {
+    let out = dir.join(format!("report-{}", source[0].trim_start_matches('-')));
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_chiso"))
+        .args(["report", "--period", "2024-07", "--format", "csv", "--out"])
+        .arg(&out)
+        .args(source)
+        .status()
+        .expect("chiso report");
+    assert!(status.success(), "chiso report {source:?} failed");
+    std::fs::read_to_string(out.join("report-2024-07.csv")).unwrap()
 }
 
 /// One message per reject class of the contract, with the code it must be dead-lettered with.

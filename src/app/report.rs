@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
@@ -26,8 +27,15 @@ pub struct ReportArgs {
     pub period: Period,
     /// Results (JSON lines, as `chiso replay` prints them) holding the period, and the one
     /// before it for the change column.
-    #[arg(long, conflicts_with = "events")]
+    #[arg(long, conflicts_with_all = ["events", "kafka"])]
     pub results: Option<PathBuf>,
+    /// Read the results from the results topic of `chiso run` (its latest value per agency and
+    /// period), with the run configuration (`--config`, CHISO_* variables).
+    #[arg(long, conflicts_with = "events")]
+    pub kafka: bool,
+    /// The run configuration (TOML), with --kafka.
+    #[arg(long, requires = "kafka")]
+    pub config: Option<PathBuf>,
     /// Events (JSON lines) to compute the results from, as `chiso replay` does.
     #[arg(long, requires = "agencies")]
     pub events: Option<PathBuf>,
@@ -79,11 +87,12 @@ struct Row {
 }
 
 pub fn main(args: ReportArgs) -> Result<()> {
-    let lines = match (&args.results, &args.events) {
-        (Some(path), None) => std::fs::read_to_string(path)
+    let lines = match (&args.results, &args.events, args.kafka) {
+        (Some(path), None, false) => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?,
-        (None, Some(events)) => from_events(&args, events)?,
-        _ => bail!("give --results FILE, or --events FILE with --agencies FILE"),
+        (None, Some(events), false) => from_events(&args, events)?,
+        (None, None, true) => from_kafka(&args)?,
+        _ => bail!("give --results FILE, --events FILE with --agencies FILE, or --kafka"),
     };
     let rows = rows_of(&lines, args.period)?;
     if rows.is_empty() {
@@ -112,6 +121,33 @@ pub fn main(args: ReportArgs) -> Result<()> {
         file.display()
     );
     Ok(())
+}
+
+/// The results of the period and the one before, as the results topic holds them now.
+fn from_kafka(args: &ReportArgs) -> Result<String> {
+    let cfg = crate::app::config::load(args.config.as_deref())?;
+    let wanted: Vec<String> = std::iter::once(args.period)
+        .chain(args.period.previous())
+        .map(|p| format!("|{}", p.label()))
+        .collect();
+    let values = crate::kafka::published::latest_results(
+        &cfg.kafka(),
+        |key| wanted.iter().any(|w| key.ends_with(w.as_str())),
+        Duration::from_secs(60),
+    )
+    .with_context(|| {
+        format!(
+            "cannot read the results topic `{}` from {}",
+            cfg.topics().results,
+            cfg.settings.kafka.bootstrap_servers
+        )
+    })?;
+    let mut out = String::new();
+    for v in values {
+        out.push_str(std::str::from_utf8(&v).context("a results record is not UTF-8")?);
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 /// The results of the period and the one before, computed from events as `chiso replay` does.

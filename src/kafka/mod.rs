@@ -23,6 +23,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod ingest;
+pub mod published;
 pub mod rollup;
 pub mod session;
 pub mod txn;

@@ -557,12 +557,17 @@ timeout_ms = 20000
         )
     }
 
+    /// Writes this setup's configuration file (as `chiso run --config` reads it).
+    pub fn write_config(&self, path: &Path) {
+        std::fs::write(path, self.config()).unwrap();
+    }
+
     /// Starts `chiso run` with this setup; its log goes to a file next to the config.
     pub fn spawn(&self) -> EngineProcess {
         let dir = self.run_root.join(format!("run-{}", self.instance));
         std::fs::create_dir_all(&dir).unwrap();
         let cfg = dir.join("chiso.toml");
-        std::fs::write(&cfg, self.config()).unwrap();
+        self.write_config(&cfg);
         let log_path = dir.join("run.log");
         let log = std::fs::OpenOptions::new()
             .create(true)
