@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 const CHISO: &str = env!("CARGO_BIN_EXE_chiso");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -27,7 +29,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn get_json(url: &str) -> serde_json::Value {
+fn get_json(url: &str) -> Value {
     let text = ureq::get(url)
         .call()
         .unwrap()
@@ -110,6 +112,7 @@ fn pages_render_in_chromium_with_the_api_numbers() {
         ("ranking", "/"),
         ("agency", "/agency/TQ"),
         ("ranking-en", "/?lang=en&period=quarter"),
+        ("ranking-previous", "/?period=month&view=previous"),
     ] {
         let url = format!("{base}{path}");
         let (dom, log) = run_chromium(&url, 1440, &["--dump-dom"]);
@@ -122,23 +125,28 @@ fn pages_render_in_chromium_with_the_api_numbers() {
         if name == "ranking" {
             // Every agency's score in the DOM is the API's (the page refreshes the same
             // second's results: compare each row).
-            for r in results["results"].as_array().unwrap() {
-                let id = r["agency_id"].as_str().unwrap();
-                let row = dom
-                    .split(&format!("data-agency=\"{id}\""))
-                    .nth(1)
-                    .unwrap_or_else(|| panic!("no row for {id}"));
-                let cell = row
-                    .split("data-score=\"\">")
-                    .nth(1)
-                    .or_else(|| row.split("data-score>").nth(1))
-                    .unwrap();
-                let shown = cell.split('<').next().unwrap();
-                if let Some(x) = r["score"].as_f64() {
-                    let shown: f64 = shown.parse().unwrap_or_else(|_| panic!("{id}: {shown}"));
-                    assert!((shown - x).abs() < 0.05, "{id}: DOM {shown}, API {x}");
-                }
-            }
+            assert_scores(&dom, &scores(&results["results"]));
+        }
+        if name == "ranking-previous" {
+            // The previous month, final, as the API's agency answers hold it.
+            let previous: Vec<Value> = results["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|r| {
+                    let id = r["agency_id"].as_str().unwrap();
+                    let a = get_json(&format!("{base}/api/v1/agencies/{id}"));
+                    a["results"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|x| x["period"]["kind"] == "month" && x["final"] == true)
+                        .cloned()
+                })
+                .collect();
+            assert!(previous.len() > 100, "the demo keeps the previous month");
+            assert_scores(&dom, &scores(&Value::Array(previous)));
+            assert!(dom.contains("class=\"summary\""));
         }
         if name == "agency" {
             let month = province["results"]
@@ -161,6 +169,16 @@ fn pages_render_in_chromium_with_the_api_numbers() {
             assert!(size > 10_000, "{name} at {width}px: a blank screenshot?");
         }
     }
+    // The live refresh: with 40 s of virtual time the page fetched itself again and swapped its
+    // body in (every 15 s), and still shows the ranking.
+    let (dom, log) = run_chromium(
+        &format!("{base}/?period=month"),
+        1440,
+        &["--virtual-time-budget=40000", "--dump-dom"],
+    );
+    assert!(dom.contains("data-refreshed=\""), "no live refresh\n{log}");
+    assert!(!dom.contains("data-stale"), "a refresh failed\n{log}");
+    assert!(dom.contains("data-agency=\"TQ\""));
     // The phone layout: the page is as wide as the window, the tables scroll inside it.
     let (dom, _) = run_chromium(&format!("{base}/agency/TQ"), 390, &["--dump-dom"]);
     assert!(dom.contains("width=device-width"));
@@ -168,6 +186,41 @@ fn pages_render_in_chromium_with_the_api_numbers() {
     // The worklist (dossier ids) is not on the pages; the API refuses it without a token when
     // one is set (tests/http_api.rs) — here there is none: the pages never carry dossier ids.
     assert!(!dom.contains("H56."), "a dossier id on a public page");
+}
+
+/// (agency id, score) of results objects.
+fn scores(results: &Value) -> Vec<(String, Option<f64>)> {
+    results
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["agency_id"].as_str().unwrap().to_owned(),
+                r["score"].as_f64(),
+            )
+        })
+        .collect()
+}
+
+/// Every agency's row in a ranking page shows the given score.
+fn assert_scores(dom: &str, want: &[(String, Option<f64>)]) {
+    for (id, score) in want {
+        let row = dom
+            .split(&format!("data-agency=\"{id}\""))
+            .nth(1)
+            .unwrap_or_else(|| panic!("no row for {id}"));
+        let cell = row
+            .split("data-score=\"\">")
+            .nth(1)
+            .or_else(|| row.split("data-score>").nth(1))
+            .unwrap();
+        let shown = cell.split('<').next().unwrap();
+        if let Some(x) = score {
+            let shown: f64 = shown.parse().unwrap_or_else(|_| panic!("{id}: {shown}"));
+            assert!((shown - x).abs() < 0.05, "{id}: DOM {shown}, API {x}");
+        }
+    }
 }
 
 /// The report's HTML printed to PDF by Chromium has its title, the province and a level table

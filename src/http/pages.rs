@@ -1,6 +1,8 @@
 //! The web pages for people: the ranking of agencies and one agency's page, server-rendered
 //! HTML with the styles inline (nothing to build, nothing to load), working without JavaScript
-//! and refreshing itself every 30 s. Vietnamese by default, English with `lang=en`.
+//! and refreshing itself live: every 15 s a little script fetches the page again and swaps the
+//! body in place (keeping the scroll position; paused while the tab is hidden), and without
+//! JavaScript the page reloads itself every 30 s. Vietnamese by default, English with `lang=en`.
 //!
 //! The numbers are those of the JSON API (the same results, the same scoring); the operator
 //! worklist with dossier ids stays in the token-protected API.
@@ -23,8 +25,8 @@ mod agency;
 mod text;
 
 pub(super) use agency::agency;
-use text::STYLE;
 pub(super) use text::{lang_of, Lang};
+use text::{LIVE_SCRIPT, STYLE};
 
 /// Text for HTML (element content and attribute values).
 pub(super) fn esc(s: &str) -> String {
@@ -71,8 +73,8 @@ pub(super) fn page(lang: &Lang, title: &str, body: &str) -> String {
     format!(
         "<!doctype html><html lang=\"{code}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <meta http-equiv=\"refresh\" content=\"30\"><title>{title}</title>\
-         <style>{STYLE}</style></head><body>{body}</body></html>",
+         <noscript><meta http-equiv=\"refresh\" content=\"30\"></noscript><title>{title}</title>\
+         <style>{STYLE}</style></head><body>{body}<script>{LIVE_SCRIPT}</script></body></html>",
         code = lang.code,
         title = esc(title),
     )
@@ -166,12 +168,13 @@ fn not_ready(lang: &Lang) -> Response {
     )
 }
 
-/// `GET /?period=&level=&lang=&sort=`: every agency's current result, ranked by score.
+/// `GET /?period=&level=&lang=&sort=&view=`: every agency's result of the current period (or,
+/// with `view=previous`, of the period before it, final), ranked by score, under a summary.
 pub(super) async fn ranking(
     State(state): State<AppState>,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let q = query(q, &["period", "level", "lang", "sort"])?;
+    let q = query(q, &["period", "level", "lang", "sort", "view"])?;
     let lang = lang_of(&q)?;
     let kind = period_kind(&q)?;
     if !state.live.is_ready() {
@@ -194,11 +197,30 @@ pub(super) async fn ranking(
             ));
         }
     }
-    let mut rows: Vec<&AgencyResult> = current
+    let previous_view = match q.get("view").map(String::as_str) {
+        None | Some("current") => false,
+        Some("previous") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "bad_view",
+                format!("view must be current or previous, got `{other}`"),
+            ))
+        }
+    };
+    let current_rows: Vec<&AgencyResult> = current
         .iter()
         .filter_map(|kinds| kinds[kind as usize])
         .filter(|r| level.is_none_or(|l| registry.get(r.agency).level == l))
         .collect();
+    let mut rows: Vec<&AgencyResult> = if previous_view {
+        let before = previous_results(&all, &current_rows);
+        current_rows
+            .iter()
+            .filter_map(|r| Some(*before.get(&(r.agency, r.period.previous()?))?))
+            .collect()
+    } else {
+        current_rows
+    };
     // Ranked by score (no score last), then by id; the rank is shared by equal scores.
     rows.sort_by(|a, b| {
         b.card
@@ -247,7 +269,12 @@ pub(super) async fn ranking(
         }
     }
     let prev = previous_results(&all, &rows);
-    let level_q = level.map_or(String::new(), |l| format!("&amp;level={}", url(l)));
+    let view_q = if previous_view {
+        "&amp;view=previous"
+    } else {
+        ""
+    };
+    let level_q = level.map_or(String::new(), |l| format!("&amp;level={}", url(l))) + view_q;
     let mut body = String::with_capacity(64 * 1024 + rows.len() * 600);
     let _ = write!(body, "<header><h1>{}</h1>", lang.title);
     body.push_str(&nav(lang, "/", kind, &level_q));
@@ -258,7 +285,7 @@ pub(super) async fn ranking(
             format!("<a class=\"cur\" aria-current=\"page\">{}</a>", esc(text))
         } else {
             format!(
-                "<a href=\"/?period={}&amp;lang={}{extra}\">{}</a>",
+                "<a href=\"/?period={}&amp;lang={}{extra}{view_q}\">{}</a>",
                 kind.as_str(),
                 lang.code,
                 esc(text)
@@ -268,6 +295,21 @@ pub(super) async fn ranking(
     body.push_str(&link(None, lang.all_levels));
     for l in &levels {
         body.push_str(&link(Some(l), l));
+    }
+    body.push_str("</nav><nav>");
+    let level_only = level.map_or(String::new(), |l| format!("&amp;level={}", url(l)));
+    for (previous, text) in [(false, lang.current), (true, lang.previous)] {
+        if previous == previous_view {
+            let _ = write!(body, "<a class=\"cur\" aria-current=\"page\">{text}</a>");
+        } else {
+            let _ = write!(
+                body,
+                "<a href=\"/?period={}&amp;lang={}{level_only}{}\">{text}</a>",
+                kind.as_str(),
+                lang.code,
+                if previous { "&amp;view=previous" } else { "" }
+            );
+        }
     }
     body.push_str("</nav>");
     if let Some(r) = rows.first() {
@@ -279,7 +321,12 @@ pub(super) async fn ranking(
             esc(&r.period.label())
         );
     }
-    body.push_str("</header><main><div class=\"scroll\"><table><caption class=\"note\">");
+    body.push_str("</header><main>");
+    if rows.is_empty() && previous_view {
+        let _ = write!(body, "<p>{}</p>", lang.no_previous);
+    }
+    body.push_str(&summary(&rows, registry, model, lang, kind));
+    body.push_str("<div class=\"scroll\"><table><caption class=\"note\">");
     body.push_str(lang.title);
     body.push_str("</caption><thead><tr>");
     let sort_link = |key: &str, text: &str| {
@@ -363,4 +410,67 @@ pub(super) async fn ranking(
     }
     body.push_str("</tbody></table></div></main>");
     Ok(html(StatusCode::OK, page(lang, lang.title, &body)))
+}
+
+/// The summary above a ranking: how many agencies have a score, how many in each band, the
+/// best and the weakest five. `ranked` is in rank order.
+fn summary(
+    ranked: &[&AgencyResult],
+    registry: &crate::core::Registry,
+    model: &ScoringModel,
+    lang: &Lang,
+    kind: PeriodKind,
+) -> String {
+    let scored: Vec<&AgencyResult> = ranked
+        .iter()
+        .copied()
+        .filter(|r| r.card.score_tenths.is_some())
+        .collect();
+    if scored.is_empty() {
+        return String::new();
+    }
+    let mut s = format!(
+        "<section class=\"summary\" aria-labelledby=\"summary\"><div><h2 id=\"summary\">{}</h2>\
+         <p>{} {}</p><p class=\"bands\">",
+        lang.summary,
+        scored.len(),
+        lang.scored
+    );
+    for (i, band) in model.bands.iter().enumerate() {
+        let n = scored.iter().filter(|r| r.card.band == Some(i)).count();
+        let text = lang
+            .bands
+            .iter()
+            .find(|(k, _)| *k == band.id)
+            .map_or(band.id.as_str(), |(_, t)| t);
+        let _ = write!(
+            s,
+            "<span><span class=\"band {}\">{}</span> {n}</span>",
+            esc(&band.id),
+            esc(text)
+        );
+    }
+    s.push_str("</p></div>");
+    let five = scored.len().min(5);
+    let list = |title: &str, rows: &mut dyn Iterator<Item = &&AgencyResult>| {
+        let mut out = format!("<div><h2>{title}</h2><ol>");
+        for r in rows {
+            let def = registry.get(r.agency);
+            let _ = write!(
+                out,
+                "<li><a href=\"/agency/{}?period={}&amp;lang={}\">{}</a> {}</li>",
+                url(&def.id),
+                kind.as_str(),
+                lang.code,
+                esc(&def.name),
+                score_text(r, lang)
+            );
+        }
+        out.push_str("</ol></div>");
+        out
+    };
+    s.push_str(&list(lang.best_five, &mut scored.iter().take(five)));
+    s.push_str(&list(lang.worst_five, &mut scored.iter().rev().take(five)));
+    s.push_str("</section>");
+    s
 }

@@ -39,6 +39,13 @@ pub(in crate::http) struct Lang {
     pub(in crate::http) due_in_period: &'static str,
     pub(in crate::http) late_forever: &'static str,
     pub(in crate::http) trend: &'static str,
+    pub(in crate::http) current: &'static str,
+    pub(in crate::http) previous: &'static str,
+    pub(in crate::http) no_previous: &'static str,
+    pub(in crate::http) summary: &'static str,
+    pub(in crate::http) scored: &'static str,
+    pub(in crate::http) best_five: &'static str,
+    pub(in crate::http) worst_five: &'static str,
     pub(in crate::http) other_lang: (&'static str, &'static str),
     pub(in crate::http) bands: [(&'static str, &'static str); 5],
 }
@@ -77,6 +84,13 @@ pub(in crate::http) const VI: Lang = Lang {
     due_in_period: "hồ sơ đúng hạn đến hạn trong kỳ",
     late_forever: "Hồ sơ đã quá hạn thì không thể lấy lại điểm: hãy ưu tiên hồ sơ sắp đến hạn.",
     trend: "Diễn biến theo tháng",
+    current: "Kỳ hiện tại",
+    previous: "Kỳ trước (đã chốt)",
+    no_previous: "Không còn lưu kết quả của kỳ trước.",
+    summary: "Tổng quan",
+    scored: "đơn vị có điểm",
+    best_five: "Năm đơn vị điểm cao nhất",
+    worst_five: "Năm đơn vị điểm thấp nhất",
     other_lang: ("en", "English"),
     bands: [
         ("excellent", "Xuất sắc"),
@@ -121,6 +135,13 @@ pub(in crate::http) const EN: Lang = Lang {
     due_in_period: "on-time dossiers due in the period",
     late_forever: "A late dossier cannot win its points back: process the ones due soon first.",
     trend: "Month by month",
+    current: "Current period",
+    previous: "Previous period (final)",
+    no_previous: "No results of the previous period are held.",
+    summary: "Summary",
+    scored: "agencies with a score",
+    best_five: "Best five",
+    worst_five: "Weakest five",
     other_lang: ("vi", "Tiếng Việt"),
     bands: [
         ("excellent", "Excellent"),
@@ -144,7 +165,19 @@ th{background:#eef2f6;position:sticky;top:0}td.l,th.l{text-align:left;white-spac
 .excellent{background:#1a7f37}.good{background:#2a8c8c}.fair{background:#9a7b00}\
 .average{background:#c45d00}.weak{background:#b3261e}.none{background:#888}\
 .big{font-size:2rem;font-weight:bold}.note{color:#555;font-size:.85rem}\
-.up{color:#1a7f37}.down{color:#b3261e}";
+.up{color:#1a7f37}.down{color:#b3261e}.summary{display:flex;flex-wrap:wrap;gap:.5rem 2rem;margin:.6rem 0}.summary ol{margin:.2rem 0;padding-left:1.4rem}.summary h2{font-size:1rem;margin:.2rem 0}.bands span{margin-right:.4rem}";
+
+/// The live refresh: fetch the same address every 15 s and swap the body in place, keeping the
+/// scroll position; skipped while the tab is hidden; on a failed fetch the page stays as it was
+/// and says so in `data-stale`. `data-refreshed` counts the swaps (the browser test reads it).
+pub(in crate::http) const LIVE_SCRIPT: &str = "(function(){var n=0;\
+setInterval(function(){if(document.hidden)return;\
+fetch(location.href,{cache:'no-store',credentials:'same-origin'}).then(function(r){\
+if(!r.ok)throw r.status;return r.text()}).then(function(t){\
+var d=new DOMParser().parseFromString(t,'text/html'),x=scrollX,y=scrollY;\
+document.body.replaceWith(document.adoptNode(d.body));scrollTo(x,y);\
+document.documentElement.dataset.refreshed=++n;delete document.documentElement.dataset.stale})\
+.catch(function(){document.documentElement.dataset.stale='1'})},15000)})();";
 
 pub(in crate::http) fn lang_of(q: &HashMap<String, String>) -> Result<&'static Lang, ApiError> {
     match q.get("lang").map(String::as_str) {
