@@ -35,8 +35,11 @@ enum Command {
     Demo(chiso::app::demo::DemoArgs),
     /// Write a realistic synthetic event stream (JSON lines) to standard output.
     Generate(chiso::app::generate::GenerateArgs),
-    /// The public notice of one period (HTML, CSV or Markdown), from results or events.
+    /// The public notice of one period (HTML, XLSX, CSV or Markdown), from results, events or
+    /// the results topic.
     Report(chiso::app::report::ReportArgs),
+    /// Load a file of events (JSON lines) into the events topic, keyed by agency_id.
+    Produce(chiso::app::produce::ProduceArgs),
 }
 
 #[derive(clap::Args)]
@@ -174,6 +177,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => chiso::app::demo::main(args),
         Command::Generate(args) => chiso::app::generate::main(args),
         Command::Report(args) => chiso::app::report::main(args),
+        Command::Produce(args) => chiso::app::produce::main(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -343,3 +343,87 @@ fn an_event_id_reused_by_other_agencies_counts_in_each() {
     let status = engine.terminate(Duration::from_secs(25));
     assert!(status.success(), "chiso run exited with {status}");
 }
+
+/// `chiso produce` loads a file into the events topic keyed by agency, and the lines it cannot
+/// key into the dead-letter topic with their reason, file and line; `chiso run` on what it
+/// loaded gives `chiso replay`'s results for the same file.
+#[test]
+fn produce_loads_a_file_that_run_turns_into_replays_results() {
+    let cluster = Cluster::shared();
+    let topics = cluster.topics(&format!("prod{}", std::process::id()), 3);
+    let mut lines = generate(17, "2024-07-01T00:00:00+07:00", 1500, 200.0);
+    let good = lines.len();
+    let bad = [
+        ("not json".to_owned(), "not_json"),
+        ("[1,2]".to_owned(), "not_object"),
+        (
+            r#"{"event_id":"x","type":"received"}"#.to_owned(),
+            "missing_field",
+        ),
+        (
+            r#"{"event_id":"x","agency_id":7}"#.to_owned(),
+            "invalid_type",
+        ),
+        (
+            format!(r#"{{"agency_id":"TQ","pad":"{}"}}"#, "a".repeat(70_000)),
+            "too_large",
+        ),
+    ];
+    // Bad lines among the good ones, and a blank line that is not an event at all.
+    for (i, (line, _)) in bad.iter().enumerate() {
+        lines.insert(100 * (i + 1), line.clone());
+    }
+    lines.insert(50, String::new());
+    let dir = tempdir();
+    let file = dir.path().join("events.jsonl");
+    write_lines(&file, &lines);
+    let setup = EngineSetup::new(cluster, &topics, "prod-a", AT);
+    let run_config = dir.path().join("run.toml");
+    setup.write_config(&run_config);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chiso"))
+        .args(["produce", "--config"])
+        .arg(&run_config)
+        .arg("--events")
+        .arg(&file)
+        .output()
+        .expect("chiso produce");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    eprintln!("{stderr}");
+    assert!(out.status.success(), "chiso produce failed: {stderr}");
+    assert!(
+        stderr.contains(&format!("{good} events sent"))
+            && stderr.contains("5 lines that cannot be keyed"),
+        "{stderr}"
+    );
+
+    let events = read_all(&cluster.bootstrap, &topics.events);
+    assert_eq!(events.len(), good);
+    for r in &events {
+        let key = String::from_utf8(r.key.clone().expect("keyed")).unwrap();
+        assert_eq!(agency_of(r.value.as_deref().unwrap()), Some(key));
+    }
+    let dead = read_all(&cluster.bootstrap, &topics.dead_letter);
+    let reasons: Vec<&str> = dead
+        .iter()
+        .map(|r| r.headers["chiso.reason"].as_str())
+        .collect();
+    assert_eq!(reasons, bad.iter().map(|b| b.1).collect::<Vec<_>>());
+    // Lines numbered in the file: the blank line at 51 counts, so the first bad line is 102.
+    assert_eq!(dead[0].headers["chiso.source_line"], "102");
+    assert_eq!(
+        dead[0].headers["chiso.source_file"],
+        file.display().to_string()
+    );
+    assert_eq!(dead[0].value.as_deref(), Some(&b"not json"[..]));
+
+    let want = replay(&file, AT);
+    let engine = setup.spawn();
+    await_results(
+        &cluster.bootstrap,
+        &topics.results,
+        &want,
+        Duration::from_secs(120),
+    );
+    let status = engine.terminate(Duration::from_secs(25));
+    assert!(status.success(), "chiso run exited with {status}");
+}

@@ -15,6 +15,8 @@ use crate::core::{
 };
 use crate::wire::result_json;
 
+use super::lines::Lines;
+
 /// What a replay read.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
@@ -75,44 +77,21 @@ pub fn feed(
     max_bytes: usize,
     summary: &mut Summary,
 ) -> Result<()> {
-    let mut input = input;
+    let mut lines = Lines::new(input, max_bytes);
     let mut buf = Vec::with_capacity(BATCH * 512);
     // Where each non-blank line of `buf` lies.
     let mut spans = Vec::with_capacity(BATCH);
     let mut tally = Tally::default();
-    let mut line_no = 0u64;
     let mut more = true;
     while more {
         buf.clear();
         spans.clear();
         while spans.len() < BATCH {
-            let start = buf.len();
-            // A line over the size limit keeps only a prefix that is still over it (the rest is
-            // skipped as it is read): the decoder rejects it as too large, in its place, and
-            // memory stays bounded whatever the input.
-            // (The limit, a byte order mark, a `\r`, and one byte over.)
-            let Some(complete) = read_line_bounded(&mut input, &mut buf, max_bytes + 5)? else {
+            let Some(line) = lines.next_into(&mut buf)? else {
                 more = false;
                 break;
             };
-            line_no += 1;
-            let mut msg = &buf[start..];
-            if complete {
-                msg = msg.strip_suffix(b"\r").unwrap_or(msg);
-            }
-            let mut from = start;
-            if line_no == 1 {
-                // A byte order mark some editors write first is not part of the event.
-                if let Some(rest) = msg.strip_prefix(b"\xef\xbb\xbf") {
-                    msg = rest;
-                    from += 3;
-                }
-            }
-            if msg.iter().all(u8::is_ascii_whitespace) {
-                buf.truncate(start);
-                continue;
-            }
-            spans.push((from..from + msg.len(), line_no));
+            spans.push(line);
         }
         let messages: Vec<&[u8]> = spans.iter().map(|(span, _)| &buf[span.clone()]).collect();
         accept_batch(engine, max_bytes, &messages, |i, outcome| {
@@ -132,43 +111,6 @@ pub fn feed(
         *summary.rejects.entry(code).or_default() += n;
     }
     Ok(())
-}
-
-/// Appends the next line of `input` to `buf`, without its `\n`, keeping at most `keep` bytes of
-/// it and skipping the rest unread into memory. `None` at the end of the input; otherwise
-/// whether the whole line was kept.
-fn read_line_bounded(
-    input: &mut impl BufRead,
-    buf: &mut Vec<u8>,
-    keep: usize,
-) -> std::io::Result<Option<bool>> {
-    let start = buf.len();
-    let mut seen = false;
-    let mut complete = true;
-    loop {
-        let chunk = match input.fill_buf() {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if chunk.is_empty() {
-            return Ok(seen.then_some(complete));
-        }
-        seen = true;
-        let (part, used, end) = match chunk.iter().position(|&b| b == b'\n') {
-            Some(i) => (&chunk[..i], i + 1, true),
-            None => (chunk, chunk.len(), false),
-        };
-        let room = keep.saturating_sub(buf.len() - start);
-        if part.len() > room {
-            complete = false;
-        }
-        buf.extend_from_slice(&part[..part.len().min(room)]);
-        input.consume(used);
-        if end {
-            return Ok(Some(complete));
-        }
-    }
 }
 
 /// Writes one results object per line, sorted by agency id, period kind and start.

@@ -114,6 +114,23 @@ pub fn reader(cfg: &KafkaConfig, suffix: &str) -> ClientConfig {
     c
 }
 
+/// A plain idempotent producer (`chiso produce`): every record acknowledged by all in-sync
+/// replicas, retried without duplicates, in order per partition.
+pub fn idempotent_producer(cfg: &KafkaConfig, client_id: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("compression.type", "lz4").set("linger.ms", "20");
+    for (k, v) in &cfg.librdkafka {
+        if passes(k, &CONSUMER_ONLY) {
+            c.set(k, v);
+        }
+    }
+    c.set("bootstrap.servers", &cfg.bootstrap_servers)
+        .set("client.id", client_id)
+        .set("enable.idempotence", "true")
+        .set("acks", "all");
+    c
+}
+
 /// The transactional producer of one stage.
 pub fn producer(cfg: &KafkaConfig, transactional_id: &str) -> ClientConfig {
     let mut c = ClientConfig::new();

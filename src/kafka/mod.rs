@@ -19,6 +19,7 @@
 //! ahead of Kafka after a failed commit (the session is dropped and restored); an agency is
 //! exported to [`crate::read_model`] by at most one instance at a time (the stage-2 owner).
 
+pub mod backfill;
 pub mod client;
 pub mod config;
 pub mod error;

@@ -9,3 +9,7 @@ pub const H_REASON_TEXT: &str = "chiso.reason_text";
 pub const H_TOPIC: &str = "chiso.source_topic";
 pub const H_PARTITION: &str = "chiso.source_partition";
 pub const H_OFFSET: &str = "chiso.source_offset";
+/// For a line loaded by `chiso produce`, instead of the topic headers: the file and the line
+/// number (from 1). A too-large line's value is its first bytes only (the limit's worth).
+pub const H_FILE: &str = "chiso.source_file";
+pub const H_LINE: &str = "chiso.source_line";

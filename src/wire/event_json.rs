@@ -268,17 +268,31 @@ fn classify_parse_error(bytes: &str, e: serde_json::Error) -> Reject {
     }
 }
 
+/// The checks every message passes first: its size, UTF-8, a JSON object without repeated
+/// fields.
+fn parse(bytes: &[u8], max_bytes: usize) -> Result<Wire<'_>, Reject> {
+    if bytes.len() > max_bytes {
+        return Err(Reject::TooLarge { limit: max_bytes });
+    }
+    let text = std::str::from_utf8(bytes).map_err(|_| Reject::InvalidUtf8)?;
+    serde_json::from_str(text).map_err(|e| classify_parse_error(text, e))
+}
+
+/// The message's `agency_id`, its Kafka key, checked as [`decode`] checks it (size, UTF-8,
+/// JSON object, a string of 1 to 64 characters); the rest of the message is left to `decode`.
+/// What fails here cannot be keyed, and fails with `decode`'s reason.
+pub fn agency_key(bytes: &[u8], max_bytes: usize) -> Result<Cow<'_, str>, Reject> {
+    let w = parse(bytes, max_bytes)?;
+    required("agency_id", id("agency_id", w.agency_id, 64)?)
+}
+
 /// Decodes one message. `max_bytes` is the size limit.
 pub fn decode<'a>(
     bytes: &'a [u8],
     registry: &Registry,
     max_bytes: usize,
 ) -> Result<Event<'a>, Reject> {
-    if bytes.len() > max_bytes {
-        return Err(Reject::TooLarge { limit: max_bytes });
-    }
-    let text = std::str::from_utf8(bytes).map_err(|_| Reject::InvalidUtf8)?;
-    let w: Wire<'a> = serde_json::from_str(text).map_err(|e| classify_parse_error(text, e))?;
+    let w = parse(bytes, max_bytes)?;
     let event_id = required("event_id", id("event_id", w.event_id, 128)?)?;
     let kind_name = required("type", string("type", w.kind)?)?;
     let occurred_at = required("occurred_at", timestamp("occurred_at", w.occurred_at)?)?;
