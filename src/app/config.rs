@@ -212,6 +212,17 @@ impl RunConfig {
     }
 }
 
+/// The value at a dotted path of a dictionary.
+fn lookup<'a>(dict: &'a Dict, path: &str) -> Option<&'a figment::value::Value> {
+    let (head, rest) = path.split_once('.').map_or((path, None), |(h, r)| (h, Some(r)));
+    let v = dict.get(head)?;
+    match (rest, v) {
+        (None, v) => Some(v),
+        (Some(rest), figment::value::Value::Dict(_, d)) => lookup(d, rest),
+        _ => None,
+    }
+}
+
 /// Every problem found in the configuration, reported together.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration:\n  - {}", .problems.join("\n  - "))]
@@ -241,18 +252,35 @@ fn load_from(file: Option<&Path>, env: Env) -> Result<RunConfig, ConfigError> {
             Err(e) => problems.push(format!("cannot read {}: {e}", path.display())),
         }
     }
+    // Unknown keys: anything the defaults do not have (outside the pass-through table).
+    let known: Dict = Figment::from(Toml::string(DEFAULTS))
+        .extract()
+        .expect("built-in defaults parse");
     let env = env
         .filter(|k| {
             let k = k.as_str().to_ascii_lowercase();
             SECTIONS.iter().any(|s| k.starts_with(&format!("{s}__")))
         })
         .split("__");
-    figment = figment.merge(env);
+    // A variable for a string setting (a password, a token, a broker list) is taken as it is:
+    // figment would read `123456` as a number and `"x"` as `x`.
+    let is_string = {
+        let known = known.clone();
+        // (Keys reach a filter in the variable's case; lower-cased only when emitted.)
+        move |key: &str| {
+            let key = key.to_ascii_lowercase();
+            key.starts_with("kafka.librdkafka.")
+                || matches!(lookup(&known, &key), Some(figment::value::Value::String(..)))
+        }
+    };
+    for (key, value) in env.iter().filter(|(k, _)| is_string(k.as_str())) {
+        figment = figment.merge(figment::providers::Serialized::default(
+            key.as_str(),
+            value,
+        ));
+    }
+    figment = figment.merge(env.filter(move |k| !is_string(k.as_str())));
 
-    // Unknown keys: anything the defaults do not have (outside the pass-through table).
-    let known: Dict = Figment::from(Toml::string(DEFAULTS))
-        .extract()
-        .expect("built-in defaults parse");
     match figment.extract::<Dict>() {
         Ok(all) => {
             unknown_keys(&known, &all, "", &mut problems);

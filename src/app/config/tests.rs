@@ -102,3 +102,24 @@ fn every_problem_is_reported() {
         "{all}"
     );
 }
+
+#[test]
+fn string_settings_from_the_environment_are_taken_as_written() {
+    let c = load_str(
+        "",
+        &[
+            ("KAFKA__LIBRDKAFKA__SASL_PASSWORD", "0123456"),
+            ("KAFKA__INSTANCE_ID", "007"),
+            ("KAFKA__GROUP_ID", "true"),
+            ("HTTP__TOKEN", "\"quoted\""),
+            ("PIPELINE__COMMIT_INTERVAL_MS", "250"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.librdkafka["sasl.password"], "0123456");
+    assert_eq!(c.instance_id, "007");
+    assert_eq!(c.settings.kafka.group_id, "true");
+    assert_eq!(c.settings.http.token, "\"quoted\"");
+    // Numbers stay numbers.
+    assert_eq!(c.commit_interval(), Duration::from_millis(250));
+}
