@@ -214,7 +214,9 @@ impl RunConfig {
 
 /// The value at a dotted path of a dictionary.
 fn lookup<'a>(dict: &'a Dict, path: &str) -> Option<&'a figment::value::Value> {
-    let (head, rest) = path.split_once('.').map_or((path, None), |(h, r)| (h, Some(r)));
+    let (head, rest) = path
+        .split_once('.')
+        .map_or((path, None), |(h, r)| (h, Some(r)));
     let v = dict.get(head)?;
     match (rest, v) {
         (None, v) => Some(v),
@@ -270,14 +272,14 @@ fn load_from(file: Option<&Path>, env: Env) -> Result<RunConfig, ConfigError> {
         move |key: &str| {
             let key = key.to_ascii_lowercase();
             key.starts_with("kafka.librdkafka.")
-                || matches!(lookup(&known, &key), Some(figment::value::Value::String(..)))
+                || matches!(
+                    lookup(&known, &key),
+                    Some(figment::value::Value::String(..))
+                )
         }
     };
     for (key, value) in env.iter().filter(|(k, _)| is_string(k.as_str())) {
-        figment = figment.merge(figment::providers::Serialized::default(
-            key.as_str(),
-            value,
-        ));
+        figment = figment.merge(figment::providers::Serialized::default(key.as_str(), value));
     }
     figment = figment.merge(env.filter(move |k| !is_string(k.as_str())));
 
