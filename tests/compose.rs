@@ -941,9 +941,15 @@ fn alertmanager_config_is_valid() {
         .expect("alertmanager: /etc/alertmanager/alertmanager.yml is not mounted");
     let parsed = yaml(&config);
     let group_by = strings(&parsed["route"]["group_by"]);
-    for label in ["alertname", "agency"] {
-        assert!(group_by.iter().any(|l| l == label), "group_by {group_by:?}");
-    }
+    // Grouped per alert name, not per agency: one message names every agency concerned.
+    assert!(
+        group_by.iter().any(|l| l == "alertname"),
+        "group_by {group_by:?}"
+    );
+    assert!(
+        !group_by.iter().any(|l| l == "agency"),
+        "group_by {group_by:?}"
+    );
     let receiver = scalar(&parsed["route"]["receiver"]);
     let receivers: Vec<String> = parsed["receivers"]
         .as_sequence()

@@ -1,9 +1,10 @@
 //! End to end with a real Prometheus: `chiso demo` is scraped, every PromQL expression of every
 //! Grafana panel returns data, every metric an alert rule refers to exists in the live scrape,
-//! and every exported family is documented.
+//! and every exported family is documented. Then alerts reach a person: the shipped rules and
+//! the shipped Alertmanager routing deliver the demo's overdue dossiers to a webhook.
 //!
-//! Needs the `prometheus` binary (Debian package; `scripts/prometheus install`). The test fails
-//! with that hint when it is missing.
+//! Needs the `prometheus` and `prometheus-alertmanager` binaries (Debian packages, installed by
+//! `scripts/test`). The tests fail with that hint when they are missing.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::TcpListener;
@@ -93,7 +94,14 @@ fn start_demo() -> (Demo, String) {
     (demo, base)
 }
 
-fn start_prometheus(target: &str, dir: &Path) -> Prometheus {
+/// Prometheus scraping `target` every second with the rules of `rules`, sending alerts to the
+/// Alertmanager at `alertmanager` (host:port) if any.
+fn start_prometheus(
+    target: &str,
+    dir: &Path,
+    rules: &Path,
+    alertmanager: Option<&str>,
+) -> Prometheus {
     assert!(
         Command::new("sh")
             .args(["-c", "command -v prometheus && command -v promtool"])
@@ -105,12 +113,14 @@ fn start_prometheus(target: &str, dir: &Path) -> Prometheus {
          (or `apt-get install prometheus`); this test needs a real Prometheus"
     );
     let config = dir.join("prometheus.yml");
-    let rules = root().join("deploy/prometheus/alerts.yml");
+    let alerting = alertmanager.map_or(String::new(), |am| {
+        format!("alerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{am}']\n")
+    });
     std::fs::write(
         &config,
         format!(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
-             rule_files:\n  - {}\n\
+             rule_files:\n  - {}\n{alerting}\
              scrape_configs:\n  - job_name: chiso\n    static_configs:\n      - targets: ['{}']\n",
             rules.display(),
             target.trim_start_matches("http://")
@@ -255,7 +265,12 @@ fn panels(dashboard: &Value) -> Vec<&Value> {
 fn dashboards_and_alerts_work_against_a_real_prometheus_scraping_the_demo() {
     let (_demo, demo_url) = start_demo();
     let dir = tempfile::tempdir().unwrap();
-    let prom = start_prometheus(&demo_url, dir.path());
+    let prom = start_prometheus(
+        &demo_url,
+        dir.path(),
+        &root().join("deploy/prometheus/alerts.yml"),
+        None,
+    );
 
     // Enough scrapes for rate() over one minute, and the rules evaluated.
     wait_until(
@@ -411,4 +426,203 @@ fn dashboards_and_alerts_work_against_a_real_prometheus_scraping_the_demo() {
             "{f} is not documented in docs/metrics.md"
         );
     }
+}
+
+/// Kills the Alertmanager when the test ends.
+struct Alertmanager(Child);
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A webhook receiver: answers 200 to every POST and hands over (path, body).
+fn webhook() -> (String, std::sync::mpsc::Receiver<(String, Value)>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            let path = request_line.split(' ').nth(1).unwrap_or("").to_owned();
+            let mut length = 0;
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
+                if let Some((k, v)) = h.split_once(':') {
+                    if k.eq_ignore_ascii_case("content-length") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            if let Ok(v) = serde_json::from_slice(&body) {
+                let _ = tx.send((path, v));
+            }
+        }
+    });
+    (url, rx)
+}
+
+#[test]
+fn overdue_dossiers_reach_a_webhook_through_the_shipped_routing() {
+    assert!(
+        Command::new("sh")
+            .args([
+                "-c",
+                "command -v prometheus-alertmanager && command -v amtool"
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success(),
+        "prometheus-alertmanager/amtool not found in PATH: `scripts/test` installs them \
+         (apt-get install prometheus-alertmanager); this test needs a real Alertmanager"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // The shipped routing, with the receivers' URLs pointed at this test's webhook and the group
+    // wait shortened from 30 s to 2 s; nothing else changed.
+    let (hook, received) = webhook();
+    let shipped =
+        std::fs::read_to_string(root().join("deploy/alertmanager/alertmanager.yml")).unwrap();
+    let am_config = dir.path().join("alertmanager.yml");
+    std::fs::write(
+        &am_config,
+        shipped
+            .replace("http://127.0.0.1:5001", &hook)
+            .replace("group_wait: 30s", "group_wait: 2s"),
+    )
+    .unwrap();
+    let check = Command::new("amtool")
+        .args(["check-config"])
+        .arg(&am_config)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let am_port = free_port();
+    let _am = Alertmanager(
+        Command::new("prometheus-alertmanager")
+            .arg(format!("--config.file={}", am_config.display()))
+            .arg(format!(
+                "--storage.path={}",
+                dir.path().join("am-data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{am_port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus-alertmanager starts"),
+    );
+    wait_until("Alertmanager to be ready", Duration::from_secs(30), || {
+        http_get(&format!("http://127.0.0.1:{am_port}/-/ready")).is_ok()
+    });
+    // The shipped rules with their `for:` durations (10 min to 1 h) set to 0 s: a test cannot
+    // wait for them; the expressions, labels and annotations are those shipped.
+    let rules = dir.path().join("alerts.yml");
+    let shipped_rules =
+        std::fs::read_to_string(root().join("deploy/prometheus/alerts.yml")).unwrap();
+    let rewritten: String = shipped_rules
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("for:") {
+                format!("{}for: 0s", &l[..l.len() - l.trim_start().len()])
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&rules, rewritten).unwrap();
+    let (_demo, demo_url) = start_demo();
+    let prom_dir = dir.path().join("prometheus");
+    std::fs::create_dir_all(&prom_dir).unwrap();
+    let _prom = start_prometheus(
+        &demo_url,
+        &prom_dir,
+        &rules,
+        Some(&format!("127.0.0.1:{am_port}")),
+    );
+
+    // The demo's province has agencies with open overdue dossiers from the national portal.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut notifications: Vec<(String, Value)> = Vec::new();
+    let portal = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "no overdue alert reached the webhook: {notifications:?}"
+        );
+        if let Ok(n) = received.recv_timeout(left.min(Duration::from_secs(1))) {
+            notifications.push(n);
+        }
+        if let Some(n) = notifications.iter().find(|(_, v)| {
+            v["groupLabels"]["alertname"] == "ChisoOverdueNationalPortalDossiers"
+                && v["status"] == "firing"
+        }) {
+            break n.clone();
+        }
+    };
+    let (path, body) = portal;
+    assert_eq!(
+        path, "/chiso/operators",
+        "operator alerts go to the operators' receiver"
+    );
+    let alerts = body["alerts"].as_array().unwrap();
+    assert!(
+        alerts.len() > 1,
+        "one message for every agency concerned: {body}"
+    );
+    let mut agencies = BTreeSet::new();
+    for a in alerts {
+        let agency = a["labels"]["agency"].as_str().expect("an agency label");
+        agencies.insert(agency.to_owned());
+        assert_eq!(a["labels"]["audience"], "operator");
+        let summary = a["annotations"]["summary"].as_str().unwrap();
+        assert!(summary.contains("quá hạn"), "{summary}");
+        let runbook = a["annotations"]["runbook"].as_str().unwrap();
+        assert!(
+            runbook.contains(&format!("/api/v1/agencies/{agency}/")),
+            "{runbook}"
+        );
+        // No dossier or event ids in what is sent out.
+        assert!(!a.to_string().contains("H56."), "{a}");
+    }
+    assert_eq!(agencies.len(), alerts.len(), "one alert per agency");
+    // Grouped: within the group wait, exactly one message for this alert, however many
+    // agencies it names.
+    std::thread::sleep(Duration::from_secs(3));
+    while let Ok(n) = received.try_recv() {
+        notifications.push(n);
+    }
+    let messages = notifications
+        .iter()
+        .filter(|(_, v)| v["groupLabels"]["alertname"] == "ChisoOverdueNationalPortalDossiers")
+        .count();
+    assert_eq!(
+        messages,
+        1,
+        "{} agencies, {messages} messages",
+        agencies.len()
+    );
+    eprintln!(
+        "ChisoOverdueNationalPortalDossiers: one message naming {} agencies; {} messages in all",
+        agencies.len(),
+        notifications.len()
+    );
 }
