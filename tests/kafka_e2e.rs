@@ -50,6 +50,10 @@ fn results_topic_equals_replay_with_duplicates_and_late_events() {
     // Nothing was rejected: the dead-letter topic is empty; every applied event is in the state
     // changelog exactly once.
     assert!(read_all(&cluster.bootstrap, &topics.dead_letter).is_empty());
+    // What the topics hold is what the published schemas describe.
+    let results = assert_topic_valid(&cluster.bootstrap, &topics.results, &schema("results"));
+    let partials = assert_topic_valid(&cluster.bootstrap, &topics.partials, &schema("partials"));
+    assert!(results >= want.len() && partials > 0);
 
     // `chiso report --kafka` reads those results back: its notice equals the one made from the
     // replay's results.
@@ -187,6 +191,10 @@ fn poison_burst_is_dead_lettered_and_good_events_around_it_count() {
         let partition: i32 = r.headers["chiso.source_partition"].parse().unwrap();
         let offset: i64 = r.headers["chiso.source_offset"].parse().unwrap();
         assert!((0..3).contains(&partition) && offset >= 0);
+    }
+    let headers = schema("dead-letter-headers");
+    for r in &dead {
+        assert_headers_valid(r, &headers);
     }
     assert!(by_code.values().all(|&n| n == 3), "{by_code:?}");
     assert_eq!(by_code.len(), bad.len());
@@ -415,6 +423,10 @@ fn produce_loads_a_file_that_run_turns_into_replays_results() {
         file.display().to_string()
     );
     assert_eq!(dead[0].value.as_deref(), Some(&b"not json"[..]));
+    let headers = schema("dead-letter-headers");
+    for r in &dead {
+        assert_headers_valid(r, &headers);
+    }
 
     let want = replay(&file, AT);
     let engine = setup.spawn();

@@ -811,3 +811,41 @@ pub fn assert_exclusive(a: &[(String, i64, i64)], b: &[(String, i64, i64)]) {
         }
     }
 }
+
+/// A validator for one of the published schemas (`deploy/schema/<name>.schema.json`), with
+/// format assertion on.
+pub fn schema(name: &str) -> jsonschema::Validator {
+    let path = format!("{ROOT}/deploy/schema/{name}.schema.json");
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(&s)
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Every record's value (JSON) of `topic` is valid for `validator`; the number checked.
+pub fn assert_topic_valid(
+    bootstrap: &str,
+    topic: &str,
+    validator: &jsonschema::Validator,
+) -> usize {
+    let records = read_all(bootstrap, topic);
+    for r in &records {
+        let Some(v) = &r.value else { continue };
+        let v: Value = serde_json::from_slice(v).expect("JSON");
+        let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
+        assert!(
+            errors.is_empty(),
+            "{topic} offset {}: {errors:?}\n{v}",
+            r.offset
+        );
+    }
+    records.len()
+}
+
+/// The headers of a dead-letter record are valid for the published headers schema.
+pub fn assert_headers_valid(r: &Record, validator: &jsonschema::Validator) {
+    let v = serde_json::to_value(&r.headers).unwrap();
+    let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "dead-letter headers {v}: {errors:?}");
+}
