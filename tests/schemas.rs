@@ -1181,3 +1181,56 @@ fn dead_letter_headers_match_the_schema() {
         assert!(!complaints(&v, &bad).is_empty(), "{what}: accepted: {bad}");
     }
 }
+
+/// The AsyncAPI document (`deploy/asyncapi.yaml`) is valid for the official AsyncAPI parser
+/// (installed by `scripts/test` through `scripts/asyncapi-validate install`), refers to every
+/// published schema, and the validator does refuse a broken copy.
+#[test]
+fn the_asyncapi_document_is_valid_and_uses_the_published_schemas() {
+    let validate = |file: &Path| {
+        let out = std::process::Command::new(Path::new(ROOT).join("scripts/asyncapi-validate"))
+            .arg(file)
+            .output()
+            .expect("scripts/asyncapi-validate runs (needs Node.js)");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let doc = Path::new(ROOT).join("deploy/asyncapi.yaml");
+    let (ok, text) = validate(&doc);
+    assert!(ok && text.trim_end().ends_with("valid"), "{text}");
+    let yaml = std::fs::read_to_string(&doc).unwrap();
+    for name in ["event", "results", "partials"] {
+        assert!(
+            yaml.contains(&format!("$ref: './schema/{name}.schema.json'")),
+            "the document does not use {name}.schema.json"
+        );
+    }
+    for header in [
+        "chiso.reason",
+        "chiso.reason_text",
+        "chiso.source_topic",
+        "chiso.source_line",
+    ] {
+        assert!(
+            yaml.contains(&format!("{header}:")),
+            "header {header} not described"
+        );
+    }
+    // A copy next to the schemas with an operation on a channel that does not exist.
+    let broken = Path::new(ROOT).join("deploy/.asyncapi-broken-test.yaml");
+    std::fs::write(
+        &broken,
+        yaml.replace("$ref: '#/channels/results'", "$ref: '#/channels/nope'"),
+    )
+    .unwrap();
+    let (ok, text) = validate(&broken);
+    let _ = std::fs::remove_file(&broken);
+    assert!(
+        !ok && text.contains("invalid"),
+        "a broken document passed: {text}"
+    );
+}
