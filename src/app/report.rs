@@ -236,8 +236,11 @@ fn rows_of(lines: &str, period: Period) -> Result<Vec<Row>> {
         .collect())
 }
 
+/// One level of the notice: its name and its rows, ranked (no rank without a score).
+type Level<'a> = (String, Vec<(Option<usize>, &'a Row)>);
+
 /// Levels in the order of the notice (the province first), each with its rows ranked.
-fn by_level(rows: &[Row]) -> Vec<(String, Vec<(Option<usize>, &Row)>)> {
+fn by_level(rows: &[Row]) -> Vec<Level<'_>> {
     let mut levels: BTreeMap<&str, Vec<&Row>> = BTreeMap::new();
     for r in rows {
         levels.entry(&r.level).or_default().push(r);
@@ -249,7 +252,7 @@ fn by_level(rows: &[Row]) -> Vec<(String, Vec<(Option<usize>, &Row)>)> {
         "commune" => 3,
         _ => 4,
     };
-    let mut out: Vec<(String, Vec<(Option<usize>, &Row)>)> = levels
+    let mut out: Vec<Level<'_>> = levels
         .into_iter()
         .map(|(level, mut rs)| {
             rs.sort_by(|a, b| {
