@@ -93,16 +93,19 @@ fn score_text(r: &AgencyResult, lang: &Lang) -> String {
 
 fn band_badge(r: &AgencyResult, model: &ScoringModel, lang: &Lang) -> String {
     match r.card.band.map(|b| model.bands[b].id.as_str()) {
-        Some(id) => {
-            let text = lang
-                .bands
-                .iter()
-                .find(|(k, _)| *k == id)
-                .map_or(id, |(_, t)| t);
-            format!("<span class=\"band {}\">{}</span>", esc(id), esc(text))
-        }
+        Some(id) => band_span(id, lang),
         None => format!("<span class=\"band none\">{}</span>", lang.no_score),
     }
+}
+
+/// A band's badge: its colour by id, its name in the page's language (the id if unnamed).
+fn band_span(id: &str, lang: &Lang) -> String {
+    let text = lang
+        .bands
+        .iter()
+        .find(|(k, _)| *k == id)
+        .map_or(id, |(_, t)| t);
+    format!("<span class=\"band {}\">{}</span>", esc(id), esc(text))
 }
 
 fn on_time_ratio(r: &AgencyResult) -> String {
@@ -438,17 +441,7 @@ fn summary(
     );
     for (i, band) in model.bands.iter().enumerate() {
         let n = scored.iter().filter(|r| r.card.band == Some(i)).count();
-        let text = lang
-            .bands
-            .iter()
-            .find(|(k, _)| *k == band.id)
-            .map_or(band.id.as_str(), |(_, t)| t);
-        let _ = write!(
-            s,
-            "<span><span class=\"band {}\">{}</span> {n}</span>",
-            esc(&band.id),
-            esc(text)
-        );
+        let _ = write!(s, "<span>{} {n}</span>", band_span(&band.id, lang));
     }
     s.push_str("</p></div>");
     let five = scored.len().min(5);
