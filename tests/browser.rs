@@ -82,6 +82,7 @@ fn run_chromium(url: &str, width: u32, args: &[&str]) -> (String, String) {
 
 #[test]
 fn pages_render_in_chromium_with_the_api_numbers() {
+    const TOKEN: &str = "browser-test-token";
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let _demo = Demo(
@@ -93,6 +94,8 @@ fn pages_render_in_chromium_with_the_api_numbers() {
                 // The slowest clock: the results stay those of the backlog while they are read.
                 "--speed",
                 "0.001",
+                "--token",
+                TOKEN,
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -183,9 +186,33 @@ fn pages_render_in_chromium_with_the_api_numbers() {
     let (dom, _) = run_chromium(&format!("{base}/agency/TQ"), 390, &["--dump-dom"]);
     assert!(dom.contains("width=device-width"));
     assert!(dom.contains("class=\"scroll\""));
-    // The worklist (dossier ids) is not on the pages; the API refuses it without a token when
-    // one is set (tests/http_api.rs) — here there is none: the pages never carry dossier ids.
+    // The public pages never carry dossier ids.
     assert!(!dom.contains("H56."), "a dossier id on a public page");
+    // The worklist refuses a browser without the token, and shows the dossiers with it (the
+    // browser's Basic credentials: any user, the token as the password).
+    let (dom, _) = run_chromium(&format!("{base}/agency/TQ/worklist"), 1440, &["--dump-dom"]);
+    assert!(
+        !dom.contains("H56."),
+        "the worklist without the token: {dom}"
+    );
+    let host = base.trim_start_matches("http://");
+    let worklist = format!("http://operator:{TOKEN}@{host}/agency/TQ/worklist");
+    let (dom, log) = run_chromium(&worklist, 1440, &["--dump-dom"]);
+    assert!(
+        dom.contains("H56."),
+        "the worklist with the token shows dossiers\n{log}"
+    );
+    for width in [390, 1440] {
+        let file = shots.join(format!("worklist-{width}.png"));
+        let _ = std::fs::remove_file(&file);
+        run_chromium(
+            &worklist,
+            width,
+            &[&format!("--screenshot={}", file.display())],
+        );
+        let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 10_000, "worklist at {width}px: no screenshot");
+    }
 }
 
 /// (agency id, score) of results objects.
