@@ -5,13 +5,15 @@
 //! table of docs/kafka.md, and the Prometheus, Alertmanager and Grafana files against what
 //! mounts them (`promtool check config`, `amtool check-config` when they are installed).
 
+mod support_check;
+
 use serde_norway::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
+use support_check::{effective, run_check};
 
-const CHISO: &str = env!("CARGO_BIN_EXE_chiso");
 const KAFKA_IMAGE: &str = "apache/kafka:4.1.0";
 const CHISO_SERVICES: [&str; 2] = ["chiso-1", "chiso-2"];
 const SERVICES: [&str; 7] = [
@@ -312,26 +314,9 @@ fn check_service(compose: &Value, name: &str) -> Checked {
     let config = dir.path().join("chiso.toml");
     std::fs::write(&config, &text).unwrap();
 
-    let mut cmd = Command::new(CHISO);
-    cmd.args(["run", "--check", "--config"])
-        .arg(&config)
-        .current_dir(dir.path());
-    for (k, _) in std::env::vars_os() {
-        if k.to_string_lossy().starts_with("CHISO_") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.envs(environment(svc));
-    let out = cmd.output().expect("running chiso run --check");
+    let out = run_check(&config, dir.path(), environment(svc));
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{name}: chiso run --check refuses the compose settings ({}):\n{}\n{stdout}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let config: toml::Table = toml::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("{name}: the printed configuration is not TOML: {e}\n{stdout}"));
+    let config = effective(&out, &format!("{name}: the compose settings"));
     Checked { stdout, config }
 }
 

@@ -2,11 +2,17 @@
 //! without a warning, it waits longer than chiso's own shutdown timeout before SIGKILL, and chiso
 //! accepts and applies every variable of the example environment file, secrets masked.
 
+mod support_check;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
+use support_check::{effective, run_check};
+
 const CHISO: &str = env!("CARGO_BIN_EXE_chiso");
+/// No variable for `run_check`.
+const NO_VARS: [(&str, &str); 0] = [];
 const UNIT: &str = include_str!("../deploy/systemd/chiso.service");
 const ENV_EXAMPLE: &str = include_str!("../deploy/systemd/chiso.env.example");
 /// The unit's command line, which the tests point at the binary just built.
@@ -165,19 +171,6 @@ fn timespan(text: &str) -> Duration {
     total
 }
 
-/// `chiso run --config FILE --check` with exactly the `CHISO_*` variables `vars` (none inherited).
-fn check(config: &Path, vars: &[(String, String)]) -> Output {
-    let mut cmd = Command::new(CHISO);
-    cmd.args(["run", "--config", config.to_str().unwrap(), "--check"]);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("CHISO_") || name == "RUST_LOG" {
-            cmd.env_remove(name);
-        }
-    }
-    cmd.envs(vars.iter().map(|(k, v)| (k, v)));
-    cmd.output().unwrap()
-}
-
 /// A minimal configuration file, as an office would start from.
 fn minimal_config(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("chiso.toml");
@@ -189,21 +182,13 @@ fn minimal_config(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-/// The effective configuration `chiso run --check` printed.
-fn effective(out: &Output) -> toml::Table {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "chiso run --check failed:\n{}{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    toml::from_str(&stdout).unwrap_or_else(|e| panic!("--check printed no TOML ({e}):\n{stdout}"))
-}
-
 #[test]
 fn systemd_waits_longer_than_the_shutdown_timeout() {
     let dir = tempfile::tempdir().unwrap();
-    let printed = effective(&check(&minimal_config(dir.path()), &[]));
+    let printed = effective(
+        &run_check(&minimal_config(dir.path()), dir.path(), NO_VARS),
+        "a minimal configuration",
+    );
     let default_ms = printed["shutdown"]["timeout_ms"]
         .as_integer()
         .expect("shutdown.timeout_ms in the effective configuration");
@@ -276,8 +261,12 @@ fn chiso_applies_every_variable_of_the_example_environment_file() {
     assert!(vars.iter().any(|(n, _)| is_secret(n)));
 
     let dir = tempfile::tempdir().unwrap();
-    let out = check(&minimal_config(dir.path()), &vars);
-    let printed = effective(&out);
+    let out = run_check(
+        &minimal_config(dir.path()),
+        dir.path(),
+        vars.iter().cloned(),
+    );
+    let printed = effective(&out, "the example environment file");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     for (name, value) in &vars {
