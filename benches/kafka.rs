@@ -309,30 +309,6 @@ fn committed_reader(cfg: &KafkaConfig) -> BaseConsumer {
         .expect("offsets reader")
 }
 
-/// The sum of the group's committed offsets over every partition of `topic`.
-fn committed_total(c: &BaseConsumer, topic: &str) -> i64 {
-    let Ok(meta) = c.fetch_metadata(Some(topic), Duration::from_secs(5)) else {
-        return 0;
-    };
-    let mut tpl = TopicPartitionList::new();
-    for t in meta.topics() {
-        for p in t.partitions() {
-            tpl.add_partition(topic, p.id());
-        }
-    }
-    c.committed_offsets(tpl, Duration::from_secs(5))
-        .map(|got| {
-            got.elements()
-                .iter()
-                .map(|e| match e.offset() {
-                    Offset::Offset(o) => o,
-                    _ => 0,
-                })
-                .sum()
-        })
-        .unwrap_or(0)
-}
-
 /// Runs the pipeline until it has consumed `n` events and committed them; events/s from the
 /// first event consumed to the last.
 fn run_pipeline(

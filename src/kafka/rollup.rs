@@ -58,6 +58,36 @@ struct Published {
     revision: u64,
     fingerprint: u64,
     is_final: bool,
+    /// [`digest`] of the result published, when this process scored it (`None` for what was
+    /// read back from the topic): an equal digest means an equal [`fingerprint`], so the
+    /// result is not encoded again to find that out.
+    digest: Option<u64>,
+}
+
+/// A cheap digest of everything [`fingerprint`] covers (the pooled counts and the score card),
+/// taken from the result itself instead of its JSON. With thousands of agencies, encoding
+/// every result of a changed period only to find most of them unchanged was most of stage 2's
+/// work (docs/performance.md, "Against Kafka Streams").
+fn digest(r: &AgencyResult) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    r.counts.hash(&mut h);
+    let card = &r.card;
+    for i in &card.indicators {
+        match i {
+            None => 0u8.hash(&mut h),
+            Some(v) => (1u8, v.numerator, v.denominator, v.points_h, v.max_h).hash(&mut h),
+        }
+    }
+    card.groups.hash(&mut h);
+    (
+        card.total_points_h,
+        card.measured_max_h,
+        card.score_tenths,
+        card.band,
+    )
+        .hash(&mut h);
+    h.finish()
 }
 
 /// The part of a result that makes a new revision: everything from `counts` on (counts,
@@ -226,11 +256,25 @@ impl RollupState {
             let results = score_pooled(&registry, &model, period, now, own);
             for r in &results {
                 let key = result_json::key(&registry, r);
+                let digest = digest(r);
+                let prev = self.published.get(&key).copied();
+                if prev.is_some_and(|p| p.digest == Some(digest) && p.is_final == r.is_final) {
+                    continue;
+                }
                 let probe = result_json::encode(&registry, &model, r, 0);
                 let fp = fingerprint(&probe);
-                let prev = self.published.get(&key).copied();
                 let revision = match prev {
-                    Some(p) if p.fingerprint == fp && p.is_final == r.is_final => continue,
+                    Some(p) if p.fingerprint == fp && p.is_final == r.is_final => {
+                        // Unchanged: remember its digest, so that it is not encoded again.
+                        staged.push((
+                            key,
+                            Published {
+                                digest: Some(digest),
+                                ..p
+                            },
+                        ));
+                        continue;
+                    }
                     Some(p) if p.fingerprint == fp => p.revision,
                     Some(p) => p.revision + 1,
                     None => 0,
@@ -252,6 +296,7 @@ impl RollupState {
                         revision,
                         fingerprint: fp,
                         is_final: r.is_final,
+                        digest: Some(digest),
                     },
                 ));
             }
@@ -366,6 +411,7 @@ impl RollupState {
                                             revision: h.revision,
                                             fingerprint: fingerprint(&text),
                                             is_final: h.is_final,
+                                            digest: None,
                                         },
                                     );
                                 }

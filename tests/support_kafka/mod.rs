@@ -303,6 +303,8 @@ pub struct Record {
     pub key: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
     pub headers: BTreeMap<String, String>,
+    /// The record's timestamp (ms since the epoch), when it has one.
+    pub timestamp: Option<i64>,
 }
 
 /// Every committed record of a topic, from the beginning to the current end.
@@ -349,6 +351,7 @@ pub fn read_all(bootstrap: &str, topic: &str) -> Vec<Record> {
                     key: m.key().map(<[u8]>::to_vec),
                     value: m.payload().map(<[u8]>::to_vec),
                     headers,
+                    timestamp: m.timestamp().to_millis(),
                 });
             }
             Some(Err(KafkaError::PartitionEOF(p))) => {
@@ -848,4 +851,28 @@ pub fn assert_headers_valid(r: &Record, validator: &jsonschema::Validator) {
     let v = serde_json::to_value(&r.headers).unwrap();
     let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "dead-letter headers {v}: {errors:?}");
+}
+
+/// The sum of a group's committed offsets (the group of the consumer `c`) over every partition of `topic`.
+pub fn committed_total(c: &BaseConsumer, topic: &str) -> i64 {
+    let Ok(meta) = c.fetch_metadata(Some(topic), Duration::from_secs(5)) else {
+        return 0;
+    };
+    let mut tpl = TopicPartitionList::new();
+    for t in meta.topics() {
+        for p in t.partitions() {
+            tpl.add_partition(topic, p.id());
+        }
+    }
+    c.committed_offsets(tpl, Duration::from_secs(5))
+        .map(|got| {
+            got.elements()
+                .iter()
+                .map(|e| match e.offset() {
+                    Offset::Offset(o) => o,
+                    _ => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
 }
