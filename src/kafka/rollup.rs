@@ -233,7 +233,25 @@ impl RollupState {
         let periods = self.cfg.engine.periods.periods_at(now);
         self.current.retain(|p, _| periods.contains(p));
         let (registry, model) = (self.cfg.registry.clone(), self.cfg.model.clone());
-        let mut outs = Vec::new();
+        let mut offsets = TopicPartitionList::new();
+        if let Some(o) = self
+            .next_offset
+            .filter(|o| Some(*o) != self.committed_offset)
+        {
+            offsets
+                .add_partition_offset(&self.cfg.topics.partials, 0, Offset::Offset(o))
+                .map_err(op("building the offsets list"))?;
+        }
+        let topic = self.cfg.topics.results.clone();
+        let producer = self
+            .producer
+            .as_mut()
+            .expect("producer present while running");
+        let t0 = Instant::now();
+        // The transaction opens with the first result to send, and each result goes to the
+        // producer as soon as it is encoded (librdkafka keeps its own copy): a publication of
+        // thousands of agencies never holds all of its JSON at once.
+        let mut sent = 0usize;
         let mut staged = Vec::new();
         for &period in &periods {
             let final_now = period.end() <= now;
@@ -284,12 +302,20 @@ impl RollupState {
                 } else {
                     result_json::encode(&registry, &model, r, revision)
                 };
-                outs.push(Out {
+                let out = Out {
                     partition: None,
                     key: Some(key.clone().into_bytes()),
                     value: value.into_bytes(),
                     headers: Vec::new(),
-                });
+                };
+                if sent == 0 {
+                    producer.begin()?;
+                }
+                if let Err(e) = producer.send(&topic, &out) {
+                    producer.abort();
+                    return Err(e);
+                }
+                sent += 1;
                 staged.push((
                     key,
                     Published {
@@ -303,32 +329,13 @@ impl RollupState {
             self.current.insert(period, results);
         }
         self.dirty.clear();
-        let mut offsets = TopicPartitionList::new();
-        if let Some(o) = self
-            .next_offset
-            .filter(|o| Some(*o) != self.committed_offset)
-        {
-            offsets
-                .add_partition_offset(&self.cfg.topics.partials, 0, Offset::Offset(o))
-                .map_err(op("building the offsets list"))?;
-        }
-        if !outs.is_empty() || offsets.count() > 0 {
-            let t0 = Instant::now();
-            let topic = self.cfg.topics.results.clone();
-            let producer = self
-                .producer
-                .as_mut()
-                .expect("producer present while running");
-            producer.begin()?;
-            for o in &outs {
-                if let Err(e) = producer.send(&topic, o) {
-                    producer.abort();
-                    return Err(e);
-                }
+        if sent > 0 || offsets.count() > 0 {
+            if sent == 0 {
+                producer.begin()?;
             }
             producer.commit(&offsets, group)?;
             debug!(
-                results = outs.len(),
+                results = sent,
                 ms = t0.elapsed().as_millis() as u64,
                 "stage 2 transaction committed"
             );
@@ -340,8 +347,8 @@ impl RollupState {
         }
         self.health
             .results_published
-            .fetch_add(outs.len() as u64, std::sync::atomic::Ordering::Relaxed);
-        if !outs.is_empty() || self.live_stale(now) {
+            .fetch_add(sent as u64, std::sync::atomic::Ordering::Relaxed);
+        if sent > 0 || self.live_stale(now) {
             self.live.publish(
                 LIVE_SOURCE,
                 Snapshot {
