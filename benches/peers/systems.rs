@@ -43,11 +43,30 @@ pub(crate) fn usage(pid: u32) -> (f64, f64) {
     (cpu, hwm_kb / 1024.0)
 }
 
+/// Clock ticks per second of `/proc/<pid>/stat`, asked of `getconf` once.
 pub(crate) fn clock_ticks() -> f64 {
-    let out = Command::new("getconf").arg("CLK_TCK").output();
-    out.ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100.0)
+    static TICKS: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        let out = Command::new("getconf").arg("CLK_TCK").output();
+        out.ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+/// A process's log file, opened for appending (a restarted process writes after the first).
+fn append_log(path: &Path) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap()
+}
+
+/// `kill -9`, and waits for the exit.
+fn kill9(mut child: Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -268,11 +287,7 @@ bind = "127.0.0.1:{port}"
     }
 
     pub(crate) fn spawn(&self) -> Child {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
+        let log = append_log(&self.log);
         Command::new(CHISO)
             .args(["run", "--config"])
             .arg(&self.config)
@@ -301,9 +316,8 @@ bind = "127.0.0.1:{port}"
     }
 
     /// `kill -9`, then the seconds from the new start to `/readyz` 200 (state restored).
-    pub(crate) fn restart_after_kill(&self, mut child: Child) -> f64 {
-        child.kill().unwrap();
-        child.wait().unwrap();
+    pub(crate) fn restart_after_kill(&self, child: Child) -> f64 {
+        kill9(child);
         let started = Instant::now();
         let child = self.spawn();
         assert!(
@@ -356,11 +370,7 @@ impl PeerRun {
     /// Starts the peer; a thread copies its standard output to the log and reports when it
     /// says it is running.
     pub(crate) fn spawn(&self) -> (Child, std::sync::mpsc::Receiver<()>) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .unwrap();
+        let log = append_log(&self.log);
         let mut child = Command::new("java")
             .args(peer_jvm_options())
             .arg("-jar")
@@ -414,9 +424,8 @@ impl PeerRun {
     /// `kill -9`, then the seconds from the new start to Kafka Streams' RUNNING state (its
     /// stores restored from their changelogs: under exactly-once an unclean stop leaves no
     /// checkpoint to start from).
-    pub(crate) fn restart_after_kill(&self, mut child: Child) -> f64 {
-        child.kill().unwrap();
-        child.wait().unwrap();
+    pub(crate) fn restart_after_kill(&self, child: Child) -> f64 {
+        kill9(child);
         let started = Instant::now();
         let (child, running) = self.spawn();
         running
