@@ -1080,6 +1080,110 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(config())]
+
+    /// (i) Dropping the dossiers that can no longer count (received and ended or rejected before
+    /// the oldest tracked period) changes no result: an engine that drops at every chance — as
+    /// events arrive and its clock moves, or during a catch-up from the start of time with a
+    /// clock floor — equals an engine created at the end time that drops nothing, with the naive
+    /// model agreeing; so do the open dossiers it reports, late events for dropped dossiers
+    /// (ignored by one engine, counted by the other), and a clock moved into the next year,
+    /// where the year rolls and most dossiers go.
+    #[test]
+    fn dropping_settled_dossiers_changes_no_result(
+        s in arb_scenario(),
+        steps in prop::collection::vec(prop::option::of(arb_time()), 41),
+        policy in 0..4usize,
+        catch_up in prop::option::of(arb_time()),
+        late in prop::collection::vec((any::<prop::sample::Index>(), arb_time(), arb_kind()), 0..8),
+    ) {
+        let policy = match policy {
+            0 => PeriodPolicy::Fixed(vec![Period::month(2024, 8).unwrap()]),
+            1 => PeriodPolicy::Fixed(vec![Period::month(2024, 9).unwrap()]),
+            2 => PeriodPolicy::Fixed(vec![
+                Period::month(2024, 8).unwrap(),
+                Period::month(2024, 9).unwrap(),
+                Period::quarter(2024, 3).unwrap(),
+            ]),
+            _ => PeriodPolicy::Rolling { finals_kept: [1, 0, 0] },
+        };
+        let w = world(s.agencies);
+        let mut engine = match catch_up {
+            // A catch-up: nothing is evaluated until the clock moves, at least to the floor.
+            Some(floor) => {
+                let mut e = engine_at(&w, Timestamp::MIN.as_nanos(), policy.clone());
+                e.set_clock_floor(Timestamp::from_nanos(floor.min(s.at)));
+                e
+            }
+            None => engine_at(&w, span_start(), policy.clone()),
+        };
+        engine.set_expiry_pass(1);
+        engine.track_open_dossiers();
+        let mut set = OpenSet::default();
+        let mut times: Vec<i64> = steps.iter().flatten().copied().filter(|&t| t <= s.at).collect();
+        times.sort();
+        let mut times = times.into_iter();
+        for (ev, step) in s.events.iter().zip(&steps) {
+            if step.is_some() && catch_up.is_none() {
+                if let Some(t) = times.next() {
+                    engine.advance_to(Timestamp::from_nanos(t));
+                    set.follow(&mut engine);
+                }
+            }
+            engine.ingest(&to_event(ev));
+        }
+        engine.advance_to(Timestamp::from_nanos(s.at));
+        set.follow(&mut engine);
+        let mut kept = engine_at(&w, s.at, policy);
+        kept.set_expiry_pass(usize::MAX);
+        for ev in &s.events {
+            kept.ingest(&to_event(ev));
+        }
+        prop_assert_eq!(kept.expired_count(), 0, "the reference drops nothing");
+        prop_assert_eq!(engine.periods().collect::<Vec<_>>(), kept.periods().collect::<Vec<_>>());
+        prop_assert_eq!(engine.results(), kept.results());
+        prop_assert_eq!(engine.stats(), kept.stats());
+        prop_assert_eq!(engine.pending(), kept.pending());
+        prop_assert_eq!(engine.dossier_count() + engine.expired_count(), kept.dossier_count());
+        check_model(s.agencies, &s.events, &engine)?;
+        let mut want = OpenSet::default();
+        want.follow(&mut kept);
+        let open_of = |set: &OpenSet| {
+            let mut v: Vec<OpenItem> = set.items().cloned().collect();
+            v.sort_by(|a, b| (a.agency, &a.dossier_id).cmp(&(b.agency, &b.dossier_id)));
+            v
+        };
+        prop_assert_eq!(open_of(&set), open_of(&want));
+
+        // Late events for any dossier, dropped or not, at any instant.
+        let mut all = s.events.clone();
+        for (n, (pick, at, kind)) in late.into_iter().enumerate() {
+            let Some(base) = (!s.events.is_empty()).then(|| pick.get(&s.events)) else { break };
+            if matches!(kind, K::Report { .. }) || matches!(base.kind, K::Report { .. }) {
+                continue;
+            }
+            let ev = Ev { id: format!("late{n}"), at, agency: base.agency, dossier: base.dossier, kind };
+            prop_assert_eq!(engine.ingest(&to_event(&ev)), kept.ingest(&to_event(&ev)));
+            all.push(ev);
+        }
+        prop_assert_eq!(engine.results(), kept.results());
+        check_model(s.agencies, &all, &engine)?;
+
+        // The next year: the year rolls, and with it the oldest tracked period.
+        let day = 86_400_000_000_000i64;
+        for days in [40, 400] {
+            engine.advance_to(Timestamp::from_nanos(s.at + days * day));
+            kept.advance_to(Timestamp::from_nanos(s.at + days * day));
+            prop_assert_eq!(engine.results(), kept.results());
+            prop_assert_eq!(engine.pending(), kept.pending());
+        }
+        set.follow(&mut engine);
+        want.follow(&mut kept);
+        prop_assert_eq!(open_of(&set), open_of(&want));
+    }
+}
+
 /// 30,000 dossiers whose logs grow in lockstep (every dossier received, then every one asked for
 /// papers, then every one handing them in, then every one rated) leave the log blocks they
 /// outgrow idle, which makes the engine compact its log store mid-stream; the results are those
@@ -1170,4 +1274,127 @@ fn short_ids_under_many_agencies_are_all_distinct() {
         }
     }
     assert_eq!(engine.seen_count(), agencies * 20_000);
+}
+
+/// A year of intake under rolling periods: once the clock enters the next year, the dossiers
+/// received and ended (or rejected) in the year before are dropped, as they settle during a
+/// catch-up or when the year rolls; the engine then holds only the open ones and the new year's,
+/// and its results, and its answers to late events for the dropped dossiers, are those of an
+/// engine that dropped nothing.
+#[test]
+fn a_year_roll_drops_the_year_before() {
+    let w = world(3);
+    let n = 24_000u32;
+    let t0 = local(2024, 1, 2, 8, 0);
+    let received = |d: u32, at: i64| Event {
+        id: format!("r{d}").into(),
+        occurred_at: Timestamp::from_nanos(at),
+        agency: AgencyIdx(d % 3),
+        dossier: format!("D{d}").into(),
+        procedure: None,
+        kind: EventKind::Received(Received {
+            due: DueSpec::WorkingNanos(Some(16 * NANOS_PER_HOUR as u128)),
+            channel: Channel::Online,
+            via_national_portal: d % 7 == 0,
+            fee_required: false,
+            digitized: true,
+            reused_data: false,
+            citizen_storage: false,
+        }),
+    };
+    let mut events = Vec::new();
+    // 2024: one dossier every 21 minutes; one in 20 stays open, one in 20 is rejected, the
+    // rest are processed three days after intake.
+    for d in 0..n {
+        let at = t0 + d as i64 * 21 * MINUTE;
+        events.push(received(d, at));
+        let end = |kind| Event {
+            id: format!("x{d}").into(),
+            occurred_at: Timestamp::from_nanos(at + 3 * DAY),
+            agency: AgencyIdx(d % 3),
+            dossier: format!("D{d}").into(),
+            procedure: None,
+            kind,
+        };
+        match d % 20 {
+            0 => {}
+            1 => events.push(end(EventKind::Rejected)),
+            _ => events.push(end(EventKind::Processed {
+                outcome: Outcome::Completed,
+                electronic_result: true,
+            })),
+        }
+    }
+    // January 2025.
+    let t1 = local(2025, 1, 2, 8, 0);
+    for d in n..n + 2_000 {
+        events.push(received(d, t1 + (d - n) as i64 * 10 * MINUTE));
+    }
+    events.sort_by_key(|e| e.occurred_at);
+    let at = local(2025, 1, 31, 12, 0);
+    let rolling = PeriodPolicy::Rolling {
+        finals_kept: [0, 0, 0],
+    };
+    let mut kept = engine_at(&w, at, rolling.clone());
+    kept.set_expiry_pass(usize::MAX);
+    // Live: the clock follows the events, a day at a time.
+    let mut live = engine_at(&w, t0, rolling.clone());
+    // A catch-up: the clock at the start of time, its floor at the end.
+    let mut catch_up = engine_at(&w, Timestamp::MIN.as_nanos(), rolling);
+    catch_up.set_clock_floor(Timestamp::from_nanos(at));
+    let mut day = t0;
+    for ev in &events {
+        if ev.occurred_at.as_nanos() > day + DAY {
+            day = ev.occurred_at.as_nanos();
+            live.advance_to(Timestamp::from_nanos(day));
+        }
+        assert_eq!(kept.ingest(ev), Ingested::Applied);
+        assert_eq!(live.ingest(ev), Ingested::Applied);
+        assert_eq!(catch_up.ingest(ev), Ingested::Applied);
+    }
+    // The catch-up dropped as it went, before its clock moved.
+    assert!(catch_up.expired_count() > 20_000, "{}", catch_up.expired_count());
+    live.advance_to(Timestamp::from_nanos(at));
+    catch_up.advance_to(Timestamp::from_nanos(at));
+    // Every 2024 dossier processed or rejected before 2025; not the open ones.
+    let settled_2024 = (0..n)
+        .filter(|d| d % 20 != 0 && t0 + *d as i64 * 21 * MINUTE + 3 * DAY < local(2025, 1, 1, 0, 0))
+        .count();
+    for e in [&live, &catch_up] {
+        assert_eq!(e.results(), kept.results());
+        assert_eq!(e.pending(), kept.pending());
+        assert_eq!(e.stats(), kept.stats());
+        assert_eq!(e.expired_count(), settled_2024);
+        assert_eq!(e.dossier_count() + e.expired_count(), kept.dossier_count());
+    }
+    // Late events for dropped dossiers: a correction, an end, a rating; a fresh id each, so
+    // they are applied (and ignored by the engines that dropped the dossier), and again, as
+    // duplicates.
+    let late = [
+        received(5, local(2025, 1, 20, 9, 0)),
+        Event {
+            id: "late-end".into(),
+            occurred_at: Timestamp::from_nanos(local(2024, 3, 1, 9, 0)),
+            kind: EventKind::Withdrawn,
+            ..received(6, 0)
+        },
+        Event {
+            id: "late-rating".into(),
+            occurred_at: Timestamp::from_nanos(local(2025, 1, 21, 9, 0)),
+            kind: EventKind::Rated {
+                rating: Rating::Dissatisfied,
+            },
+            ..received(7, 0)
+        },
+    ];
+    for ev in late.iter().chain(&late) {
+        let want = kept.ingest(ev);
+        assert_eq!(live.ingest(ev), want);
+        assert_eq!(catch_up.ingest(ev), want);
+    }
+    for e in [&live, &catch_up] {
+        assert_eq!(e.results(), kept.results());
+        assert_eq!(e.pending(), kept.pending());
+        assert_eq!(e.dossier_count() + e.expired_count(), kept.dossier_count());
+    }
 }

@@ -17,7 +17,7 @@ use crate::read_model::health::DurationHistogram;
 use crate::read_model::EngineHealth;
 
 /// (name, help, type, variable label) of every health family, in scrape order.
-const FAMILIES: [(&str, &str, MetricType, Option<&str>); 12] = [
+const FAMILIES: [(&str, &str, MetricType, Option<&str>); 13] = [
     (
         "chiso_events_consumed_total",
         "Input messages read (applied, duplicate or rejected).",
@@ -81,6 +81,12 @@ const FAMILIES: [(&str, &str, MetricType, Option<&str>); 12] = [
     (
         "chiso_dossiers_pending",
         "Dossiers with events but no received event yet (in no indicator).",
+        MetricType::GAUGE,
+        None,
+    ),
+    (
+        "chiso_dossiers_expired",
+        "Dossiers dropped from memory because they can count in no tracked period any more (received and ended or rejected before the oldest one); their keys are kept.",
         MetricType::GAUGE,
         None,
     ),
@@ -171,7 +177,7 @@ impl Collector for HealthCollector {
         let gauge_i =
             |a: &std::sync::atomic::AtomicI64| gauge(a.load(Ordering::Relaxed) as f64, vec![]);
         let last = h.last_event_at.load(Ordering::Relaxed);
-        let metrics: [Vec<Metric>; 12] = [
+        let metrics: [Vec<Metric>; 13] = [
             vec![counter(load(&h.events_consumed), vec![])],
             Reject::CODES
                 .iter()
@@ -199,6 +205,7 @@ impl Collector for HealthCollector {
             vec![gauge_i(&h.partitions_owned)],
             vec![gauge_i(&h.dossiers_tracked)],
             vec![gauge_i(&h.dossiers_pending)],
+            vec![gauge_i(&h.dossiers_expired)],
             vec![gauge(1.0, vec![pair("version", env!("CARGO_PKG_VERSION"))])],
         ];
         FAMILIES

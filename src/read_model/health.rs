@@ -89,6 +89,8 @@ pub struct EngineHealth {
     pub dossiers_tracked: AtomicI64,
     /// `chiso_dossiers_pending`: dossiers with events but no `received` yet.
     pub dossiers_pending: AtomicI64,
+    /// `chiso_dossiers_expired`: dossiers dropped because they can no longer count.
+    pub dossiers_expired: AtomicI64,
     /// Events applied by the partition engines (restores not included): logs and benchmarks.
     pub applied: AtomicU64,
     /// Pipeline sessions restarted after an error.
@@ -113,6 +115,7 @@ impl Default for EngineHealth {
             partitions_owned: AtomicI64::new(0),
             dossiers_tracked: AtomicI64::new(0),
             dossiers_pending: AtomicI64::new(0),
+            dossiers_expired: AtomicI64::new(0),
             applied: AtomicU64::new(0),
             session_restarts: AtomicU64::new(0),
             transactions: AtomicU64::new(0),

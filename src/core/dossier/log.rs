@@ -2,6 +2,7 @@
 //! supplement requests and receipts, ratings), sorted by instant, in one store per engine.
 
 use crate::core::store::blocks::Blocks;
+use crate::core::store::slab::Slab;
 use crate::core::time::Timestamp;
 
 use super::Dossier;
@@ -51,6 +52,10 @@ pub(super) const TIE_CHUNK: usize = 1 << TIE_CHUNK_BITS;
 
 impl Ties {
     pub(super) fn push(&mut self, id: &str) -> (u32, u16) {
+        self.push_bytes(id.as_bytes())
+    }
+
+    fn push_bytes(&mut self, id: &[u8]) -> (u32, u16) {
         debug_assert!(!id.is_empty() && id.len() <= u16::MAX as usize);
         if self
             .chunks
@@ -62,7 +67,7 @@ impl Ties {
         let chunk = self.chunks.len() - 1;
         let buf = &mut self.chunks[chunk];
         let pos = buf.len();
-        buf.extend_from_slice(id.as_bytes());
+        buf.extend_from_slice(id);
         let offset = u32::try_from(chunk << TIE_CHUNK_BITS | pos)
             .expect("over 4 GiB of event ids in one engine");
         (offset, id.len() as u16)
@@ -118,8 +123,17 @@ impl Logs {
         self.entries.wasteful()
     }
 
-    /// Copies every log into fresh chunks; `dossiers` must be every dossier of this store.
-    pub(crate) fn compact<'a>(&mut self, dossiers: impl Iterator<Item = &'a mut Dossier>) {
-        self.entries.compact(dossiers.map(|d| &mut d.log));
+    /// Copies every log, and the event ids its entries keep, into fresh chunks; `dossiers` must
+    /// be every dossier of this store (the logs of dossiers removed before are then freed).
+    pub(crate) fn compact(&mut self, dossiers: &mut Slab<Dossier>) {
+        self.entries.compact(dossiers.iter_mut().map(|d| &mut d.log));
+        let old = std::mem::take(&mut self.ties);
+        for d in dossiers.iter_mut() {
+            for e in self.entries.get_mut(d.log) {
+                if e.tie_len > 0 {
+                    (e.tie, _) = self.ties.push_bytes(old.get(e.tie, e.tie_len));
+                }
+            }
+        }
     }
 }

@@ -121,6 +121,23 @@ impl Dossier {
         );
     }
 
+    /// Whether the dossier counts in no period that starts at or after `bound`, whatever events
+    /// come later: it was received before `bound` (so it is never pending from then on) and it
+    /// ended or was rejected before `bound` (so it is out of scope of every such period). Later
+    /// events cannot undo that: an end or a rejection only ever moves earlier, and a `received`
+    /// before `bound` stays visible.
+    pub(crate) fn settled_before(&self, bound: Timestamp, logs: &Logs) -> bool {
+        let log = logs.entries.get(self.log);
+        let closed = self.end_at < bound
+            || log
+                .iter()
+                .any(|e| e.kind == EntryKind::Rejected && e.at < bound);
+        closed
+            && log
+                .iter()
+                .any(|e| e.kind == EntryKind::Received && e.at < bound)
+    }
+
     /// Records one accepted event. `indicator_reported` never reaches a dossier.
     pub fn apply(
         &mut self,

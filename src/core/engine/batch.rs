@@ -60,6 +60,8 @@ impl Engine {
             }
             step(self, i, hashes[i % RING]);
         }
+        // Not within the loop: the ring holds slab positions.
+        self.expire_if_worth_it();
     }
 
     /// Hashes an event and asks for the first lines its ingestion reads.

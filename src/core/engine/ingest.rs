@@ -5,12 +5,15 @@ use super::{contributions, dossier_hash, Contribution, Engine, Hashes, Ingested}
 use crate::core::agency::AgencyIdx;
 use crate::core::dossier::Dossier;
 use crate::core::event::{Event, EventKind};
+use crate::core::time::Timestamp;
 
 impl Engine {
     /// Applies one event. Duplicates (an `event_id` already accepted for the same agency) are
     /// ignored.
     pub fn ingest(&mut self, ev: &Event<'_>) -> Ingested {
-        self.ingest_hashed(ev, Hashes::of(ev))
+        let ingested = self.ingest_hashed(ev, Hashes::of(ev));
+        self.expire_if_worth_it();
+        ingested
     }
 
     /// [`Engine::ingest`] with the event's hashes already computed.
@@ -52,7 +55,10 @@ impl Engine {
             }
             return;
         }
-        let (idx, created) = self.dossier_index(ev.agency, &ev.dossier, dossier_hash);
+        let Some((idx, created)) = self.dossier_index(ev.agency, &ev.dossier, dossier_hash) else {
+            // A dossier dropped for good: nothing it does can count any more.
+            return;
+        };
         if let Some(p) = ev.procedure.as_deref() {
             let d = &self.dossiers[idx as usize];
             if d.procedure().is_none() || matches!(ev.kind, EventKind::Received(_)) {
@@ -98,13 +104,19 @@ impl Engine {
         }
     }
 
-    /// Records an event in its dossier; compacts the dossiers' logs if their store has become
-    /// mostly free blocks (dossiers growing in lockstep: see [`crate::core::store::blocks`]).
+    /// Records an event in its dossier, counting the dossier droppable if the event settles it
+    /// (see [`super::expiry`]); compacts the dossiers' logs if their store has become mostly free
+    /// blocks (dossiers growing in lockstep: see [`crate::core::store::blocks`]).
     #[inline]
     pub(super) fn apply_to_dossier(&mut self, idx: u32, ev: &Event<'_>) {
         let d = &mut self.dossiers[idx as usize];
         let (at, id, kind) = (ev.occurred_at, &ev.id, &ev.kind);
+        let bound = self.expiry.bound;
+        let was_settled = bound > Timestamp::MIN && d.settled_before(bound, &self.logs);
         d.apply(at, id, kind, &self.calendar, &mut self.logs);
+        if bound > Timestamp::MIN && !was_settled && d.settled_before(bound, &self.logs) {
+            self.expiry.droppable += 1;
+        }
         if self.logs.wasteful() {
             self.compact_logs();
         }
@@ -113,16 +125,26 @@ impl Engine {
     #[cold]
     #[inline(never)]
     pub(super) fn compact_logs(&mut self) {
-        self.logs.compact(self.dossiers.iter_mut());
+        self.logs.compact(&mut self.dossiers);
     }
 
-    pub(super) fn dossier_index(&mut self, agency: AgencyIdx, id: &str, hash: u64) -> (u32, bool) {
+    /// The dossier's position and whether it was just created; `None` for a dossier dropped for
+    /// good ([`super::expiry`]).
+    pub(super) fn dossier_index(
+        &mut self,
+        agency: AgencyIdx,
+        id: &str,
+        hash: u64,
+    ) -> Option<(u32, bool)> {
         let dossiers = &self.dossiers;
         if let Some(i) = self.index.find(hash, |i| {
             let d = &dossiers[i as usize];
             d.agency == agency && d.id == id
         }) {
-            return (i, false);
+            return Some((i, false));
+        }
+        if self.expiry.dropped(hash) {
+            return None;
         }
         self.dossiers.push(Dossier::new(agency, id));
         let dossiers = &self.dossiers;
@@ -132,7 +154,7 @@ impl Engine {
         });
         debug_assert_eq!(i as usize + 1, self.dossiers.len());
         debug_assert!(i < (1 << 30), "procedure ids and flags share 32 bits");
-        (i, true)
+        Some((i, true))
     }
 
     pub(super) fn intern_procedure(&mut self, p: &str) -> u32 {

@@ -10,6 +10,8 @@
 //! - [`Engine::results`] pools the counts through the agency tree and scores them.
 //! - [`Engine::restore`] rebuilds an engine from events it accepted before (a state changelog)
 //!   with duplicate detection deferred to one bulk check at the end ([`Restore`]).
+//! - Dossiers that can no longer count in a tracked period, now or later, are dropped in bulk
+//!   ([`expiry`]).
 //!
 //! Invariant: for every tracked period `p` and agency `a`, `counts[p][a]` equals the sum of the
 //! contributions of `a`'s dossiers evaluated at `min(now, p.end)`.
@@ -18,9 +20,10 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 
-use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
+use xxhash_rust::xxh3::xxh3_64;
 
 pub mod batch;
+mod expiry;
 pub mod ingest;
 pub mod open;
 pub mod periods;
@@ -28,6 +31,7 @@ pub mod restore;
 pub mod results;
 pub mod timers;
 
+use expiry::Expiry;
 use open::OpenTracking;
 pub use open::{OpenChange, OpenDossier};
 pub use periods::PeriodPolicy;
@@ -170,6 +174,8 @@ pub struct Engine {
     new_masks: Vec<Mask>,
     /// The dossiers whose open state may have changed, when the owner follows them.
     open_tracking: Option<OpenTracking>,
+    /// Dropping the dossiers that can no longer count.
+    expiry: Expiry,
 }
 
 /// The two hashes ingesting an event needs.
@@ -190,12 +196,23 @@ impl Hashes {
     }
 }
 
-/// Duplicates are per agency: the same `event_id` under another agency is another event. The
-/// id's hash is mixed with a mask drawn from the agency. Not xxh3's seed: for inputs of up to 8
-/// bytes the seed enters almost linearly, so `("e16", agency 0)` and `("e10", agency 2)` would
-/// share a hash (found by the property tests).
+/// Duplicates are per agency: the same `event_id` under another agency is another event.
 fn event_hash(agency: AgencyIdx, id: &str) -> u64 {
-    xxh3_64(id.as_bytes()) ^ agency_mask(agency)
+    scoped_hash(agency, id)
+}
+
+/// A dossier is (agency, dossier id). Its hash is the key of the index and, once the dossier
+/// is dropped, all that is kept of it ([`expiry`]), so distinct dossiers must not share one.
+fn dossier_hash(agency: AgencyIdx, id: &str) -> u64 {
+    scoped_hash(agency, id)
+}
+
+/// A string's hash within an agency: its hash mixed with a mask drawn from the agency. Not
+/// xxh3's seed: for inputs of up to 8 bytes the seed enters almost linearly, so
+/// `("e16", agency 0)` and `("e10", agency 2)` would share a hash (found by the property
+/// tests, once for event ids and once for dropped dossiers).
+fn scoped_hash(agency: AgencyIdx, s: &str) -> u64 {
+    xxh3_64(s.as_bytes()) ^ agency_mask(agency)
 }
 
 /// The splitmix64 finaliser of the agency's index: unrelated 64-bit masks for distinct agencies.
@@ -204,10 +221,6 @@ fn agency_mask(agency: AgencyIdx) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
-}
-
-fn dossier_hash(agency: AgencyIdx, id: &str) -> u64 {
-    xxh3_64_with_seed(id.as_bytes(), agency.0 as u64)
 }
 
 /// Fills `out` with a dossier's contribution at each of `times` (ascending; a view found equal
@@ -301,9 +314,11 @@ impl Engine {
             old_masks: Vec::new(),
             new_masks: Vec::new(),
             open_tracking: None,
+            expiry: Expiry::default(),
         };
         engine.roll_periods();
         engine.refresh_eval_times();
+        engine.refresh_expiry_bound();
         engine
     }
 

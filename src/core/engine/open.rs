@@ -75,6 +75,13 @@ impl OpenTracking {
     pub(super) fn mark_all(&mut self) {
         self.all = true;
     }
+
+    /// The dossiers' positions changed: forget the marks, report everything again.
+    pub(super) fn restart(&mut self) {
+        self.dirty.clear();
+        self.marked.clear();
+        self.all = true;
+    }
 }
 
 impl Engine {

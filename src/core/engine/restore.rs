@@ -44,6 +44,7 @@ impl Restore {
         let h = Hashes::of(ev);
         self.hashes.push(h.id);
         self.engine.apply_with(ev, h.dossier, false);
+        self.engine.expire_if_worth_it();
     }
 
     /// [`Restore::ingest`] on each event, prefetching ahead as [`Engine::ingest_batch`] does.

@@ -11,8 +11,10 @@ use crate::core::dossier::View;
 use crate::core::time::Timestamp;
 
 impl Engine {
-    /// Moves the evaluation time forward to `now` (a time in the past is ignored).
+    /// Moves the evaluation time forward to `now` (a time in the past is ignored; one before the
+    /// clock's floor goes to the floor: [`Engine::set_clock_floor`]).
     pub fn advance_to(&mut self, now: Timestamp) {
+        let now = now.max(self.expiry.floor);
         if now <= self.now {
             return;
         }
@@ -69,6 +71,8 @@ impl Engine {
         }
         self.roll_periods();
         self.refresh_eval_times();
+        self.refresh_expiry_bound();
+        self.expire_if_worth_it();
     }
 
     /// Recounts every tracked period from every dossier at `max(now, self.now)` and rebuilds the
@@ -89,6 +93,9 @@ impl Engine {
             .map(|period| Tracked::new(period, n))
             .collect();
         self.refresh_eval_times();
+        // Everything is recounted: drop all the droppable dossiers first.
+        self.refresh_expiry_bound();
+        self.expire();
         let horizon = self.settings.due_soon_horizon.nanos();
         let mut parts = Vec::with_capacity(self.eval_times.len());
         let mut timers = Vec::with_capacity(self.dossiers.len());

@@ -7,7 +7,8 @@
 //! set; 0 marks an empty slot) and one `u32` per slot, probed linearly from the hash's home slot:
 //! [`Index::prefetch`] fetches the home lines, and [`Index::candidate`] names the dossier a lookup
 //! will most likely compare against, for the caller to prefetch in turn. Same memory as
-//! hashbrown (5 bytes a slot, at most 7/8 full), and entries are never removed (dossiers stay).
+//! hashbrown (5 bytes a slot, at most 7/8 full). Entries are never removed one by one: when values
+//! go, the table is built anew over those left ([`Index::rebuild`]).
 
 use super::prefetch::prefetch;
 
@@ -84,6 +85,23 @@ impl Index {
         value
     }
 
+    /// A table of the values `0..len`, `hash_of` giving each one's hash, sized for them: what
+    /// inserting them in order would give, without the intermediate tables.
+    pub fn rebuild(len: usize, hash_of: impl Fn(u32) -> u64) -> Index {
+        let len32 = u32::try_from(len).expect("over 4 billion values in an index");
+        // The smallest power of two at most 7/8 full once one more value is inserted.
+        let cap = ((len + 1) * 8).div_ceil(7).next_power_of_two().max(16);
+        let mut ix = Index {
+            tags: vec![EMPTY; cap],
+            slots: vec![0; cap],
+            len,
+        };
+        for v in 0..len32 {
+            ix.place(hash_of(v), v);
+        }
+        ix
+    }
+
     fn place(&mut self, hash: u64, value: u32) {
         let mask = self.mask();
         let mut p = hash as usize & mask;
@@ -114,5 +132,13 @@ mod tests {
             assert!(ix.candidate(hash(v)).is_some());
         }
         assert_eq!(ix.find(hash(20_000), |w| w == 20_000), None);
+        let mut rebuilt = Index::rebuild(5_000, hash);
+        for v in 0..5_000u32 {
+            assert_eq!(rebuilt.find(hash(v), |w| w == v), Some(v));
+        }
+        assert_eq!(rebuilt.find(hash(5_000), |w| w == 5_000), None);
+        assert_eq!(rebuilt.insert(hash(5_000), hash), 5_000);
+        assert_eq!(rebuilt.find(hash(5_000), |w| w == 5_000), Some(5_000));
+        assert_eq!(Index::rebuild(0, hash).find(hash(0), |_| true), None);
     }
 }

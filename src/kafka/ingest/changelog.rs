@@ -41,7 +41,8 @@ pub struct Restored {
 /// called between polls; `Ok(None)` when it said stop.
 ///
 /// The engine is created at the start of time and *not* moved: every event costs no evaluation
-/// (nothing is visible yet). The caller moves it to `now` once every event is in (after the
+/// (nothing is visible yet). Its clock floor is `now`, so that dossiers that can no longer count
+/// are dropped while it is rebuilt, not after. The caller moves it to `now` once every event is in (after the
 /// catch-up, see `partition::Worker::caught_up`), which evaluates each dossier once per tracked
 /// period. The core's results do not depend on how ingestion and `advance_to` interleave, so
 /// this is the same engine, faster (`benches/kafka.rs` checks the equality on a province-year).
@@ -50,14 +51,19 @@ pub fn restore(
     partition: i32,
     mut keep_going: impl FnMut() -> Result<bool, PipelineError>,
 ) -> Result<Option<Restored>, PipelineError> {
+    // The clock only moves forward: the engine will be evaluated at `now` or later, so the
+    // dossiers that can count in no period tracked from then on are dropped as they are read.
+    let now = cfg.now();
     let fresh = || {
-        Engine::new(
+        let mut engine = Engine::new(
             cfg.registry.clone(),
             cfg.model.clone(),
             cfg.calendar.clone(),
             cfg.engine.clone(),
             Timestamp::MIN,
-        )
+        );
+        engine.set_clock_floor(now);
+        engine
     };
     // Every event of the changelog was accepted once, so the ids are checked in bulk at the
     // end instead of one by one (`core::Restore`).

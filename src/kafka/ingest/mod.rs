@@ -190,7 +190,7 @@ impl IngestState {
         self.epoch += 1;
         let epoch = self.epoch;
         let partials =
-            stopping.len() > 0 || self.last_partials.elapsed() >= self.cfg.publish_interval;
+            !stopping.is_empty() || self.last_partials.elapsed() >= self.cfg.publish_interval;
         if partials {
             self.last_partials = Instant::now();
         }

@@ -87,8 +87,8 @@ pub struct Worker<C: ConsumerContext + 'static> {
     published: HashMap<(AgencyIdx, Period), Own>,
     restored: bool,
     error: Option<PipelineError>,
-    /// (dossiers, pending) last added to the process-wide gauges.
-    reported: (i64, i64),
+    /// (dossiers, pending, expired) last added to the process-wide gauges.
+    reported: (i64, i64, i64),
     tally: Tally,
     /// Catching up: events are ingested without evaluation (see [`Worker::caught_up`]).
     deferred: bool,
@@ -140,7 +140,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
             published: HashMap::new(),
             restored: false,
             error: None,
-            reported: (0, 0),
+            reported: (0, 0, 0),
             tally: Tally::default(),
             deferred: false,
             restore_started: Instant::now(),
@@ -434,19 +434,22 @@ impl<C: ConsumerContext + 'static> Worker<C> {
     /// Adds this engine's change in size to the process-wide gauges (all of it on exit).
     fn report_sizes(&mut self, leaving: bool) {
         let h = &self.health;
-        let (dossiers, pending) = if leaving {
-            (0, 0)
+        let (dossiers, pending, expired) = if leaving {
+            (0, 0, 0)
         } else {
             (
                 self.engine.dossier_count() as i64,
                 self.engine.pending() as i64,
+                self.engine.expired_count() as i64,
             )
         };
         h.dossiers_tracked
             .fetch_add(dossiers - self.reported.0, Ordering::Relaxed);
         h.dossiers_pending
             .fetch_add(pending - self.reported.1, Ordering::Relaxed);
-        self.reported = (dossiers, pending);
+        h.dossiers_expired
+            .fetch_add(expired - self.reported.2, Ordering::Relaxed);
+        self.reported = (dossiers, pending, expired);
         if let Some(t) = self.engine.stats().last_event_at {
             h.saw_event_at(t);
         }
