@@ -16,11 +16,17 @@
 //! counts of the current month of every agency with no agency under it), measures the latency
 //! from an event to its result under a steady load (each system alone, the other stopped), and
 //! the restart after `kill -9` with the state of the whole stream: chiso until `/readyz`
-//! answers 200, the peer until Kafka Streams is RUNNING again. Medians and ranges at the end,
-//! and the ratios.
+//! answers 200, the peer until Kafka Streams is RUNNING again, CHISO_BENCH_RESTARTS times each
+//! (default 3), alternating, each kill on the process the previous restart started. Medians and
+//! ranges at the end (the upper median of an even count), and the ratios of the medians.
 //!
-//! Under `cargo test` (no `--bench` argument) it runs once on a small stream as a test: the
-//! results of chiso and the peer must agree.
+//! The peer runs with CHISO_BENCH_PEER_PROFILE (see [`systems::PeerProfile`]): `defaults`
+//! (Kafka Streams' RocksDB settings, a heap of at most CHISO_BENCH_PEER_HEAP, default 1g), or
+//! `bounded` (all its RocksDB stores within CHISO_BENCH_PEER_ROCKSDB_MB, default 64, and a heap
+//! of 384m by default). The report names the profile.
+//!
+//! Under `cargo test` (no `--bench` argument) it runs once on a small stream as a test, with one
+//! restart by default: the results of chiso and the peer must agree.
 
 #[path = "../../tests/support_kafka/mod.rs"]
 mod support_kafka;
@@ -40,7 +46,7 @@ use serde_json::Value;
 use latency::{latency, stop_cont, Phase, Quantiles};
 use stream::{country_registry, leaf_agencies, peer_stream};
 use support_kafka::*;
-use systems::{raw_consumer, run_raw, terminate, ChisoRun, Measured, PeerRun};
+use systems::{raw_consumer, run_raw, terminate, ChisoRun, Measured, PeerProfile, PeerRun};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// The five counts the peer computes.
@@ -79,15 +85,23 @@ fn main() {
     } else {
         vec![Case::parse("30000")]
     };
-    let passes: usize = std::env::var("CHISO_BENCH_PASSES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(if full { 3 } else { 1 });
+    let count = |var: &str| -> usize {
+        let n = std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(if full { 3 } else { 1 });
+        assert!(n > 0, "{var}: at least 1");
+        n
+    };
+    let (passes, restarts) = (count("CHISO_BENCH_PASSES"), count("CHISO_BENCH_RESTARTS"));
+    let profile = PeerProfile::from_env();
+    println!("peer profile: {profile}");
     let mut report = Vec::new();
     for case in &cases {
-        report.push(size_run(&cluster, &jar, case, passes));
+        report.push(size_run(&cluster, &jar, case, passes, restarts, &profile));
     }
     println!("\n=== summary ===");
+    println!("peer profile: {profile}");
     for r in &report {
         println!("{r}");
     }
@@ -155,7 +169,20 @@ impl System {
     }
 }
 
-fn size_run(cluster: &Cluster, jar: &Path, case: &Case, passes: usize) -> String {
+/// The median (the upper one of an even count), the minimum and the maximum.
+fn median_range(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[v.len() / 2], v[0], v[v.len() - 1])
+}
+
+fn size_run(
+    cluster: &Cluster,
+    jar: &Path,
+    case: &Case,
+    passes: usize,
+    restarts: usize,
+    profile: &PeerProfile,
+) -> String {
     let (n, reg) = (case.n, &case.registry);
     let t0 = Instant::now();
     let (lines, clock) = peer_stream(reg.clone(), n, 766 + n as u64);
@@ -206,7 +233,7 @@ fn size_run(cluster: &Cluster, jar: &Path, case: &Case, passes: usize) -> String
                     m
                 }
                 System::Peer => {
-                    let run = PeerRun::new(cluster, jar, &input.events, &tag, &clock);
+                    let run = PeerRun::new(cluster, jar, &input.events, &tag, &clock, profile);
                     let (m, child) = run.consume(events);
                     if last {
                         last_peer = Some((run, child));
@@ -229,8 +256,8 @@ fn size_run(cluster: &Cluster, jar: &Path, case: &Case, passes: usize) -> String
     }
 
     // Agreement, on the last pass of each.
-    let (chiso_run, chiso_child) = last_chiso.expect("a chiso pass");
-    let (peer_run, peer_child) = last_peer.expect("a peer pass");
+    let (chiso_run, mut chiso_child) = last_chiso.expect("a chiso pass");
+    let (peer_run, mut peer_child) = last_peer.expect("a peer pass");
     let agreement = compare(
         &latest_results(&cluster.bootstrap, &chiso_run.topics.results),
         &latest_results(&cluster.bootstrap, &peer_run.output),
@@ -281,17 +308,31 @@ fn size_run(cluster: &Cluster, jar: &Path, case: &Case, passes: usize) -> String
     };
     println!("latency event -> results: chiso {chiso_lat}; peer {peer_lat}");
 
-    // Restart after kill -9, with the state of the whole stream.
-    let chiso_restore = chiso_run.restart_after_kill(chiso_child);
-    let peer_restore = peer_run.restart_after_kill(peer_child);
-    println!(
-        "restart after kill -9: chiso {chiso_restore:.1} s to /readyz 200, peer {peer_restore:.1} s to RUNNING"
+    // Restart after kill -9, with the state of the whole stream: each kill ends the process
+    // the previous restart started, chiso and the peer in turn.
+    let (mut chiso_secs, mut peer_secs) = (Vec::new(), Vec::new());
+    for k in 1..=restarts {
+        let (c, child) = chiso_run.restart_after_kill(chiso_child);
+        chiso_child = child;
+        let (p, child) = peer_run.restart_after_kill(peer_child);
+        peer_child = child;
+        println!(
+            "restart {k}/{restarts} after kill -9: chiso {c:.1} s to /readyz 200, peer {p:.1} s to RUNNING"
+        );
+        chiso_secs.push(c);
+        peer_secs.push(p);
+    }
+    terminate(chiso_child);
+    terminate(peer_child);
+    let (chiso_restart, c0, c1) = median_range(chiso_secs);
+    let (peer_restart, p0, p1) = median_range(peer_secs);
+    let restart = format!(
+        "restart after kill -9 ({restarts} of each): chiso {chiso_restart:.1} s ({c0:.1}-{c1:.1}) to /readyz 200, peer {peer_restart:.1} s ({p0:.1}-{p1:.1}) to RUNNING"
     );
+    println!("{restart}");
 
     let med = |s: System, f: &dyn Fn(&Measured) -> f64| -> (f64, f64, f64) {
-        let mut v: Vec<f64> = measured[&s].iter().map(f).collect();
-        v.sort_by(f64::total_cmp);
-        (v[v.len() / 2], v[0], v[v.len() - 1])
+        median_range(measured[&s].iter().map(f).collect())
     };
     let mut text = format!(
         "{} N = {n} ({events} events, {} agencies, {passes} passes, medians with ranges):\n",
@@ -321,15 +362,15 @@ fn size_run(cluster: &Cluster, jar: &Path, case: &Case, passes: usize) -> String
     let (chiso_c, _, _) = med(System::Chiso, &|m| m.cpu_s);
     let (peer_c, _, _) = med(System::Peer, &|m| m.cpu_s);
     text += &format!(
-        "  latency event -> results under a steady load (2,000 events/s, a marker every 100 ms): chiso {chiso_lat}; peer {peer_lat}\n"
+        "  latency event -> results under a steady load (2,000 events/s, a marker every 100 ms): chiso {chiso_lat}; peer {peer_lat}\n  {restart}\n"
     );
     text += &format!(
-        "  ratios: throughput chiso/peer {:.2} (target >= 3), chiso/raw {:.2}; peak RSS chiso/peer {:.2} (target <= 0.2); CPU chiso/peer {:.2}; restart chiso/peer {:.2} (target <= 0.33; chiso {chiso_restore:.1} s, peer {peer_restore:.1} s)\n  {agreement}",
+        "  ratios: throughput chiso/peer {:.2} (target >= 3), chiso/raw {:.2}; peak RSS chiso/peer {:.2} (target <= 0.2); CPU chiso/peer {:.2}; restart chiso/peer {:.2} (target <= 0.33)\n  {agreement}",
         chiso_r / peer_r,
         chiso_r / raw_r,
         chiso_m / peer_m,
         chiso_c / peer_c,
-        chiso_restore / peer_restore,
+        chiso_restart / peer_restart,
     );
     text
 }

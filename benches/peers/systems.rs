@@ -315,8 +315,9 @@ bind = "127.0.0.1:{port}"
         (m, child)
     }
 
-    /// `kill -9`, then the seconds from the new start to `/readyz` 200 (state restored).
-    pub(crate) fn restart_after_kill(&self, child: Child) -> f64 {
+    /// `kill -9`, then the seconds from the new start to `/readyz` 200 (state restored), and the
+    /// new process, still running.
+    pub(crate) fn restart_after_kill(&self, child: Child) -> (f64, Child) {
         kill9(child);
         let started = Instant::now();
         let child = self.spawn();
@@ -325,9 +326,7 @@ bind = "127.0.0.1:{port}"
             "chiso not ready after its restart; log {}",
             self.log.display()
         );
-        let secs = started.elapsed().as_secs_f64();
-        terminate(child);
-        secs
+        (started.elapsed().as_secs_f64(), child)
     }
 }
 
@@ -342,6 +341,7 @@ pub(crate) struct PeerRun {
     pub(crate) state_dir: PathBuf,
     pub(crate) clock: String,
     pub(crate) log: PathBuf,
+    pub(crate) profile: PeerProfile,
 }
 
 impl PeerRun {
@@ -351,6 +351,7 @@ impl PeerRun {
         events: &str,
         tag: &str,
         clock: &str,
+        profile: &PeerProfile,
     ) -> PeerRun {
         let topics = cluster.topics(&format!("k{tag}"), 4);
         let dir = cluster.dir.join(format!("peer-{tag}"));
@@ -364,6 +365,7 @@ impl PeerRun {
             state_dir: dir.join("state"),
             clock: clock.to_owned(),
             log: dir.join("peer.log"),
+            profile: profile.clone(),
         }
     }
 
@@ -372,7 +374,7 @@ impl PeerRun {
     pub(crate) fn spawn(&self) -> (Child, std::sync::mpsc::Receiver<()>) {
         let log = append_log(&self.log);
         let mut child = Command::new("java")
-            .args(peer_jvm_options())
+            .args(self.profile.jvm_options())
             .arg("-jar")
             .arg(&self.jar)
             .args(["--bootstrap", &self.bootstrap])
@@ -383,6 +385,7 @@ impl PeerRun {
             .arg(&self.state_dir)
             .args(["--clock", &self.clock])
             .args(["--commit-interval-ms", &COMMIT_MS.to_string()])
+            .args(self.profile.peer_options())
             // Static membership, as chiso is run here: a restarted instance takes its tasks
             // back at once instead of waiting for its predecessor's session to time out.
             .arg("--config")
@@ -423,23 +426,81 @@ impl PeerRun {
 
     /// `kill -9`, then the seconds from the new start to Kafka Streams' RUNNING state (its
     /// stores restored from their changelogs: under exactly-once an unclean stop leaves no
-    /// checkpoint to start from).
-    pub(crate) fn restart_after_kill(&self, child: Child) -> f64 {
+    /// checkpoint to start from), and the new process, still running.
+    pub(crate) fn restart_after_kill(&self, child: Child) -> (f64, Child) {
         kill9(child);
         let started = Instant::now();
         let (child, running) = self.spawn();
         running
             .recv_timeout(Duration::from_secs(600))
             .unwrap_or_else(|_| panic!("the peer never ran again; log {}", self.log.display()));
-        let secs = started.elapsed().as_secs_f64();
-        terminate(child);
-        secs
+        (started.elapsed().as_secs_f64(), child)
     }
 }
 
-/// The peer's JVM: G1 with a maximum heap (CHISO_BENCH_PEER_HEAP, default 1g) and no minimum,
-/// so that its resident memory follows what it uses rather than what it is allowed.
-pub(crate) fn peer_jvm_options() -> Vec<String> {
-    let heap = std::env::var("CHISO_BENCH_PEER_HEAP").unwrap_or_else(|_| "1g".into());
-    vec![format!("-Xmx{heap}"), "-XX:+UseG1GC".into()]
+/// How the peer is configured (CHISO_BENCH_PEER_PROFILE): `defaults`, Kafka Streams' own
+/// RocksDB settings (a block cache and write buffers per store); or `bounded`, as a team would
+/// configure it when memory matters: one RocksDB budget for all stores (the peer's
+/// `--rocksdb-memory-mb`, CHISO_BENCH_PEER_ROCKSDB_MB, default 64) and a smaller heap. Either
+/// way the JVM runs G1 with a maximum heap (CHISO_BENCH_PEER_HEAP, default 1g, or 384m when
+/// bounded) and no minimum, so that its resident memory follows what it uses rather than what
+/// it is allowed.
+#[derive(Clone, Debug)]
+pub(crate) struct PeerProfile {
+    heap: String,
+    /// Some for `bounded`.
+    rocksdb_mb: Option<u64>,
+}
+
+impl PeerProfile {
+    pub(crate) fn from_env() -> PeerProfile {
+        let var = |k: &str| std::env::var(k).ok();
+        let mb = var("CHISO_BENCH_PEER_ROCKSDB_MB");
+        let rocksdb_mb = match var("CHISO_BENCH_PEER_PROFILE").as_deref() {
+            None | Some("defaults") => {
+                assert!(
+                    mb.is_none(),
+                    "CHISO_BENCH_PEER_ROCKSDB_MB applies to CHISO_BENCH_PEER_PROFILE=bounded only"
+                );
+                None
+            }
+            Some("bounded") => Some(mb.map_or(64, |v| {
+                v.parse()
+                    .expect("CHISO_BENCH_PEER_ROCKSDB_MB: a number of megabytes")
+            })),
+            Some(other) => panic!("CHISO_BENCH_PEER_PROFILE: defaults or bounded, not {other:?}"),
+        };
+        let heap = var("CHISO_BENCH_PEER_HEAP")
+            .unwrap_or_else(|| if rocksdb_mb.is_some() { "384m" } else { "1g" }.into());
+        PeerProfile { heap, rocksdb_mb }
+    }
+
+    /// The JVM's options.
+    fn jvm_options(&self) -> Vec<String> {
+        vec![format!("-Xmx{}", self.heap), "-XX:+UseG1GC".into()]
+    }
+
+    /// The peer's own options.
+    fn peer_options(&self) -> Vec<String> {
+        self.rocksdb_mb
+            .map(|mb| vec!["--rocksdb-memory-mb".into(), mb.to_string()])
+            .unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for PeerProfile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.rocksdb_mb {
+            Some(mb) => write!(
+                f,
+                "bounded (heap -Xmx{}; RocksDB {mb} MB for all stores: one block cache, charged for index and filter blocks and memtables)",
+                self.heap
+            ),
+            None => write!(
+                f,
+                "defaults (heap -Xmx{}; RocksDB's block cache and write buffers per store)",
+                self.heap
+            ),
+        }
+    }
 }

@@ -18,6 +18,9 @@ public final class Options {
               --threads N                   num.stream.threads (default 2)
               --commit-interval-ms MS       commit.interval.ms (default 1000)
               --punctuate-ms MS             wall-clock punctuation interval (default 1000)
+              --rocksdb-memory-mb MB        bound RocksDB to MB for all stores: one shared block cache,
+                                            charged for index, filter blocks and memtables (default:
+                                            RocksDB's own cache and write buffers per store)
               --due-soon-hours H            due-soon horizon in hours, may be fractional (default 24)
               --clock wall|RFC3339          evaluation instant: the wall clock (default) or a fixed
                                             instant such as 2025-12-31T17:00:00+07:00
@@ -27,8 +30,8 @@ public final class Options {
             """;
 
     private static final Set<String> VALUED = Set.of("--bootstrap", "--input", "--output", "--app-id",
-            "--state-dir", "--threads", "--commit-interval-ms", "--punctuate-ms", "--due-soon-hours", "--clock",
-            "--config");
+            "--state-dir", "--threads", "--commit-interval-ms", "--punctuate-ms", "--rocksdb-memory-mb",
+            "--due-soon-hours", "--clock", "--config");
 
     String bootstrap = "localhost:9092";
     String input = "events";
@@ -38,6 +41,8 @@ public final class Options {
     int threads = 2;
     long commitIntervalMs = 1000;
     long punctuateMs = 1000;
+    /** 0: RocksDB's defaults, per store. */
+    long rocksdbMemoryMb;
     long dueSoonMs = PeerSettings.DEFAULT_HORIZON_MS;
     /** {@link Times#NONE} for the wall clock. */
     long fixedClock = Times.NONE;
@@ -87,6 +92,7 @@ public final class Options {
             case "--threads" -> threads = (int) positive(name, v);
             case "--commit-interval-ms" -> commitIntervalMs = positive(name, v);
             case "--punctuate-ms" -> punctuateMs = positive(name, v);
+            case "--rocksdb-memory-mb" -> rocksdbMemoryMb = positive(name, v);
             case "--due-soon-hours" -> {
                 double h;
                 try {

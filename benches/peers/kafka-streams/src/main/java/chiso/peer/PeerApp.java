@@ -90,6 +90,10 @@ public final class PeerApp {
         p.put(StreamsConfig.STATE_DIR_CONFIG, o.stateDir);
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, true);
+        if (o.rocksdbMemoryMb > 0) {
+            p.put(StreamsConfig.ROCKSDB_CONFIG_SETTER_CLASS_CONFIG, BoundedRocksDBConfig.class);
+            p.put(BoundedRocksDBConfig.MEMORY_CONFIG, o.rocksdbMemoryMb << 20);
+        }
         p.putAll(o.config);
         return p;
     }
