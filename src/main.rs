@@ -171,6 +171,7 @@ fn run_replay(args: ReplayArgs) -> Result<()> {
 }
 
 fn main() -> ExitCode {
+    chiso::app::process::limit_malloc_arenas();
     let result = match Cli::parse().command {
         Command::Replay(args) => run_replay(args),
         Command::Run(args) => chiso::app::run::main(args),

@@ -7,6 +7,26 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use tracing_subscriber::EnvFilter;
 
+/// Caps glibc's malloc arenas at two, unless `MALLOC_ARENA_MAX` says otherwise. Call it first,
+/// before any thread starts.
+///
+/// glibc gives threads that allocate at the same time arenas of their own, up to eight per core;
+/// librdkafka's broker threads (one op per fetched message, decompressed fetch buffers) and the
+/// engine workers then leave memory free but held in many half-used arenas. Measured on
+/// `chiso run` catching up on 1 M events, two runs each: country-sized registry (4,206 agencies)
+/// peak RSS 355–397 MB → 245–256 MB (one arena: 239–246 MB); sample province 188–191 → 164–177
+/// MB, consumed in 3.3–3.6 s either way.
+pub fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets an allocator parameter; it is called before other threads
+        // exist. A refusal (0) leaves glibc's default, which is harmless.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
+
 /// Logs to standard error at `level` (an `EnvFilter` directive), overridden by `RUST_LOG`, as
 /// text (coloured on a terminal) or as JSON lines. A subscriber installed already is kept.
 pub fn init_logging(level: &str, json: bool) {
