@@ -17,6 +17,7 @@ pub mod health;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
+use compact_str::CompactString;
 use dashmap::DashMap;
 
 pub use health::EngineHealth;
@@ -26,12 +27,15 @@ use crate::core::{
     AgencyIdx, AgencyResult, Engine, OpenChange, OpenDossier, Registry, ScoringModel, Timestamp,
 };
 
-/// An open dossier in an operator list (owned copy).
+/// An open dossier in an operator list (owned copy). Its strings are kept inline up to 24 bytes
+/// (dossier ids and procedure codes are shorter), not on the heap: a set holds every open
+/// dossier of its source (country-sized registry, 1 M events: 280,000 open dossiers, whose sets
+/// were the largest single item of the heap at its peak, 51 MB, with two heap strings each).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenItem {
-    pub dossier_id: String,
+    pub dossier_id: CompactString,
     pub agency: AgencyIdx,
-    pub procedure: Option<String>,
+    pub procedure: Option<CompactString>,
     pub received_at: Timestamp,
     pub due: Timestamp,
     pub late: bool,
@@ -60,9 +64,9 @@ impl OpenItem {
 
     fn of(d: &OpenDossier<'_>) -> Self {
         OpenItem {
-            dossier_id: d.id.to_owned(),
+            dossier_id: CompactString::new(d.id),
             agency: d.agency,
-            procedure: d.procedure.map(str::to_owned),
+            procedure: d.procedure.map(CompactString::new),
             received_at: d.received_at,
             due: d.due,
             late: d.late,
