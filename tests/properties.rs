@@ -1353,7 +1353,11 @@ fn a_year_roll_drops_the_year_before() {
         assert_eq!(catch_up.ingest(ev), Ingested::Applied);
     }
     // The catch-up dropped as it went, before its clock moved.
-    assert!(catch_up.expired_count() > 20_000, "{}", catch_up.expired_count());
+    assert!(
+        catch_up.expired_count() > 20_000,
+        "{}",
+        catch_up.expired_count()
+    );
     live.advance_to(Timestamp::from_nanos(at));
     catch_up.advance_to(Timestamp::from_nanos(at));
     // Every 2024 dossier processed or rejected before 2025; not the open ones.

@@ -251,6 +251,8 @@ impl Feeder {
             .store(self.engine.dossier_count() as i64, Ordering::Relaxed);
         h.dossiers_pending
             .store(self.engine.pending() as i64, Ordering::Relaxed);
+        h.dossiers_expired
+            .store(self.engine.expired_count() as i64, Ordering::Relaxed);
         h.partitions_owned.store(1, Ordering::Relaxed);
         // Everything due by the simulated clock is fed each tick: the demo never lags.
         h.set_lag(0, 0);

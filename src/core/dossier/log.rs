@@ -126,7 +126,8 @@ impl Logs {
     /// Copies every log, and the event ids its entries keep, into fresh chunks; `dossiers` must
     /// be every dossier of this store (the logs of dossiers removed before are then freed).
     pub(crate) fn compact(&mut self, dossiers: &mut Slab<Dossier>) {
-        self.entries.compact(dossiers.iter_mut().map(|d| &mut d.log));
+        self.entries
+            .compact(dossiers.iter_mut().map(|d| &mut d.log));
         let old = std::mem::take(&mut self.ties);
         for d in dossiers.iter_mut() {
             for e in self.entries.get_mut(d.log) {

@@ -102,7 +102,8 @@ impl Engine {
     }
 
     /// Moves the bound to the oldest period tracked at the clock (or its floor) and, when it
-    /// moved, counts the dossiers now droppable: once a year with rolling periods.
+    /// moved, counts the dossiers now droppable: when the oldest tracked period changes (once a
+    /// year with the default rolling periods).
     pub(super) fn refresh_expiry_bound(&mut self) {
         let at = self.now.max(self.expiry.floor);
         let bound = bound_at(&self.settings.periods, at);

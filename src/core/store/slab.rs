@@ -53,7 +53,10 @@ impl<T> Slab<T> {
                 continue;
             }
             if kept != i {
-                let (to, from) = ((kept >> CHUNK_BITS, kept & (CHUNK - 1)), (i >> CHUNK_BITS, i & (CHUNK - 1)));
+                let (to, from) = (
+                    (kept >> CHUNK_BITS, kept & (CHUNK - 1)),
+                    (i >> CHUNK_BITS, i & (CHUNK - 1)),
+                );
                 if to.0 == from.0 {
                     self.chunks[to.0].swap(to.1, from.1);
                 } else {
@@ -120,7 +123,10 @@ mod tests {
             assert_eq!(v, &i.to_string());
             i % 3 == 0
         });
-        let want: Vec<String> = (0..(CHUNK * 3 + 5)).step_by(3).map(|i| i.to_string()).collect();
+        let want: Vec<String> = (0..(CHUNK * 3 + 5))
+            .step_by(3)
+            .map(|i| i.to_string())
+            .collect();
         assert_eq!(s.iter().cloned().collect::<Vec<_>>(), want);
         assert_eq!(s.len(), want.len());
         assert_eq!(s.chunks.len(), want.len().div_ceil(CHUNK));
