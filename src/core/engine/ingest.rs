@@ -112,9 +112,20 @@ impl Engine {
         let d = &mut self.dossiers[idx as usize];
         let (at, id, kind) = (ev.occurred_at, &ev.id, &ev.kind);
         let bound = self.expiry.bound;
-        let was_settled = bound > Timestamp::MIN && d.settled_before(bound, &self.logs);
+        // Only a `received`, an end or a rejection can settle a dossier: the other events (most
+        // of them) skip the two looks at its log.
+        let may_settle = bound > Timestamp::MIN
+            && matches!(
+                kind,
+                EventKind::Received(_)
+                    | EventKind::Processed { .. }
+                    | EventKind::Returned
+                    | EventKind::Withdrawn
+                    | EventKind::Rejected
+            );
+        let was_settled = may_settle && d.settled_before(bound, &self.logs);
         d.apply(at, id, kind, &self.calendar, &mut self.logs);
-        if bound > Timestamp::MIN && !was_settled && d.settled_before(bound, &self.logs) {
+        if may_settle && !was_settled && d.settled_before(bound, &self.logs) {
             self.expiry.droppable += 1;
         }
         if self.logs.wasteful() {
