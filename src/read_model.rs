@@ -13,14 +13,15 @@
 //! pass; nothing is held across an `.await`.
 
 pub mod health;
+pub mod readiness;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use compact_str::CompactString;
 use dashmap::DashMap;
 
 pub use health::EngineHealth;
+pub use readiness::{Needs, Partitions, Readiness, Rollup, Unavailable};
 
 use crate::core::stake::AtRisk;
 use crate::core::{
@@ -177,8 +178,7 @@ struct Inner {
     sources: DashMap<u32, Arc<Snapshot>>,
     open: DashMap<u32, Arc<RwLock<OpenSet>>>,
     health: Arc<EngineHealth>,
-    ready: AtomicBool,
-    kafka_reachable: AtomicBool,
+    readiness: Readiness,
 }
 
 impl ReadModel {
@@ -190,8 +190,7 @@ impl ReadModel {
                 sources: DashMap::new(),
                 open: DashMap::new(),
                 health: Arc::new(EngineHealth::default()),
-                ready: AtomicBool::new(false),
-                kafka_reachable: AtomicBool::new(true),
+                readiness: Readiness::default(),
             }),
         }
     }
@@ -239,27 +238,48 @@ impl ReadModel {
             .collect()
     }
 
-    /// Whether the owners' state is complete (restored and caught up).
+    /// What this instance holds, as the owners last said: readiness and coverage.
+    pub fn readiness(&self) -> &Readiness {
+        &self.inner.readiness
+    }
+
+    /// For an owner of the whole state in one process (`chiso demo`, tests): every partition
+    /// and the results, restored (`ready`) or still being built.
     pub fn set_ready(&self, ready: bool) {
-        self.inner.ready.store(ready, Ordering::Relaxed);
+        let r = &self.inner.readiness;
+        r.set_partitions(Partitions::Assigned {
+            owned: 1,
+            total: 1,
+            restored: ready,
+        });
+        r.set_rollup(if ready {
+            Rollup::Serving
+        } else {
+            Rollup::Restoring
+        });
     }
 
     /// Whether Kafka answers, as the clients last saw it; `true` if it changed. Any client may
     /// report it down (librdkafka's "all brokers down"), from any thread; the pipeline reports
     /// it up again once a transaction commits or a metadata request succeeds.
     pub fn set_kafka_reachable(&self, up: bool) -> bool {
-        self.inner.kafka_reachable.swap(up, Ordering::Relaxed) != up
+        self.inner.readiness.set_kafka_reachable(up)
     }
 
     pub fn kafka_reachable(&self) -> bool {
-        self.inner.kafka_reachable.load(Ordering::Relaxed)
+        self.inner.readiness.kafka_reachable()
     }
 
-    /// Ready to serve results (`/readyz`): state complete and Kafka reachable. While the
-    /// brokers are away the figures stop moving, so a load balancer should prefer another
-    /// instance.
+    /// Ready (`/readyz`): this instance's share of the work assigned and restored, its role in
+    /// the roll-up known, Kafka reachable, not shutting down. While the brokers are away the
+    /// figures stop moving, so a load balancer should prefer another instance.
     pub fn is_ready(&self) -> bool {
-        self.inner.ready.load(Ordering::Relaxed) && self.kafka_reachable()
+        self.inner.readiness.check_ready().is_ok()
+    }
+
+    /// `Ok` when this instance can answer completely what `needs` asks, else why not.
+    pub fn serves(&self, needs: Needs) -> Result<(), Unavailable> {
+        self.inner.readiness.check(needs)
     }
 }
 

@@ -285,6 +285,8 @@ impl Feeder {
     ) {
         let t = Instant::now();
         let mut backlog = 0;
+        // Restoring until the backlog is replayed.
+        self.live.set_ready(false);
         loop {
             let n = self.feed(sim_start, MAX_EVENTS_PER_TICK);
             backlog += n;
@@ -348,6 +350,6 @@ impl Feeder {
                 last_log = Instant::now();
             }
         }
-        self.live.set_ready(false);
+        self.live.readiness().set_stopping();
     }
 }

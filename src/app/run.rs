@@ -81,7 +81,7 @@ async fn serve(cfg: Arc<RunConfig>) -> Result<()> {
     let reporter = tokio::spawn(report_progress(health, cancel.clone()));
 
     super::process::wait_for_signal(&cancel).await;
-    live.set_ready(false);
+    live.readiness().set_stopping();
     cancel.cancel();
     let timeout = cfg.shutdown_timeout();
     super::process::start_watchdog("run", timeout).context("starting the shutdown watchdog")?;

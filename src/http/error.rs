@@ -4,6 +4,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::read_model::Unavailable;
+
 /// An API error. `code` is stable for clients; `error` is for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -51,14 +53,13 @@ impl ApiError {
         }
     }
 
-    /// The engines' state is not complete (restoring, catching up, Kafka away): an empty
-    /// answer would read as "nothing is overdue".
-    pub fn not_ready() -> Self {
+    /// This instance cannot answer completely now (see [`Unavailable`]): an empty answer would
+    /// read as "nothing is overdue".
+    pub fn unavailable(why: Unavailable) -> Self {
         ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "not_ready",
-            message: "the engine state is being restored or caught up; retry shortly (see /readyz)"
-                .into(),
+            code: why.code(),
+            message: why.to_string(),
         }
     }
 
@@ -99,7 +100,10 @@ impl IntoResponse for ApiError {
                 header::HeaderValue::from_static("Bearer realm=\"chiso\""),
             );
         }
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        // Asking again here helps only while the instance starts, restores or Kafka is away;
+        // results served elsewhere or incomplete lists stay so until a rebalance.
+        let retry = !matches!(self.code, "results_elsewhere" | "lists_incomplete");
+        if self.status == StatusCode::SERVICE_UNAVAILABLE && retry {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));

@@ -36,7 +36,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use error::ApiError;
 
-use crate::read_model::ReadModel;
+use crate::read_model::{Needs, Partitions, ReadModel, Rollup};
 
 /// Default page size of the operator lists.
 pub const DEFAULT_LIMIT: usize = 50;
@@ -107,12 +107,26 @@ pub fn router(state: AppState) -> Router {
             Router::new()
                 .route("/api/v1/results", get(api::results))
                 .route("/api/v1/agencies/{id}", get(api::agency))
+                .route_layer(axum::middleware::from_fn_with_state(
+                    (state.clone(), Needs::Results),
+                    only_when_served,
+                )),
+        )
+        .merge(
+            Router::new()
                 .route("/api/v1/agencies/{id}/overdue", get(operator::overdue))
                 .route("/api/v1/agencies/{id}/due-soon", get(operator::due_soon))
+                .route_layer(axum::middleware::from_fn_with_state(
+                    (state.clone(), Needs::OpenDossiers),
+                    only_when_served,
+                )),
+        )
+        .merge(
+            Router::new()
                 .route("/api/v1/agencies/{id}/at-stake", get(stake::at_stake))
                 .route_layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
-                    only_when_ready,
+                    (state.clone(), Needs::Both),
+                    only_when_served,
                 )),
         )
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed() })
@@ -132,16 +146,16 @@ pub async fn serve(
     server::serve_with_limits(listener, router(state), shutdown).await
 }
 
-/// The API answers 503 (with `Retry-After`) until the state it reads from is complete.
-async fn only_when_ready(
-    State(state): State<AppState>,
+/// The API answers 503 until this instance can answer what the route needs completely (see
+/// [`crate::read_model::readiness`]), with the reason.
+async fn only_when_served(
+    State((state, needs)): State<(AppState, Needs)>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if state.live.is_ready() {
-        next.run(request).await
-    } else {
-        ApiError::not_ready().into_response()
+    match state.live.serves(needs) {
+        Ok(()) => next.run(request).await,
+        Err(why) => ApiError::unavailable(why).into_response(),
     }
 }
 
@@ -150,18 +164,33 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    let ready = state.live.is_ready();
-    let status = if ready {
+    let r = state.live.readiness();
+    let ready = r.check_ready();
+    let status = if ready.is_ok() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (
-        status,
-        Json(serde_json::json!({
-            "ready": ready,
-            "status": if ready { "ready" } else { "not_ready" },
-        })),
-    )
-        .into_response()
+    let mut body = serde_json::json!({
+        "ready": ready.is_ok(),
+        "status": if ready.is_ok() { "ready" } else { "not_ready" },
+    });
+    match ready {
+        Err(why) => {
+            body["reason"] = why.reason().unwrap_or(why.code()).into();
+            body["message"] = why.to_string().into();
+        }
+        Ok(()) => {
+            if let Partitions::Assigned { owned, total, .. } = r.partitions() {
+                body["partitions"] = serde_json::json!({ "owned": owned, "total": total });
+            }
+            body["results"] = if r.rollup() == Rollup::Serving {
+                "served"
+            } else {
+                "elsewhere"
+            }
+            .into();
+        }
+    }
+    (status, Json(body)).into_response()
 }

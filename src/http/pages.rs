@@ -19,7 +19,7 @@ use super::api::{period_kind, query};
 use super::{ApiError, AppState};
 use crate::core::stake::{at_stake, AtRisk};
 use crate::core::{AgencyIdx, AgencyResult, Count, PeriodKind, ScoringModel};
-use crate::read_model::current_results;
+use crate::read_model::{current_results, Needs, Unavailable};
 
 mod agency;
 mod text;
@@ -160,15 +160,20 @@ fn nav(lang: &Lang, base: &str, kind: PeriodKind, extra: &str) -> String {
     s
 }
 
-fn not_ready(lang: &Lang) -> Response {
-    html(
+fn unavailable(lang: &Lang, why: Unavailable) -> Response {
+    let mut r = html(
         StatusCode::SERVICE_UNAVAILABLE,
         page(
             lang,
             lang.title,
-            &format!("<main><p>{}</p></main>", lang.not_ready),
+            &format!("<main><p>{}</p></main>", lang.unavailable(why)),
         ),
-    )
+    );
+    if why.transient() {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+    }
+    r
 }
 
 /// `GET /?period=&level=&lang=&sort=&view=`: every agency's result of the current period (or,
@@ -180,8 +185,8 @@ pub(super) async fn ranking(
     let q = query(q, &["period", "level", "lang", "sort", "view"])?;
     let lang = lang_of(&q)?;
     let kind = period_kind(&q)?;
-    if !state.live.is_ready() {
-        return Ok(not_ready(lang));
+    if let Err(why) = state.live.serves(Needs::Results) {
+        return Ok(unavailable(lang, why));
     }
     let registry = state.live.registry();
     let model = state.live.model();

@@ -22,7 +22,7 @@ use super::stake::price;
 use super::{ApiError, AppState};
 use crate::core::time::NANOS_PER_SEC;
 use crate::core::PeriodKind;
-use crate::read_model::{current_results, OpenItem};
+use crate::read_model::{current_results, Needs, OpenItem};
 
 /// Rows of each list on the page (the CSV has them all).
 const PAGE_ROWS: usize = 500;
@@ -106,9 +106,10 @@ pub(super) async fn worklist(
         return Ok(r);
     }
     let root = lookup(&state, &id)?;
-    if !state.live.is_ready() {
-        return Err(ApiError::not_ready());
-    }
+    state
+        .live
+        .serves(Needs::Both)
+        .map_err(ApiError::unavailable)?;
     let registry = state.live.registry();
     let snapshots = state.live.snapshots();
     let current = current_results(registry.len(), &snapshots);

@@ -33,7 +33,7 @@ use super::txn::{Out, Transactor};
 use crate::core::{score_pooled, AgencyResult, Own, Period, Timestamp};
 use crate::kafka::config::KafkaConfig;
 use crate::read_model::EngineHealth;
-use crate::read_model::{ReadModel, Snapshot};
+use crate::read_model::{ReadModel, Rollup, Snapshot};
 use crate::wire::partials;
 use crate::wire::result_json;
 
@@ -48,6 +48,7 @@ pub fn run(
     cancel: CancellationToken,
 ) -> Result<(), PipelineError> {
     run_sessions("stage 2", &cancel, &health, || {
+        live.readiness().set_rollup(Rollup::Unknown);
         session(&cfg, &live, &health, &cancel)
     })
 }
@@ -151,6 +152,10 @@ impl ConsumerContext for RollupCtx {
             if let Err(e) = r {
                 shared.broken.get_or_insert(e);
             }
+            if err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && !shared.owned {
+                // The rebalance ended and another instance owns the roll-up partition.
+                shared.live.readiness().set_rollup(Rollup::Standby);
+            }
             return;
         }
         match err {
@@ -165,6 +170,7 @@ impl ConsumerContext for RollupCtx {
                         .get_or_insert(op("assigning the partials partition")(e));
                 }
                 shared.owned = true;
+                shared.live.readiness().set_rollup(Rollup::Restoring);
                 shared.needs_restore = true;
                 shared.caught_up = false;
                 shared.figures.clear();
@@ -186,6 +192,8 @@ impl ConsumerContext for RollupCtx {
                 }
                 shared.owned = false;
                 shared.live.withdraw(LIVE_SOURCE);
+                // Unknown until the rebalance ends with the next assignment.
+                shared.live.readiness().set_rollup(Rollup::Unknown);
                 if let Err(e) = consumer.incremental_unassign(tpl) {
                     shared
                         .broken
@@ -356,6 +364,7 @@ impl RollupState {
                     results: self.current.values().flatten().cloned().collect(),
                 },
             );
+            self.live.readiness().set_rollup(Rollup::Serving);
         }
         Ok(())
     }
@@ -474,6 +483,7 @@ fn session(
         if c.owned {
             c.live.withdraw(LIVE_SOURCE);
         }
+        c.live.readiness().set_rollup(Rollup::Unknown);
         c.owned = false;
         c.producer.take()
     };
@@ -494,6 +504,7 @@ fn session_inner(
             client: "stage 2 producer",
         },
         cfg.transaction_timeout / 2,
+        cancel,
     )?;
     shared.lock().expect("session state lock").producer = Some(producer);
     let group = format!("{}-rollup", cfg.group_id);

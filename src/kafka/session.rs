@@ -31,6 +31,12 @@ pub fn run_sessions(
     while !cancel.is_cancelled() {
         match session() {
             Ok(()) => return Ok(()),
+            Err(e) if cancel.is_cancelled() => {
+                // Stopping: nothing is restarted. What was not committed is consumed again by
+                // the next owner (exactly once holds either way).
+                warn!(stage, error = %e, "session ended on an error while stopping");
+                return Ok(());
+            }
             Err(e) if e.retryable() => {
                 let delay = backoff.next_delay();
                 warn!(

@@ -21,6 +21,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::TopicPartitionList;
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, error, warn};
 
 use super::client::ProducerCtx;
@@ -87,13 +88,29 @@ fn guarded<T: Send + 'static>(
     })
 }
 
+/// `init_transactions` in short steps (a timed-out call may be repeated) within
+/// [`CALL_TIMEOUT`], until it succeeds, fails for good or `cancel` is cancelled.
+fn init_transactions(p: &Client, cancel: &CancellationToken) -> Result<(), PipelineError> {
+    const STEP: Duration = Duration::from_millis(500);
+    let deadline = Instant::now() + CALL_TIMEOUT;
+    loop {
+        match p.init_transactions(STEP) {
+            Err(KafkaError::Transaction(e))
+                if e.is_retriable() && !cancel.is_cancelled() && Instant::now() < deadline => {}
+            r => return r.map_err(op("initialising transactions")),
+        }
+    }
+}
+
 impl Transactor {
     /// Creates the producer and fences any previous producer with the same transactional id
     /// (its open transaction is aborted).
+    /// Gives up early when `cancel` is cancelled (a stop does not wait for an absent broker).
     pub fn new(
         config: &rdkafka::ClientConfig,
         context: ProducerCtx,
         patience: Duration,
+        cancel: &CancellationToken,
     ) -> Result<Self, PipelineError> {
         let producer: Arc<Client> = Arc::new(
             config
@@ -107,13 +124,11 @@ impl Transactor {
             hung: false,
             patience,
         };
+        let cancel = cancel.clone();
         t.run(
             "initialising transactions",
             CALL_TIMEOUT + HANG_GRACE,
-            move || {
-                p.init_transactions(CALL_TIMEOUT)
-                    .map_err(op("initialising transactions"))
-            },
+            move || init_transactions(&p, &cancel),
         )?;
         Ok(t)
     }

@@ -24,8 +24,8 @@ pub(in crate::http) async fn agency(
     let lang = lang_of(&q)?;
     let kind = period_kind(&q)?;
     let root = lookup(&state, &id)?;
-    if !state.live.is_ready() {
-        return Ok(not_ready(lang));
+    if let Err(why) = state.live.serves(Needs::Results) {
+        return Ok(unavailable(lang, why));
     }
     let registry = state.live.registry();
     let model = state.live.model();
@@ -154,41 +154,19 @@ pub(in crate::http) async fn agency(
         }
     }
     body.push_str("</tbody></table></div>");
-    // The period-end projection, from the open dossiers of the subtree.
-    let mut risks: Vec<AtRisk> = Vec::new();
-    for set in state.live.open_sets() {
-        let set = set.read().expect("open set lock");
-        risks.extend(
-            set.items()
-                .filter(|i| registry.in_subtree(i.agency, root))
-                .filter_map(|i| i.at_risk()),
-        );
+    // The period-end projection, from the open dossiers of the subtree: only where this
+    // instance holds all of them.
+    match state.live.serves(Needs::OpenDossiers) {
+        Ok(()) => projection(&mut body, &state, lang, root, r),
+        Err(why) => {
+            let _ = write!(
+                body,
+                "<h2>{}</h2><p class=\"note\" data-unavailable>{}</p>",
+                lang.projection,
+                lang.unavailable(why)
+            );
+        }
     }
-    let reported = |i: usize| {
-        r.card.indicators[i]
-            .as_ref()
-            .map_or((0, 0), |v| (v.numerator.max(0) as u64, v.denominator))
-    };
-    let stake = at_stake(model, &r.counts, reported, &risks, r.period.end());
-    let proj = |card: &crate::core::scoring::ScoreCard| {
-        card.score_tenths.map_or_else(
-            || lang.no_score.to_owned(),
-            |t| format!("{:.1}", t as f64 / 10.0),
-        )
-    };
-    let _ = write!(
-        body,
-        "<h2>{}</h2><ul><li>{}: <b data-best>{}</b></li><li>{}: <b data-worst>{}</b> \
-         ({} {})</li></ul><p class=\"note\">{}</p>",
-        lang.projection,
-        lang.best,
-        proj(&stake.now),
-        lang.worst,
-        proj(&stake.worst),
-        stake.due_in_period,
-        lang.due_in_period,
-        lang.late_forever
-    );
     let _ = write!(
         body,
         "<p><a href=\"{base}/worklist?lang={}\">{}</a></p>",
@@ -291,4 +269,44 @@ fn trend(
     }
     s.push_str("</svg>");
     s
+}
+
+/// The period-end projection of `root`'s result `r`, from the open dossiers of its subtree.
+fn projection(body: &mut String, state: &AppState, lang: &Lang, root: AgencyIdx, r: &AgencyResult) {
+    let registry = state.live.registry();
+    let model = state.live.model();
+    let mut risks: Vec<AtRisk> = Vec::new();
+    for set in state.live.open_sets() {
+        let set = set.read().expect("open set lock");
+        risks.extend(
+            set.items()
+                .filter(|i| registry.in_subtree(i.agency, root))
+                .filter_map(|i| i.at_risk()),
+        );
+    }
+    let reported = |i: usize| {
+        r.card.indicators[i]
+            .as_ref()
+            .map_or((0, 0), |v| (v.numerator.max(0) as u64, v.denominator))
+    };
+    let stake = at_stake(model, &r.counts, reported, &risks, r.period.end());
+    let proj = |card: &crate::core::scoring::ScoreCard| {
+        card.score_tenths.map_or_else(
+            || lang.no_score.to_owned(),
+            |t| format!("{:.1}", t as f64 / 10.0),
+        )
+    };
+    let _ = write!(
+        body,
+        "<h2>{}</h2><ul><li>{}: <b data-best>{}</b></li><li>{}: <b data-worst>{}</b> \
+         ({} {})</li></ul><p class=\"note\">{}</p>",
+        lang.projection,
+        lang.best,
+        proj(&stake.now),
+        lang.worst,
+        proj(&stake.worst),
+        stake.due_in_period,
+        lang.due_in_period,
+        lang.late_forever
+    );
 }

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use crate::http::ApiError;
+use crate::read_model::Unavailable;
 
 /// The texts of one language.
 pub(in crate::http) struct Lang {
@@ -23,7 +24,6 @@ pub(in crate::http) struct Lang {
     pub(in crate::http) due_soon: &'static str,
     pub(in crate::http) no_score: &'static str,
     pub(in crate::http) evaluated: &'static str,
-    pub(in crate::http) not_ready: &'static str,
     pub(in crate::http) groups: &'static str,
     pub(in crate::http) indicators: &'static str,
     pub(in crate::http) indicator: &'static str,
@@ -68,7 +68,6 @@ pub(in crate::http) const VI: Lang = Lang {
     due_soon: "Sắp đến hạn",
     no_score: "chưa có điểm",
     evaluated: "Tính đến",
-    not_ready: "Dữ liệu đang được khôi phục, vui lòng thử lại sau ít giây.",
     groups: "Nhóm chỉ số",
     indicators: "Chỉ số thành phần",
     indicator: "Chỉ số",
@@ -119,7 +118,6 @@ pub(in crate::http) const EN: Lang = Lang {
     due_soon: "Due soon",
     no_score: "no score yet",
     evaluated: "As of",
-    not_ready: "The data is being restored; please retry in a few seconds.",
     groups: "Groups",
     indicators: "Indicators",
     indicator: "Indicator",
@@ -187,5 +185,42 @@ pub(in crate::http) fn lang_of(q: &HashMap<String, String>) -> Result<&'static L
             "bad_lang",
             format!("lang must be vi or en, got `{other}`"),
         )),
+    }
+}
+
+impl Lang {
+    /// Why a page (or a part of it) cannot be shown by this instance now, for people.
+    pub(in crate::http) fn unavailable(&self, why: Unavailable) -> &'static str {
+        let vi = self.code == "vi";
+        match why {
+            Unavailable::Joining | Unavailable::Restoring if vi => {
+                "Dữ liệu đang được khôi phục, vui lòng thử lại sau ít giây."
+            }
+            Unavailable::Joining | Unavailable::Restoring => {
+                "The data is being restored; please retry in a few seconds."
+            }
+            Unavailable::KafkaUnreachable if vi => {
+                "Mất kết nối tới Kafka: số liệu có thể chưa cập nhật, vui lòng thử lại sau."
+            }
+            Unavailable::KafkaUnreachable => {
+                "Kafka is unreachable: the figures may be out of date; please retry later."
+            }
+            Unavailable::ShuttingDown if vi => "Máy chủ đang dừng, vui lòng thử lại sau.",
+            Unavailable::ShuttingDown => "This server is shutting down; please retry later.",
+            Unavailable::ResultsElsewhere if vi => {
+                "Kết quả do một máy chủ khác trong cụm cung cấp, không phải máy chủ này."
+            }
+            Unavailable::ResultsElsewhere => {
+                "The results are served by another server of the group, not by this one."
+            }
+            Unavailable::ListsIncomplete { .. } if vi => {
+                "Máy chủ này chỉ giữ một phần hồ sơ đang xử lý nên không thể lập danh sách \
+                 hay dự báo đầy đủ."
+            }
+            Unavailable::ListsIncomplete { .. } => {
+                "This server holds only part of the open dossiers, so it cannot give complete \
+                 lists or projections."
+            }
+        }
     }
 }

@@ -38,7 +38,7 @@ use super::session::{drop_bounded, run_sessions};
 use super::txn::{Out, Transactor};
 use crate::kafka::config::KafkaConfig;
 use crate::read_model::EngineHealth;
-use crate::read_model::ReadModel;
+use crate::read_model::{Partitions, ReadModel};
 use topics::check_topics;
 use worker::{Cmd, Flushed, Worker};
 
@@ -55,7 +55,7 @@ pub fn run(
     cancel: CancellationToken,
 ) -> Result<(), PipelineError> {
     run_sessions("stage 1", &cancel, &health, || {
-        live.set_ready(false);
+        live.readiness().set_partitions(Partitions::Unassigned);
         session(&cfg, &live, &health, &cancel)
     })
 }
@@ -84,6 +84,11 @@ struct IngestState {
     last_partials: Instant,
     /// Set when the session can no longer be trusted; the main loop then ends it.
     broken: Option<PipelineError>,
+    /// The events topic's partitions.
+    total: u32,
+    /// Whether the group has given this session its partitions (and no revoke came since):
+    /// until then what it owns is not its share of the work.
+    assigned: bool,
 }
 
 /// The consumer context: rebalance callbacks with access to the session shared.
@@ -300,6 +305,20 @@ impl IngestState {
     fn all_restored(&self) -> bool {
         self.workers.values().all(|w| w.restored)
     }
+
+    /// Tells the read model what this session owns (readiness and completeness of the lists).
+    fn report_ownership(&self) {
+        let p = if self.assigned {
+            Partitions::Assigned {
+                owned: self.workers.len() as u32,
+                total: self.total,
+                restored: self.all_restored(),
+            }
+        } else {
+            Partitions::Unassigned
+        };
+        self.live.readiness().set_partitions(p);
+    }
 }
 
 fn session(
@@ -322,6 +341,8 @@ fn session(
         committed: HashMap::new(),
         last_partials: Instant::now(),
         broken: None,
+        total: 0,
+        assigned: false,
     }));
     let result = session_inner(cfg, live, cancel, &shared);
     // Break the cycle consumer → context → shared → queues → consumer, outside the lock: the last
@@ -350,6 +371,7 @@ fn session_inner(
             client: "stage 1 producer",
         },
         cfg.transaction_timeout / 2,
+        cancel,
     )?;
     let consumer: Arc<BaseConsumer<IngestCtx>> = Arc::new(
         client::group_consumer(cfg, &cfg.group_id, "events", false, 100)
@@ -359,10 +381,11 @@ fn session_inner(
             })
             .map_err(op("creating the events consumer"))?,
     );
-    let partitions = check_topics(&consumer, cfg)?;
+    let partitions = check_topics(&consumer, cfg, cancel)?;
     {
         let mut c = shared.lock().expect("session state lock");
         c.producer = Some(producer);
+        c.total = partitions as u32;
         for p in 0..partitions {
             let q = consumer
                 .split_partition_queue(&topics.events, p)
@@ -421,8 +444,10 @@ fn session_inner(
                 // An idle pipeline has no commit to prove that the brokers are back.
                 client::note_reachable(live);
             }
-            let c = shared.lock().expect("session state lock");
-            live.set_ready(c.all_restored() && !cancel.is_cancelled());
+            shared
+                .lock()
+                .expect("session state lock")
+                .report_ownership();
         }
     }
 }

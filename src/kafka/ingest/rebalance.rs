@@ -51,6 +51,13 @@ impl ConsumerContext for IngestCtx {
             if let Err(e) = r {
                 self.break_session(e);
             }
+            if err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+                // The end of a rebalance that gave this instance nothing new: what it owns now
+                // is its share.
+                let mut shared = self.shared.lock().expect("session state lock");
+                shared.assigned = true;
+                shared.report_ownership();
+            }
             return;
         }
         let partitions: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
@@ -77,10 +84,10 @@ impl ConsumerContext for IngestCtx {
                 if let Err(e) = consumer.incremental_assign(&assignment) {
                     self.break_session(op("assigning partitions")(e));
                 }
-                self.shared
-                    .lock()
-                    .expect("session state lock")
-                    .start_workers(&partitions);
+                let mut shared = self.shared.lock().expect("session state lock");
+                shared.start_workers(&partitions);
+                shared.assigned = true;
+                shared.report_ownership();
             }
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
                 let lost = consumer.assignment_lost();
@@ -88,6 +95,9 @@ impl ConsumerContext for IngestCtx {
                 let group = consumer.group_metadata();
                 {
                     let mut shared = self.shared.lock().expect("session state lock");
+                    // Not ready until the rebalance ends with the next assignment.
+                    shared.assigned = false;
+                    shared.report_ownership();
                     if lost || group.is_none() {
                         shared.discard_workers(&partitions);
                         shared.broken.get_or_insert(PipelineError::AssignmentLost);

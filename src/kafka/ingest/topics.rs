@@ -1,8 +1,10 @@
 //! The topics stage 1 needs, checked at the start of a session.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use tokio_util::sync::CancellationToken;
 
 use super::IngestCtx;
 use crate::kafka::config::KafkaConfig;
@@ -12,12 +14,19 @@ use crate::kafka::error::{op, PipelineError};
 pub(super) fn check_topics(
     consumer: &BaseConsumer<IngestCtx>,
     cfg: &KafkaConfig,
+    cancel: &CancellationToken,
 ) -> Result<i32, PipelineError> {
     let t = &cfg.topics;
     let count = |topic: &str| -> Result<i32, PipelineError> {
-        let md = consumer
-            .fetch_metadata(Some(topic), Duration::from_secs(10))
-            .map_err(op("fetching topic metadata"))?;
+        // In steps of a second within 10 s: a stop does not wait for an absent broker.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let md = loop {
+            match consumer.fetch_metadata(Some(topic), Duration::from_secs(1)) {
+                Err(KafkaError::MetadataFetch(RDKafkaErrorCode::OperationTimedOut))
+                    if !cancel.is_cancelled() && Instant::now() < deadline => {}
+                r => break r.map_err(op("fetching topic metadata"))?,
+            }
+        };
         let m = md.topics().first().ok_or_else(|| {
             PipelineError::TopicsChanged(format!("no metadata for topic {topic}"))
         })?;
