@@ -57,17 +57,18 @@
 //!   binary state batches of the changelog, the dead-letter headers.
 //! - [`accept`] — the one accept path: bytes → decode → ingest → outcome, and its tally.
 //! - [`read_model`] — what HTTP and metrics serve: results snapshots, open-dossier sets,
-//!   readiness, engine health atomics.
+//!   readiness and coverage (`readiness`), engine health atomics.
 //! - [`kafka`] — the Kafka adapter of `chiso run`: its own [`kafka::KafkaConfig`], typed
 //!   [`kafka::PipelineError`], client settings and contexts (`client`), the session loop
-//!   (`session`), transactions (`txn`), stage 1 (`ingest`: session, partition `worker`,
-//!   `changelog` restore) and stage 2 (`rollup`).
+//!   (`session`), transactions (`txn`), the topic layout (`layout`), stage 1 (`ingest`:
+//!   session, partition `worker`, `changelog` restore) and stage 2 (`rollup`).
 //! - [`http`] — the read-only HTTP API, `/metrics` (a scrape function handed in by the app),
 //!   `/healthz`, `/readyz` (axum).
 //! - [`metrics`] — the owned Prometheus registry: health and indicator series built at scrape
 //!   time from the read model.
 //! - [`sim`] — the realistic event generator and the accelerated clock of `chiso demo`.
-//! - [`app`] — the commands (`replay`, `run`, `demo`, `generate`), the layered run
+//! - [`app`] — the commands (`replay`, `run`, `demo`, `generate`, `report`, `produce`,
+//!   `topics`), the layered run
 //!   configuration (`config`), registry/scoring/holiday files (`files`), the clock (`clock`).
 //!
 //! ## Invariants

@@ -40,6 +40,8 @@ enum Command {
     Report(chiso::app::report::ReportArgs),
     /// Load a file of events (JSON lines) into the events topic, keyed by agency_id.
     Produce(chiso::app::produce::ProduceArgs),
+    /// Create or check the pipeline's five Kafka topics (partitions, cleanup, retention).
+    Topics(chiso::app::topics::TopicsArgs),
 }
 
 #[derive(clap::Args)]
@@ -179,21 +181,15 @@ fn main() -> ExitCode {
         Command::Generate(args) => chiso::app::generate::main(args),
         Command::Report(args) => chiso::app::report::main(args),
         Command::Produce(args) => chiso::app::produce::main(args),
+        Command::Topics(args) => chiso::app::topics::main(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // The reader went away (`chiso replay … | head`): stop quietly, as Unix tools do.
-        Err(e) if broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if chiso::app::process::broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("Error: {e:#}");
             ExitCode::FAILURE
         }
     }
-}
-
-fn broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<io::Error>()
-            .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
-    })
 }

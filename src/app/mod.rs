@@ -11,3 +11,4 @@ pub mod produce;
 pub mod replay;
 pub mod report;
 pub mod run;
+pub mod topics;

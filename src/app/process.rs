@@ -72,3 +72,11 @@ pub fn start_watchdog(command: &'static str, timeout: Duration) -> std::io::Resu
         })
         .map(|_| ())
 }
+
+/// Whether an error comes from a reader that went away (`chiso replay … | head`).
+pub fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

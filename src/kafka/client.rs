@@ -62,6 +62,11 @@ fn base(cfg: &KafkaConfig, client_id: &str) -> ClientConfig {
     c
 }
 
+/// An admin client (topic creation and checks): the pass-through properties (TLS, SASL).
+pub fn admin(cfg: &KafkaConfig) -> ClientConfig {
+    base(cfg, &format!("{}-admin", cfg.instance_id))
+}
+
 /// The consumer of a consumer group: manual, transactional offsets only.
 /// `fetch_wait_ms` is the default of librdkafka's `fetch.wait.max.ms` for this consumer.
 pub fn group_consumer(

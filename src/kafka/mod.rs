@@ -24,6 +24,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod ingest;
+pub mod layout;
 pub mod published;
 pub mod rollup;
 pub mod session;

@@ -15,8 +15,6 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
@@ -149,46 +147,28 @@ impl Cluster {
         script(&["start-node", &i.to_string()], &self.dir, self.port);
     }
 
-    /// Creates the five topics of a pipeline, named after `prefix`.
+    /// Creates the five topics of a pipeline, named after `prefix`, with the layout that
+    /// `chiso topics create` uses.
     pub fn topics(&self, prefix: &str, partitions: i32) -> Topics {
         let t = Topics::named(prefix);
         let rf = if self.nodes >= 3 { 3 } else { 1 };
-        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-            .set("bootstrap.servers", &self.bootstrap)
-            .create()
-            .expect("admin client");
-        let state_cfg = [
-            ("cleanup.policy", "delete"),
-            ("retention.ms", "-1"),
-            ("retention.bytes", "-1"),
-        ];
-        let compact = [("cleanup.policy", "compact")];
-        let specs = vec![
-            NewTopic::new(&t.events, partitions, TopicReplication::Fixed(rf)),
-            state_cfg.iter().fold(
-                NewTopic::new(&t.state, partitions, TopicReplication::Fixed(rf)),
-                |n, (k, v)| n.set(k, v),
-            ),
-            compact.iter().fold(
-                NewTopic::new(&t.partials, 1, TopicReplication::Fixed(rf)),
-                |n, (k, v)| n.set(k, v),
-            ),
-            compact.iter().fold(
-                NewTopic::new(&t.results, 1, TopicReplication::Fixed(rf)),
-                |n, (k, v)| n.set(k, v),
-            ),
-            NewTopic::new(&t.dead_letter, 1, TopicReplication::Fixed(rf)),
-        ];
+        let mut admin = ClientConfig::new();
+        admin.set("bootstrap.servers", &self.bootstrap);
+        let names = chiso::kafka::Topics {
+            events: t.events.clone(),
+            results: t.results.clone(),
+            partials: t.partials.clone(),
+            state: t.state.clone(),
+            dead_letter: t.dead_letter.clone(),
+        };
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        let results = rt
-            .block_on(admin.create_topics(&specs, &AdminOptions::new()))
+        let created = rt
+            .block_on(chiso::kafka::layout::create(&admin, &names, partitions, rf))
             .expect("create topics");
-        for r in results {
-            r.expect("topic created");
-        }
+        assert_eq!(created.len(), 5, "fresh topics: {created:?}");
         t
     }
 }
