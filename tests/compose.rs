@@ -1,8 +1,8 @@
 //! The compose stack of `deploy/compose/`, checked without running a container: the services it
 //! must have, every port published on loopback only, every mounted file present in the project,
 //! every chiso setting accepted by the binary just built (`chiso run --check`, with each
-//! service's variables and the mounted files in place), the topics of `kafka-init` against the
-//! table of docs/kafka.md, and the Prometheus, Alertmanager and Grafana files against what
+//! service's variables and the mounted files in place), `kafka-init` running `chiso topics create`
+//! with the services' configuration and the topic layout against the table of docs/kafka.md, and the Prometheus, Alertmanager and Grafana files against what
 //! mounts them (`promtool check config`, `amtool check-config` when they are installed).
 
 mod support_check;
@@ -25,7 +25,6 @@ const SERVICES: [&str; 7] = [
     "alertmanager",
     "grafana",
 ];
-const TOPICS_SCRIPT: &str = "/opt/kafka/bin/kafka-topics.sh";
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -93,7 +92,7 @@ fn environment(svc: &Value) -> BTreeMap<String, String> {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Mount {
     /// A path relative to deploy/compose/ (bind mount) or a volume name.
     source: String,
@@ -345,7 +344,7 @@ fn the_stack_has_its_services_and_publishes_on_loopback_only() {
 
     let image = |name: &str| scalar(&service(&c, name)["image"]);
     assert_eq!(image("kafka"), KAFKA_IMAGE);
-    assert_eq!(image("kafka-init"), KAFKA_IMAGE);
+    assert_eq!(image("kafka-init"), "chiso:latest");
     for name in CHISO_SERVICES {
         assert_eq!(image(name), "chiso:latest");
     }
@@ -617,93 +616,40 @@ fn kafka_is_one_kraft_node_reachable_from_containers_and_the_host() {
     );
 }
 
-/// One `kafka-topics.sh --create` of kafka-init.
-#[derive(Debug)]
-struct Created {
-    partitions: u32,
-    configs: BTreeMap<String, String>,
-}
-
-/// The topics that kafka-init's script creates, by name; every line of the script must be a
-/// kafka-topics.sh call that this understands.
-fn created_topics(c: &Value) -> BTreeMap<String, Created> {
+/// kafka-init runs `chiso topics create` with the chiso services' image and configuration;
+/// the partitions of the events topic it asks for.
+fn init_partitions(c: &Value) -> u32 {
     let init = service(c, "kafka-init");
     assert_eq!(
         scalar(&init["depends_on"]["kafka"]["condition"]),
         "service_healthy"
     );
-    let entrypoint = strings(&init["entrypoint"]);
-    assert!(
-        entrypoint.len() == 2 && entrypoint[0] == "/bin/sh" && entrypoint[1].contains('e'),
-        "kafka-init: entrypoint {entrypoint:?}, expected [/bin/sh, -ec] (a failure fails the job)"
+    let chiso = service(c, CHISO_SERVICES[0]);
+    assert_eq!(
+        scalar(&init["image"]),
+        scalar(&chiso["image"]),
+        "kafka-init runs the chiso image"
+    );
+    assert_eq!(
+        mounts(init),
+        mounts(chiso),
+        "kafka-init reads the configuration of the chiso services"
     );
     let command = strings(&init["command"]);
-    let [script] = &command[..] else {
-        panic!("kafka-init: command {command:?}, expected one script")
+    let config = &strings(&chiso["command"])[2];
+    let [topics, create, flag, path, rest @ ..] = &command[..] else {
+        panic!("kafka-init: command {command:?}")
     };
-    assert!(
-        !script.contains(['$', '"', '\'', '`', ';', '&', '|']),
-        "kafka-init: the script must stay plain commands: {script}"
+    assert_eq!(
+        [topics, create, flag, path],
+        ["topics", "create", "--config", config.as_str()]
     );
-    let kafka_env = environment(service(c, "kafka"));
-    let advertised = listeners(&kafka_env["KAFKA_ADVERTISED_LISTENERS"]);
-    let plaintext = format!(
-        "{}:{}",
-        advertised["PLAINTEXT"].0, advertised["PLAINTEXT"].1
-    );
-    let mut topics = BTreeMap::new();
-    for line in script.replace("\\\n", " ").lines() {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        let Some((&program, args)) = words.split_first() else {
-            continue;
-        };
-        assert_eq!(program, TOPICS_SCRIPT, "kafka-init: `{line}`");
-        let (mut create, mut if_not_exists, mut list) = (false, false, false);
-        let mut options: BTreeMap<&str, &str> = BTreeMap::new();
-        let mut configs = BTreeMap::new();
-        let mut args = args.iter();
-        while let Some(&arg) = args.next() {
-            match arg {
-                "--create" => create = true,
-                "--if-not-exists" => if_not_exists = true,
-                "--list" => list = true,
-                "--bootstrap-server" | "--topic" | "--partitions" | "--replication-factor" => {
-                    let value = args.next().unwrap_or_else(|| panic!("`{line}`: {arg}"));
-                    assert!(
-                        options.insert(arg, value).is_none(),
-                        "`{line}`: {arg} twice"
-                    );
-                }
-                "--config" => {
-                    let kv = args.next().unwrap_or_else(|| panic!("`{line}`: {arg}"));
-                    let (k, v) = kv.split_once('=').unwrap();
-                    assert!(configs.insert(k.to_owned(), v.to_owned()).is_none());
-                }
-                other => panic!("kafka-init: `{line}`: option {other} not understood"),
-            }
-        }
-        assert_eq!(
-            options.get("--bootstrap-server"),
-            Some(&plaintext.as_str()),
-            "kafka-init: `{line}`"
-        );
-        if list {
-            continue;
-        }
-        assert!(create && if_not_exists, "kafka-init: `{line}`");
-        assert_eq!(options.get("--replication-factor"), Some(&"1"), "`{line}`");
-        let topic = options["--topic"].to_owned();
-        let partitions = options["--partitions"].parse().unwrap();
-        let created = Created {
-            partitions,
-            configs,
-        };
-        assert!(
-            topics.insert(topic.clone(), created).is_none(),
-            "kafka-init creates {topic} twice"
-        );
-    }
-    topics
+    let options: BTreeMap<&str, &str> = rest
+        .chunks(2)
+        .map(|kv| (kv[0].as_str(), kv[1].as_str()))
+        .collect();
+    assert_eq!(options.get("--replication"), Some(&"1"), "one broker");
+    options["--partitions"].parse().unwrap()
 }
 
 /// What a row of the topic table of docs/kafka.md asks of a topic.
@@ -769,7 +715,7 @@ fn documented_topics() -> BTreeMap<String, Required> {
 #[test]
 fn kafka_init_creates_the_topics_of_docs_kafka_md() {
     let c = compose();
-    let created = created_topics(&c);
+    let partitions = init_partitions(&c);
     let documented = documented_topics();
 
     // The table is read as meant (a parser gone blind would pass anything).
@@ -788,55 +734,47 @@ fn kafka_init_creates_the_topics_of_docs_kafka_md() {
         documented["chiso.results"].configs["cleanup.policy"],
         "compact"
     );
+    assert_eq!(partitions, 4, "the stack's event partitions");
 
-    // Default name (the table's) → key of [kafka.topics] → the name chiso uses in the stack.
+    // The layout that `chiso topics create` makes, under the default names (the table's), is
+    // the table's.
     let defaults: toml::Table = toml::from_str(&read(&root().join("config/chiso.toml"))).unwrap();
-    let default_names: BTreeMap<String, String> = defaults["kafka"]["topics"]
-        .as_table()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (v.as_str().unwrap().to_owned(), k.clone()))
-        .collect();
-    let checked = check_service(&c, CHISO_SERVICES[0]);
-    let used = checked.get("kafka.topics").as_table().unwrap();
-    let name = |default: &str| {
-        let key = &default_names[default];
-        used[key].as_str().unwrap().to_owned()
-    };
-    let used_names: BTreeSet<String> = used
-        .values()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect();
+    let names: chiso::kafka::Topics = defaults["kafka"]["topics"].clone().try_into().unwrap();
+    let layout = chiso::kafka::layout::layout(&names);
     assert_eq!(
-        created.keys().cloned().collect::<BTreeSet<_>>(),
-        used_names,
-        "kafka-init creates other topics than chiso uses"
+        layout
+            .iter()
+            .map(|s| s.name.clone())
+            .collect::<BTreeSet<_>>(),
+        documented.keys().cloned().collect::<BTreeSet<_>>(),
+        "the layout has the table's topics"
     );
-
-    let events = &created[&name("chiso.events")];
-    assert_eq!(events.partitions, 4, "the stack's event partitions");
-    for (default, required) in &documented {
-        let topic = name(default);
-        let got = &created[&topic];
+    for spec in &layout {
+        let required = &documented[&spec.name];
+        let got = spec.create_count(partitions as i32) as u32;
         match &required.partitions {
             None => assert_eq!(
-                got.partitions, events.partitions,
-                "{topic} must have as many partitions as the events topic"
+                spec.partitions,
+                chiso::kafka::layout::Count::Events,
+                "{}: as many partitions as the events topic",
+                spec.name
             ),
             Some(range) => assert!(
-                range.contains(&got.partitions),
-                "{topic}: {} partitions, docs/kafka.md: {range:?}",
-                got.partitions
+                range.contains(&got),
+                "{}: {got} partitions, docs/kafka.md: {range:?}",
+                spec.name
             ),
         }
-        for (k, v) in &required.configs {
-            assert_eq!(
-                got.configs.get(k),
-                Some(v),
-                "{topic}: docs/kafka.md requires {k}={v}; kafka-init gives {:?}",
-                got.configs
-            );
-        }
+        let configs: BTreeMap<String, String> = spec
+            .configs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(
+            &configs, &required.configs,
+            "{}: docs/kafka.md and the layout differ",
+            spec.name
+        );
     }
 }
 
