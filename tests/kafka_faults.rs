@@ -65,7 +65,8 @@ fn single_broker_restart_mid_stream() {
     engine.assert_running();
     cluster.start_node(1);
     producing.join().unwrap();
-    await_results(
+    await_results_of(
+        &engine,
         &cluster.bootstrap,
         &topics.results,
         &want,
@@ -96,7 +97,8 @@ fn losing_one_broker_of_three() {
     // kill -9, and it stays down: replication 3 with min ISR 2 keeps every topic writable.
     cluster.kill_node(1);
     producing.join().unwrap();
-    await_results(
+    await_results_of(
+        &engine,
         &cluster.bootstrap,
         &topics.results,
         &want,

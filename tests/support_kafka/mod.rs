@@ -447,6 +447,29 @@ pub fn await_results(
     }
 }
 
+/// [`await_results`], showing the last lines of `engine`'s log when it fails (the log lives in
+/// the cluster's directory, removed when the test process ends).
+pub fn await_results_of(
+    engine: &EngineProcess,
+    bootstrap: &str,
+    topic: &str,
+    want: &BTreeMap<String, Value>,
+    timeout: Duration,
+) {
+    let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        await_results(bootstrap, topic, want, timeout)
+    }));
+    if let Err(e) = waited {
+        let log = engine.log_text();
+        let tail: Vec<&str> = log.lines().rev().take(120).collect();
+        eprintln!(
+            "last lines of the engine's log:\n{}",
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        );
+        std::panic::resume_unwind(e);
+    }
+}
+
 /// Settings of one `chiso run` instance in a test.
 #[derive(Debug, Clone)]
 pub struct EngineSetup {
