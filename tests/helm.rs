@@ -199,6 +199,8 @@ fn every_rendered_object_is_valid_for_kubernetes() {
         "ServiceAccount/rel-chiso",
         "ServiceMonitor/rel-chiso",
         "PrometheusRule/rel-chiso",
+        "Job/rel-chiso-topics",
+        "ConfigMap/rel-chiso-topics",
     ] {
         assert!(
             all.iter().any(|k| k == kind),
@@ -402,6 +404,90 @@ fn chiso_accepts_the_configuration_and_variables_the_pods_get() {
         grace >= timeout + Duration::from_secs(5),
         "grace {grace:?} for a {timeout:?} shutdown"
     );
+}
+
+/// The topics Job runs `chiso topics create` before the pods start (a hook), with the pods'
+/// Kafka settings and secrets, on a configuration chiso accepts.
+#[test]
+fn the_topics_job_creates_the_layout_with_the_pods_kafka_settings() {
+    let sets = everything_on();
+    let mut sets: Vec<&str> = sets.iter().map(String::as_str).collect();
+    sets.extend(["topics.partitions=6", "topics.replication=3"]);
+    let rendered = objects(&template(&sets));
+    let job = &rendered["Job/rel-chiso-topics"];
+    let hooks = str_of(&job["metadata"]["annotations"]["helm.sh/hook"], "hook");
+    assert_eq!(hooks, "pre-install,pre-upgrade");
+    let spec = &job["spec"]["template"]["spec"];
+    let container = &spec["containers"][0];
+    let args: Vec<&str> = container["args"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| str_of(a, "arg"))
+        .collect();
+    assert_eq!(
+        args,
+        [
+            "topics",
+            "create",
+            "--config",
+            "/etc/chiso/chiso.toml",
+            "--partitions",
+            "6",
+            "--replication",
+            "3"
+        ]
+    );
+    // The pods' image and librdkafka secrets.
+    let pod = pod(&rendered);
+    assert_eq!(container["image"], pod.container["image"]);
+    let secret_env = |env: &Value| -> Vec<Value> {
+        env.as_sequence()
+            .unwrap()
+            .iter()
+            .filter(|e| str_of(&e["name"], "name").starts_with("CHISO_KAFKA__LIBRDKAFKA__"))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        secret_env(&container["env"]),
+        secret_env(&pod.container["env"])
+    );
+    // Its configuration (a hook ConfigMap: the release's does not exist yet) is the pods'
+    // Kafka part, accepted by chiso.
+    let config_map = &rendered["ConfigMap/rel-chiso-topics"];
+    assert_eq!(
+        str_of(
+            &config_map["metadata"]["annotations"]["helm.sh/hook"],
+            "hook"
+        ),
+        "pre-install,pre-upgrade"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("chiso.toml");
+    std::fs::write(
+        &config,
+        str_of(&config_map["data"]["chiso.toml"], "chiso.toml"),
+    )
+    .unwrap();
+    let effective = effective(
+        &run_check(&config, dir.path(), std::iter::empty::<(String, String)>()),
+        "the topics Job's configuration",
+    );
+    assert_eq!(
+        effective["kafka"]["bootstrap_servers"].as_str(),
+        Some("kafka-0.kafka:9092,kafka-1.kafka:9092")
+    );
+    assert_eq!(
+        effective["kafka"]["librdkafka"]["security.protocol"].as_str(),
+        Some("SASL_SSL")
+    );
+    assert_eq!(
+        effective["kafka"]["topics"]["state"].as_str(),
+        Some("chiso.state")
+    );
+    let off = objects(&template(&[BOOTSTRAP, "topics.create=false"]));
+    assert!(!off.contains_key("Job/rel-chiso-topics"));
 }
 
 #[test]

@@ -57,6 +57,28 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- include "chiso.tomlTable" (list list $config) | trim -}}
 {{- end -}}
 
+{{/* The configuration of the topics Job: the Kafka part only (it needs no registry). */}}
+{{- define "chiso.topicsConfig" -}}
+{{- if not (dig "kafka" "bootstrap_servers" "" .Values.config) -}}
+{{- fail "config.kafka.bootstrap_servers is required: the Kafka brokers, host:port, comma-separated" -}}
+{{- end -}}
+{{- $config := dict "kafka" (deepCopy .Values.config.kafka) "log" (deepCopy (dig "log" dict .Values.config)) -}}
+{{- include "chiso.tomlTable" (list list $config) | trim -}}
+{{- end -}}
+
+{{/* The variables of Secrets that every chiso container gets (librdkafka secrets). */}}
+{{- define "chiso.kafkaSecretEnv" -}}
+{{- if .Values.kafkaSecret.existingSecret }}
+{{- range $rdkafka, $key := .Values.kafkaSecret.keys }}
+- name: CHISO_KAFKA__LIBRDKAFKA__{{ $rdkafka | replace "." "_" | upper }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $.Values.kafkaSecret.existingSecret }}
+      key: {{ $key }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
 {{/*
 A table as TOML, its plain keys first, then its subtables: Helm's own toToml writes every number
 of the values as a float (20000.0), which chiso refuses where it wants an integer.
