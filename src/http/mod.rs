@@ -57,7 +57,7 @@ pub struct AppState {
     pub live: ReadModel,
     pub scrape: Scrape,
     /// Turns to send a scrape (see `scrape`): a bounded number at once.
-    scrape_turns: Arc<tokio::sync::Semaphore>,
+    scrape_turns: Arc<scrape::Turns>,
     /// Bearer token required by the operator lists; `None` leaves them open.
     pub token: Option<Arc<str>>,
 }

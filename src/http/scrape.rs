@@ -4,12 +4,18 @@
 //! async workers busy copying and the probes wait behind them. So:
 //! - at most [`MAX_CONCURRENT_SCRAPES`] responses are sent at once; the others wait their turn
 //!   in order (a Prometheus pair needs two), and one that waits longer than
-//!   [`SCRAPE_QUEUE_TIMEOUT`] gets 503, since Prometheus would have given up by then;
+//!   [`SCRAPE_QUEUE_TIMEOUT`] gets 503, since Prometheus would have given up by then, and so
+//!   does one that finds [`MAX_WAITING_SCRAPES`] waiting already (waiting scrapes hold
+//!   connections that cannot give way to a probe);
+//! - a client that stops reading cannot keep its turn: the server closes a connection whose
+//!   writes make no progress or whose response outlives its deadline (`server`), which drops
+//!   the body and with it the turn;
 //! - a response is written in [`CHUNK_BYTES`] frames, so that a worker returns to other tasks
 //!   (a probe) between two frames.
 
 use std::convert::Infallible;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -28,29 +34,67 @@ use super::{ApiError, AppState, TEXT_CONTENT_TYPE};
 pub const MAX_CONCURRENT_SCRAPES: usize = 4;
 /// Longest a scrape waits for its turn (below Prometheus's default 10 s scrape timeout).
 pub const SCRAPE_QUEUE_TIMEOUT: Duration = Duration::from_secs(8);
+/// Scrapes waiting for a turn at most; more are answered 503 at once.
+pub const MAX_WAITING_SCRAPES: usize = 64;
 /// Size of one written frame.
 const CHUNK_BYTES: usize = 256 * 1024;
 
-/// The turns: one permit per response being sent.
-pub fn turns() -> Arc<Semaphore> {
-    Arc::new(Semaphore::new(MAX_CONCURRENT_SCRAPES))
+/// The turns: one permit per response being sent, and the scrapes waiting for one.
+pub struct Turns {
+    permits: Arc<Semaphore>,
+    waiting: AtomicUsize,
+}
+
+pub fn turns() -> Arc<Turns> {
+    Arc::new(Turns {
+        permits: Arc::new(Semaphore::new(MAX_CONCURRENT_SCRAPES)),
+        waiting: AtomicUsize::new(0),
+    })
+}
+
+impl Turns {
+    /// A turn, waiting at most [`SCRAPE_QUEUE_TIMEOUT`] behind at most
+    /// [`MAX_WAITING_SCRAPES`] others.
+    async fn take(&self) -> Option<OwnedSemaphorePermit> {
+        if let Ok(turn) = self.permits.clone().try_acquire_owned() {
+            return Some(turn);
+        }
+        // Counted out again however the wait ends (the client may hang up meanwhile).
+        let _waiting = Waiting::enter(&self.waiting)?;
+        tokio::time::timeout(SCRAPE_QUEUE_TIMEOUT, self.permits.clone().acquire_owned())
+            .await
+            .ok()?
+            .ok()
+    }
+}
+
+/// One scrape counted among the waiting ones.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn enter(waiting: &'a AtomicUsize) -> Option<Self> {
+        if waiting.fetch_add(1, Ordering::AcqRel) >= MAX_WAITING_SCRAPES {
+            waiting.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(Waiting(waiting))
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let turn = match tokio::time::timeout(
-        SCRAPE_QUEUE_TIMEOUT,
-        state.scrape_turns.clone().acquire_owned(),
-    )
-    .await
-    {
-        Ok(Ok(turn)) => turn,
-        Ok(Err(_)) | Err(_) => {
-            tracing::warn!(
-                limit = MAX_CONCURRENT_SCRAPES,
-                "a scrape waited too long for its turn; answering 503"
-            );
-            return ApiError::busy().into_response();
-        }
+    let Some(turn) = state.scrape_turns.take().await else {
+        tracing::warn!(
+            limit = MAX_CONCURRENT_SCRAPES,
+            waiting = MAX_WAITING_SCRAPES,
+            "a scrape waited too long for its turn, or too many wait; answering 503"
+        );
+        return ApiError::busy().into_response();
     };
     // Encoding a large registry takes tens of milliseconds: keep it off the async workers.
     let scrape = state.scrape.clone();
@@ -116,7 +160,7 @@ mod tests {
         );
         let mut body = Slices {
             rest: text.clone(),
-            _turn: turns.clone().acquire_owned().await.unwrap(),
+            _turn: turns.take().await.unwrap(),
         };
         assert_eq!(
             http_body::Body::size_hint(&body).exact(),
@@ -131,8 +175,46 @@ mod tests {
             frames += 1;
         }
         assert_eq!((frames, got.as_slice()), (4, &text[..]));
-        assert_eq!(turns.available_permits(), MAX_CONCURRENT_SCRAPES - 1);
+        assert_eq!(
+            turns.permits.available_permits(),
+            MAX_CONCURRENT_SCRAPES - 1
+        );
         drop(body);
-        assert_eq!(turns.available_permits(), MAX_CONCURRENT_SCRAPES);
+        assert_eq!(turns.permits.available_permits(), MAX_CONCURRENT_SCRAPES);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_answers_at_once_and_a_released_turn_goes_to_the_first_waiter() {
+        let turns = turns();
+        let mut held = Vec::new();
+        for _ in 0..MAX_CONCURRENT_SCRAPES {
+            held.push(turns.take().await.unwrap());
+        }
+        let mut waiters: Vec<_> = (0..MAX_WAITING_SCRAPES)
+            .map(|_| {
+                let turns = turns.clone();
+                tokio::spawn(async move { turns.take().await })
+            })
+            .collect();
+        while turns.waiting.load(Ordering::Relaxed) < MAX_WAITING_SCRAPES {
+            tokio::task::yield_now().await;
+        }
+        let t = std::time::Instant::now();
+        assert!(turns.take().await.is_none());
+        assert!(
+            t.elapsed() < Duration::from_secs(1),
+            "refused without waiting"
+        );
+        drop(held.pop());
+        let first = waiters.remove(0).await.unwrap();
+        assert!(first.is_some(), "the first in line got the released turn");
+        // Waiters whose clients hang up leave the queue.
+        for w in &waiters {
+            w.abort();
+        }
+        for w in waiters {
+            let _ = w.await;
+        }
+        assert_eq!(turns.waiting.load(Ordering::Relaxed), 0);
     }
 }
