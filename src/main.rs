@@ -1,7 +1,6 @@
 //! The `chiso` command line: thin wiring over the library.
 
-use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -143,17 +142,9 @@ fn run_replay(args: ReplayArgs) -> Result<()> {
     };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let summary = if args.events.as_os_str() == "-" {
-        replay(&setup, io::stdin().lock(), &mut out)?
-    } else {
-        let path = args.events.display();
-        let file = File::open(&args.events).with_context(|| format!("cannot open {path}"))?;
-        if file.metadata().is_ok_and(|m| m.is_dir()) {
-            anyhow::bail!("{path} is a directory, not a file of events");
-        }
-        replay(&setup, BufReader::with_capacity(1 << 20, file), &mut out)
-            .with_context(|| format!("replaying {path}"))?
-    };
+    let input = chiso::app::lines::open_events(&args.events)?;
+    let summary = replay(&setup, input, &mut out)
+        .with_context(|| format!("reading events file {}", args.events.display()))?;
     out.flush()?;
     let rejected: u64 = summary.rejects.values().sum();
     let events = |n: u64| if n == 1 { "event" } else { "events" };

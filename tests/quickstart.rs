@@ -146,6 +146,10 @@ fn the_quick_start_runs_as_written() {
     assert!(transcript.contains("\"agency_id\":\"TQ\""), "{transcript}");
     assert!(transcript.contains("chiso_score{"), "{transcript}");
     assert!(transcript.contains("TQ|"), "{transcript}");
+    // The steps as written print no deprecation notices of the tools they run.
+    for noise in ["deprecated", "DEPRECATED", "KIP-848"] {
+        assert!(!transcript.contains(noise), "`{noise}` in:\n{transcript}");
+    }
     let notice =
         std::fs::read_to_string(Path::new(ROOT).join("target/reports/report-2025-09.html"))
             .expect("the notice was written");

@@ -17,7 +17,8 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 use crate::app::clock::Clock;
-use problems::{describe, unknown_keys, wrong_types};
+use crate::app::files::{read_text, Role};
+use problems::{misnamed_variables, Origins};
 
 use crate::core::{DueSoonHorizon, PeriodPolicy, Registry, ScoringModel, WorkCalendar};
 
@@ -234,31 +235,37 @@ pub struct ConfigError {
 
 /// Loads the layered configuration; `file` is `--config`.
 pub fn load(file: Option<&Path>) -> Result<RunConfig, ConfigError> {
-    load_from(file, Env::prefixed("CHISO_"))
+    load_from(file, "CHISO_")
 }
 
-fn load_from(file: Option<&Path>, env: Env) -> Result<RunConfig, ConfigError> {
+/// `prefix`: of the environment variables read (tests use their own).
+fn load_from(file: Option<&Path>, prefix: &str) -> Result<RunConfig, ConfigError> {
     let mut problems = Vec::new();
     let mut figment = Figment::from(Toml::string(DEFAULTS));
     if let Some(path) = file {
-        match std::fs::read_to_string(path) {
-            // Checked here once, so that a syntax error is reported once and with its line.
-            Ok(text) => match toml::from_str::<toml::Table>(&text) {
+        // Checked here once, so that a syntax error is reported once and with its line.
+        match read_text(path, Role::RunConfig) {
+            Err(e) => problems.push(format!("{e:#}")),
+            Ok(text) => match crate::app::files::from_toml::<toml::Table>(&text) {
                 Ok(_) => figment = figment.merge(Toml::file(path)),
                 Err(e) => problems.push(format!(
-                    "{} is not valid TOML: {}",
-                    path.display(),
-                    e.to_string().trim_end()
+                    "invalid {} {}: {e:#}",
+                    Role::RunConfig,
+                    path.display()
                 )),
             },
-            Err(e) => problems.push(format!("cannot read {}: {e}", path.display())),
         }
     }
     // Unknown keys: anything the defaults do not have (outside the pass-through table).
     let known: Dict = Figment::from(Toml::string(DEFAULTS))
         .extract()
         .expect("built-in defaults parse");
-    let env = env
+    // `PREFIX<SECTION>__<KEY>` are settings, each named in messages by its variable; other
+    // `PREFIX…` variables belong to other tools (the scripts' `CHISO_KAFKA_PORT`, …) unless
+    // they spell a setting with single underscores.
+    let origins = Origins::new(prefix, variables(prefix));
+    misnamed_variables(&origins, &known, &mut problems);
+    let env = Env::prefixed(prefix)
         .filter(|k| {
             let k = k.as_str().to_ascii_lowercase();
             SECTIONS.iter().any(|s| k.starts_with(&format!("{s}__")))
@@ -285,12 +292,12 @@ fn load_from(file: Option<&Path>, env: Env) -> Result<RunConfig, ConfigError> {
 
     match figment.extract::<Dict>() {
         Ok(all) => {
-            unknown_keys(&known, &all, "", &mut problems);
+            origins.unknown_keys(&figment, &known, &all, "", &mut problems);
             // Every value of the wrong type, each with where it came from: serde would stop at
             // the first one of a section.
-            wrong_types(&figment, &known, &all, "", &mut problems);
+            origins.wrong_types(&figment, &known, &all, "", &mut problems);
         }
-        Err(e) => problems.extend(e.into_iter().map(|e| describe(&e, ""))),
+        Err(e) => problems.extend(e.into_iter().map(|e| origins.describe(&e, ""))),
     }
     // Section by section so that one bad section does not hide the others; serde's errors on
     // keys the type check reported already would only repeat them, less clearly.
@@ -304,13 +311,14 @@ fn load_from(file: Option<&Path>, env: Env) -> Result<RunConfig, ConfigError> {
         .collect();
     fn section<T: serde::de::DeserializeOwned>(
         figment: &Figment,
+        origins: &Origins,
         reported: &[String],
         name: &str,
         problems: &mut Vec<String>,
     ) -> Result<T, ()> {
         figment.extract_inner(name).map_err(|e: figment::Error| {
             for e in e {
-                let message = describe(&e, name);
+                let message = origins.describe(&e, name);
                 let key = message
                     .strip_prefix('`')
                     .and_then(|m| m.split_once('`'))
@@ -321,12 +329,12 @@ fn load_from(file: Option<&Path>, env: Env) -> Result<RunConfig, ConfigError> {
             }
         })
     }
-    let kafka = section(&figment, &reported, "kafka", &mut problems);
-    let pipeline = section(&figment, &reported, "pipeline", &mut problems);
-    let engine = section(&figment, &reported, "engine", &mut problems);
-    let http = section(&figment, &reported, "http", &mut problems);
-    let shutdown = section(&figment, &reported, "shutdown", &mut problems);
-    let log = section(&figment, &reported, "log", &mut problems);
+    let kafka = section(&figment, &origins, &reported, "kafka", &mut problems);
+    let pipeline = section(&figment, &origins, &reported, "pipeline", &mut problems);
+    let engine = section(&figment, &origins, &reported, "engine", &mut problems);
+    let http = section(&figment, &origins, &reported, "http", &mut problems);
+    let shutdown = section(&figment, &origins, &reported, "shutdown", &mut problems);
+    let log = section(&figment, &origins, &reported, "log", &mut problems);
     let (Ok(kafka), Ok(pipeline), Ok(engine), Ok(http), Ok(shutdown), Ok(log)) =
         (kafka, pipeline, engine, http, shutdown, log)
     else {
@@ -347,6 +355,19 @@ fn load_from(file: Option<&Path>, env: Env) -> Result<RunConfig, ConfigError> {
         Some(c) if problems.is_empty() => Ok(c),
         _ => Err(ConfigError { problems }),
     }
+}
+
+/// The names of the environment variables that start with `prefix` (in any case, as figment
+/// reads them), without it, as they are written.
+fn variables(prefix: &str) -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter_map(|name| {
+            let head = name.get(..prefix.len())?;
+            head.eq_ignore_ascii_case(prefix)
+                .then(|| name[prefix.len()..].to_owned())
+        })
+        .collect()
 }
 
 fn hostname() -> String {

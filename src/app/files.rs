@@ -5,8 +5,11 @@
 
 use std::path::Path;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
+
+use text::{find_json_string, from_json, Position};
+pub use text::{from_toml, not_a_directory, read_text, Role};
 
 use crate::core::scoring::ScoringFile;
 use crate::core::time::{days_from_civil, days_in_month};
@@ -41,16 +44,6 @@ fn format_of(path: &Path, text: &str) -> Format {
     }
 }
 
-/// The file's text, without the UTF-8 byte order mark some editors put first.
-fn read(path: &Path) -> Result<String> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(match text.strip_prefix('\u{feff}') {
-        Some(rest) => rest.to_owned(),
-        None => text,
-    })
-}
-
 /// Parses a registry: TOML with `[[agency]]` tables, or a JSON array of `{id, name, level, parent}`.
 pub fn parse_registry(text: &str, json: bool) -> Result<Registry> {
     #[derive(Deserialize)]
@@ -61,9 +54,9 @@ pub fn parse_registry(text: &str, json: bool) -> Result<Registry> {
     }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let defs = if json {
-        serde_json::from_str::<Vec<AgencyDef>>(text)?
+        from_json::<Vec<AgencyDef>>(text)?
     } else {
-        toml::from_str::<TomlRegistry>(text)?.agency
+        from_toml::<TomlRegistry>(text)?.agency
     };
     if defs.is_empty() {
         bail!(
@@ -73,22 +66,28 @@ pub fn parse_registry(text: &str, json: bool) -> Result<Registry> {
     Ok(Registry::new(defs)?)
 }
 
+/// Reads and parses a file, every error naming its role and path.
+fn load<T>(path: &Path, role: Role, parse: impl FnOnce(&str, Format) -> Result<T>) -> Result<T> {
+    let text = read_text(path, role)?;
+    parse(&text, format_of(path, &text))
+        .with_context(|| format!("invalid {role} {}", path.display()))
+}
+
 pub fn load_registry(path: &Path) -> Result<Registry> {
-    let text = read(path)?;
-    parse_registry(&text, format_of(path, &text) == Format::Json)
-        .with_context(|| format!("invalid agency registry {}", path.display()))
+    load(path, Role::Registry, |text, format| {
+        parse_registry(text, format == Format::Json)
+    })
 }
 
 pub fn parse_scoring(text: &str) -> Result<ScoringModel> {
-    let file: ScoringFile = toml::from_str(text)?;
+    let file: ScoringFile = from_toml(text)?;
     Ok(ScoringModel::from_file(file)?)
 }
 
 pub fn load_scoring(path: Option<&Path>) -> Result<ScoringModel> {
     match path {
         None => parse_scoring(DEFAULT_SCORING).context("invalid built-in scoring model"),
-        Some(p) => parse_scoring(&read(p)?)
-            .with_context(|| format!("invalid scoring model {}", p.display())),
+        Some(p) => load(p, Role::Scoring, |text, _| parse_scoring(text)),
     }
 }
 
@@ -112,37 +111,46 @@ pub fn parse_date(s: &str) -> Option<i64> {
 /// Parses holidays: TOML `holidays = ["YYYY-MM-DD", …]` (strings or TOML dates) or a JSON array
 /// of such strings.
 pub fn parse_holidays(text: &str, json: bool) -> Result<WorkCalendar> {
-    /// A string, or a TOML local date (`2024-09-02` without quotes).
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Day {
-        Text(String),
-        Date(toml::value::Datetime),
-    }
     #[derive(Deserialize)]
     #[serde(deny_unknown_fields)]
     struct TomlHolidays {
-        holidays: Vec<Day>,
+        holidays: Vec<toml::Spanned<toml::Value>>,
     }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let dates: Vec<String> = if json {
-        serde_json::from_str::<Vec<String>>(text)?
-    } else {
-        toml::from_str::<TomlHolidays>(text)?
-            .holidays
+    // Each date with where it is written.
+    let dates: Vec<(String, Option<Position>)> = if json {
+        from_json::<Vec<String>>(text)?
             .into_iter()
-            .map(|d| match d {
-                Day::Text(s) => s,
-                Day::Date(d) => d.to_string(),
+            .map(|d| {
+                let at = find_json_string(text, &d);
+                (d, at)
             })
             .collect()
+    } else {
+        let mut dates = Vec::new();
+        for d in from_toml::<TomlHolidays>(text)?.holidays {
+            let at = Position::at(text, d.span().start);
+            // A string, or a TOML local date (`2024-09-02` without quotes).
+            match d.into_inner() {
+                toml::Value::String(s) => dates.push((s, Some(at))),
+                toml::Value::Datetime(d) => dates.push((d.to_string(), Some(at))),
+                other => bail!(
+                    "{at}: a holiday is a date YYYY-MM-DD, not the {} `{other}`",
+                    other.type_str()
+                ),
+            }
+        }
+        dates
     };
     let mut days = Vec::with_capacity(dates.len());
-    for d in dates {
+    for (d, at) in dates {
+        let at = at.map_or(String::new(), |at| format!("{at}: "));
         match parse_date(&d) {
             Some(day) => days.push(day),
-            None if looks_like_a_date(&d) => bail!("`{d}` is not a valid date (no such day)"),
-            None => bail!("`{d}` is not a date of the form YYYY-MM-DD"),
+            None if looks_like_a_date(&d) => {
+                return Err(anyhow!("{at}`{d}` is not a valid date (no such day)"))
+            }
+            None => return Err(anyhow!("{at}`{d}` is not a date of the form YYYY-MM-DD")),
         }
     }
     Ok(WorkCalendar::new(days))
@@ -164,13 +172,13 @@ fn looks_like_a_date(s: &str) -> bool {
 pub fn load_holidays(path: Option<&Path>) -> Result<WorkCalendar> {
     match path {
         None => parse_holidays(DEFAULT_HOLIDAYS, false).context("invalid built-in holidays"),
-        Some(p) => {
-            let text = read(p)?;
-            parse_holidays(&text, format_of(p, &text) == Format::Json)
-                .with_context(|| format!("invalid holidays file {}", p.display()))
-        }
+        Some(p) => load(p, Role::Holidays, |text, format| {
+            parse_holidays(text, format == Format::Json)
+        }),
     }
 }
+
+mod text;
 
 #[cfg(test)]
 mod tests {

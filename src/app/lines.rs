@@ -2,6 +2,23 @@
 
 use std::io::BufRead;
 use std::ops::Range;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+use super::files::{not_a_directory, Role};
+
+/// An events file to read with [`Lines`]; `-` is standard input. A directory, or a file that
+/// cannot be opened, is an error naming the events file.
+pub fn open_events(path: &Path) -> Result<Box<dyn BufRead>> {
+    if path.as_os_str() == "-" {
+        return Ok(Box::new(std::io::stdin().lock()));
+    }
+    not_a_directory(path, Role::Events)?;
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot open {} {}", Role::Events, path.display()))?;
+    Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, file)))
+}
 
 /// The non-blank lines of an input, one at a time, appended to a caller's buffer.
 ///

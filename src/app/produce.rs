@@ -7,7 +7,6 @@
 //! line number, and is counted in the summary: nothing is dropped.
 
 use std::collections::BTreeMap;
-use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -17,7 +16,8 @@ use crate::kafka::backfill::Backfill;
 use crate::wire::dead_letter::{H_FILE, H_LINE, H_REASON, H_REASON_TEXT};
 use crate::wire::event_json::agency_key;
 
-use super::lines::Lines;
+use super::files::Role;
+use super::lines::{open_events, Lines};
 
 /// Arguments of `chiso produce`.
 #[derive(clap::Args, Debug)]
@@ -39,13 +39,7 @@ const FLUSH_WITHIN: Duration = Duration::from_secs(120);
 pub fn main(args: ProduceArgs) -> Result<()> {
     let cfg = super::config::load(args.config.as_deref())?;
     let kafka = cfg.kafka();
-    let input: Box<dyn BufRead> = if args.events.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
-    } else {
-        let f = std::fs::File::open(&args.events)
-            .with_context(|| format!("cannot open {}", args.events.display()))?;
-        Box::new(std::io::BufReader::with_capacity(1 << 20, f))
-    };
+    let input = open_events(&args.events)?;
     let source = args.events.display().to_string();
     let out = Backfill::new(&kafka).context("connecting to Kafka")?;
     let t0 = Instant::now();
@@ -57,7 +51,7 @@ pub fn main(args: ProduceArgs) -> Result<()> {
     let mut unkeyed: BTreeMap<&'static str, (u64, u64, String)> = BTreeMap::new();
     while let Some((span, line_no)) = lines
         .next_into(&mut buf)
-        .with_context(|| format!("reading {source}"))?
+        .with_context(|| format!("reading {} {source}", Role::Events))?
     {
         let line = &buf[span];
         match agency_key(line, kafka.max_event_bytes) {

@@ -131,11 +131,12 @@ pub enum ScoringError {
     },
     #[error("indicator `{0}`: a counted indicator needs a denominator, a reported one must not have one")]
     Denominator(String),
-    #[error("`{what}` must be {rule}, got {value}")]
+    /// A number of the file refused, with what is wrong with it.
+    #[error("`{what}` is {}: {problem}", number(*value))]
     Number {
         what: String,
-        rule: &'static str,
         value: f64,
+        problem: String,
     },
     #[error("group `{group}` has max {max} but its indicators add up to {sum}")]
     GroupMax { group: String, max: f64, sum: f64 },
@@ -155,21 +156,62 @@ pub enum ScoringError {
     },
 }
 
+/// A number as a message shows it: as written, or in exponent form when long (`1e300`).
+fn number(v: f64) -> String {
+    if v.is_finite() && v.abs() >= 1e15 {
+        format!("{v:e}")
+    } else {
+        v.to_string()
+    }
+}
+
+/// The largest value held, in the file's unit times `10^decimals`.
+const LARGEST_SCALED: f64 = 1e15;
+
+/// A number of the file in units of `10^-decimals`, or what is wrong with it: `positive`
+/// refuses 0, `at_most` is the largest value allowed.
 fn scaled(
     what: impl Into<String>,
     value: f64,
-    scale: f64,
-    rule: &'static str,
+    decimals: i32,
+    positive: bool,
+    at_most: Option<f64>,
 ) -> Result<i64, ScoringError> {
+    let scale = 10f64.powi(decimals);
     let v = value * scale;
-    if !v.is_finite() || v < 0.0 || (v - v.round()).abs() > 1e-6 || v > 1e15 {
-        return Err(ScoringError::Number {
+    let largest = at_most.map_or(LARGEST_SCALED / scale, |m| m.min(LARGEST_SCALED / scale));
+    let problem = if !value.is_finite() {
+        Some("not a finite number".to_owned())
+    } else if value < 0.0 || (positive && value == 0.0) {
+        Some(
+            if positive {
+                "it must be above 0"
+            } else {
+                "it must not be below 0"
+            }
+            .to_owned(),
+        )
+    } else if value > largest {
+        Some(match at_most {
+            Some(m) if m <= largest => format!("it must be at most {}", number(m)),
+            _ => format!("over the largest value chiso holds, {}", number(largest)),
+        })
+    } else if (v - v.round()).abs() > 1e-6 {
+        let s = if decimals == 1 { "" } else { "s" };
+        Some(format!("it has more than {decimals} decimal{s}"))
+    } else if positive && v.round() == 0.0 {
+        Some("it must be above 0".to_owned())
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(ScoringError::Number {
             what: what.into(),
-            rule,
             value,
-        });
+            problem,
+        }),
+        None => Ok(v.round() as i64),
     }
-    Ok(v.round() as i64)
 }
 
 impl ScoringModel {
@@ -179,12 +221,7 @@ impl ScoringModel {
             if groups.iter().any(|x| x.id == g.id) {
                 return Err(ScoringError::DuplicateGroup(g.id));
             }
-            let max_h = scaled(
-                format!("group {} max", g.id),
-                g.max,
-                100.0,
-                "non-negative, at most 2 decimals",
-            )?;
+            let max_h = scaled(format!("group {} max", g.id), g.max, 2, false, None)?;
             groups.push(GroupDef {
                 id: g.id,
                 name_vi: g.name_vi,
@@ -210,30 +247,14 @@ impl ScoringModel {
                     group: i.group.clone(),
                 }
             })?;
-            let max_h = scaled(
-                format!("indicator {} max", i.id),
-                i.max,
-                100.0,
-                "positive, at most 2 decimals",
-            )?;
+            let max_h = scaled(format!("indicator {} max", i.id), i.max, 2, true, None)?;
             let full = scaled(
                 format!("indicator {} full_at", i.id),
                 i.full_at,
-                1e6,
-                "in (0, 1], at most 6 decimals",
+                6,
+                true,
+                Some(1.0),
             )?;
-            if max_h == 0 || full == 0 || full > 1_000_000 {
-                let (what, value) = if max_h == 0 {
-                    ("max", i.max)
-                } else {
-                    ("full_at", i.full_at)
-                };
-                return Err(ScoringError::Number {
-                    what: format!("indicator {} {what}", i.id),
-                    rule: "positive, full_at at most 1",
-                    value,
-                });
-            }
             let count = |name: &str| {
                 Count::parse(name).ok_or_else(|| ScoringError::UnknownCount {
                     indicator: i.id.clone(),
@@ -294,16 +315,10 @@ impl ScoringModel {
             let min_tenths = scaled(
                 format!("band {} min_score", b.id),
                 b.min_score,
-                10.0,
-                "in [0, 100], at most 1 decimal",
+                1,
+                false,
+                Some(100.0),
             )?;
-            if min_tenths > 1000 {
-                return Err(ScoringError::Number {
-                    what: format!("band {} min_score", b.id),
-                    rule: "in [0, 100], at most 1 decimal",
-                    value: b.min_score,
-                });
-            }
             bands.push(Band {
                 id: b.id,
                 name_vi: b.name_vi,
