@@ -29,10 +29,10 @@
 //!
 //! ## Layers
 //!
-//! `main → app (wiring) → adapters (kafka, http, metrics, sim) → read_model, wire, accept →
-//! core`. The core imports nothing of the crate; adapters never import the app nor each other
-//! (they meet in `read_model`, `wire` and `accept`); nothing under `kafka` names the app's
-//! configuration. `tests/architecture.rs` enforces all of it.
+//! `main → app (wiring) → adapters (kafka, http, metrics, sim) → read_model, wire, accept,
+//! render → core`. The core imports nothing of the crate; adapters never import the app nor
+//! each other (they meet in `read_model`, `wire`, `accept` and `render`); nothing under
+//! `kafka` names the app's configuration. `tests/architecture.rs` enforces all of it.
 //!
 //! ## Code map
 //!
@@ -64,6 +64,8 @@
 //!   session, partition `worker`, `changelog` restore) and stage 2 (`rollup`).
 //! - [`http`] — the read-only HTTP API, `/metrics` (a scrape function handed in by the app),
 //!   `/healthz`, `/readyz` (axum).
+//! - [`render`] — what people read: the text table of each language, the HTML escaper, the
+//!   monthly notice (HTML, XLSX, CSV, Markdown). Pure, like the core.
 //! - [`metrics`] — the owned Prometheus registry: health and indicator series built at scrape
 //!   time from the read model.
 //! - [`sim`] — the realistic event generator and the accelerated clock of `chiso demo`.
@@ -99,5 +101,6 @@ pub mod http;
 pub mod kafka;
 pub mod metrics;
 pub mod read_model;
+pub mod render;
 pub mod sim;
 pub mod wire;

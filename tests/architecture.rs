@@ -5,9 +5,9 @@
 //!
 //! ```text
 //!  main.rs, app ───────────────► everything           the wiring: the one place that knows it all
-//!  kafka, http, metrics, sim ──► core, read_model, wire, accept
+//!  kafka, http, metrics, sim ──► core, read_model, wire, accept, render
 //!  accept ─────────────────────► core, wire            decode → ingest → outcome
-//!  read_model, wire ───────────► core
+//!  read_model, wire, render ───► core                  render: what people read
 //!  core ───────────────────────► nothing of the crate  pure: no I/O, no clock, no async
 //! ```
 //!
@@ -29,12 +29,13 @@ use std::fs;
 use std::path::Path;
 
 /// What an adapter may import besides itself.
-const ADAPTER: &[&str] = &["core", "read_model", "wire", "accept"];
+const ADAPTER: &[&str] = &["core", "read_model", "wire", "accept", "render"];
 /// Each top-level module and what it may import besides itself (`*`: everything).
 const LAYERS: &[(&str, &[&str])] = &[
     ("core", &[]),
     ("wire", &["core"]),
     ("read_model", &["core"]),
+    ("render", &["core"]),
     ("accept", &["core", "wire"]),
     ("kafka", ADAPTER),
     ("http", ADAPTER),

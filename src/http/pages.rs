@@ -28,21 +28,7 @@ pub(super) use agency::agency;
 pub(super) use text::{lang_of, Lang};
 use text::{LIVE_SCRIPT, STYLE};
 
-/// Text for HTML (element content and attribute values).
-pub(super) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub(super) use crate::render::esc;
 
 /// A query value for a link (agency ids are plain, but say so once).
 pub(super) fn url(s: &str) -> String {
@@ -100,11 +86,7 @@ fn band_badge(r: &AgencyResult, model: &ScoringModel, lang: &Lang) -> String {
 
 /// A band's badge: its colour by id, its name in the page's language (the id if unnamed).
 fn band_span(id: &str, lang: &Lang) -> String {
-    let text = lang
-        .bands
-        .iter()
-        .find(|(k, _)| *k == id)
-        .map_or(id, |(_, t)| t);
+    let text = lang.band_name(id);
     format!("<span class=\"band {}\">{}</span>", esc(id), esc(text))
 }
 
@@ -302,7 +284,7 @@ pub(super) async fn ranking(
     };
     body.push_str(&link(None, lang.all_levels));
     for l in &levels {
-        body.push_str(&link(Some(l), l));
+        body.push_str(&link(Some(l), lang.level_name(l)));
     }
     body.push_str("</nav><nav>");
     let level_only = level.map_or(String::new(), |l| format!("&amp;level={}", url(l)));
@@ -325,7 +307,7 @@ pub(super) async fn ranking(
             body,
             "<p class=\"note\">{} {} · {}</p>",
             lang.evaluated,
-            esc(&r.evaluated_at.to_local_rfc3339()),
+            esc(&lang.instant(r.evaluated_at)),
             esc(&r.period.label())
         );
     }
@@ -357,12 +339,7 @@ pub(super) async fn ranking(
         lang.change
     );
     for g in &model.groups {
-        let name = if lang.code == "vi" {
-            &g.name_vi
-        } else {
-            &g.name_en
-        };
-        let _ = write!(body, "<th scope=\"col\">{}</th>", esc(name));
+        let _ = write!(body, "<th scope=\"col\">{}</th>", esc(lang.group_name(g)));
     }
     let _ = write!(
         body,
@@ -399,7 +376,7 @@ pub(super) async fn ranking(
             k = kind.as_str(),
             lc = lang.code,
             name = esc(&def.name),
-            level = esc(&def.level),
+            level = esc(lang.level_name(&def.level)),
             score = score_text(r, lang),
             band = band_badge(r, model, lang),
         );

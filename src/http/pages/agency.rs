@@ -57,7 +57,7 @@ pub(in crate::http) async fn agency(
         "</p><h1>{}</h1><p class=\"note\">{} · {}</p>",
         esc(&def.name),
         esc(&def.id),
-        esc(&def.level)
+        esc(lang.level_name(&def.level))
     );
     body.push_str(&nav(lang, &base, kind, ""));
     body.push_str("</header><main>");
@@ -81,7 +81,7 @@ pub(in crate::http) async fn agency(
         r.counts[Count::OpenOverdueNationalPortal],
         lang.national_portal,
         lang.evaluated,
-        esc(&r.evaluated_at.to_local_rfc3339()),
+        esc(&lang.instant(r.evaluated_at)),
         esc(&r.period.label())
     );
     // Groups.
@@ -92,11 +92,7 @@ pub(in crate::http) async fn agency(
         lang.groups, lang.groups, lang.points, lang.max
     );
     for (g, (p, m)) in model.groups.iter().zip(&r.card.groups) {
-        let name = if lang.code == "vi" {
-            &g.name_vi
-        } else {
-            &g.name_en
-        };
+        let name = lang.group_name(g);
         let _ = write!(
             body,
             "<tr><th scope=\"row\" class=\"l\">{}</th><td>{}</td><td>{}</td></tr>",
@@ -121,11 +117,7 @@ pub(in crate::http) async fn agency(
         lang.lost
     );
     for (def, v) in model.indicators.iter().zip(&r.card.indicators) {
-        let name = if lang.code == "vi" {
-            &def.name_vi
-        } else {
-            &def.name_en
-        };
+        let name = lang.indicator_name(def);
         match v {
             Some(v) => {
                 let _ = write!(

@@ -1,0 +1,23 @@
+//! The one rendering layer: what people read, from typed results — the texts of each language
+//! ([`text`]), the one HTML escaper ([`esc`]) and the monthly public notice in its four formats
+//! ([`notice`]). Pure: no I/O, no clock (the instants it writes are handed in).
+
+pub mod notice;
+mod notice_xlsx;
+pub mod text;
+
+/// Text for HTML (element content and attribute values).
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

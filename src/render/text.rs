@@ -1,0 +1,269 @@
+//! The texts a person reads, in Vietnamese and English: one table per language, used by the
+//! web pages and the monthly notice alike, and the one way instants are written for people
+//! (local time, +07:00). Ids (band, group, level ids) never reach a reader through here: each
+//! has its name in the table or in the scoring model, and an unknown id is shown as it is.
+
+use crate::core::scoring::{GroupDef, IndicatorDef};
+use crate::core::time::{civil_from_days, NANOS_PER_SEC};
+use crate::core::Timestamp;
+
+/// The texts of one language.
+pub struct Lang {
+    pub code: &'static str,
+    pub title: &'static str,
+    pub agency_title: &'static str,
+    pub period: [&'static str; 3],
+    pub all_levels: &'static str,
+    pub rank: &'static str,
+    pub agency: &'static str,
+    pub level: &'static str,
+    pub score: &'static str,
+    pub band: &'static str,
+    pub change: &'static str,
+    pub on_time: &'static str,
+    pub overdue: &'static str,
+    pub national_portal: &'static str,
+    pub due_soon: &'static str,
+    pub no_score: &'static str,
+    pub evaluated: &'static str,
+    pub groups: &'static str,
+    pub indicators: &'static str,
+    pub indicator: &'static str,
+    pub numerator: &'static str,
+    pub denominator: &'static str,
+    pub points: &'static str,
+    pub max: &'static str,
+    pub lost: &'static str,
+    pub children: &'static str,
+    pub projection: &'static str,
+    pub best: &'static str,
+    pub worst: &'static str,
+    pub due_in_period: &'static str,
+    pub late_forever: &'static str,
+    pub trend: &'static str,
+    pub current: &'static str,
+    pub previous: &'static str,
+    pub no_previous: &'static str,
+    pub summary: &'static str,
+    pub scored: &'static str,
+    pub best_five: &'static str,
+    pub worst_five: &'static str,
+    pub other_lang: (&'static str, &'static str),
+    pub bands: [(&'static str, &'static str); 5],
+    /// The conventional agency levels of the registry, by id.
+    pub levels: [(&'static str, &'static str); 4],
+    pub notice_title: &'static str,
+    pub agency_id: &'static str,
+    pub evaluated_at: &'static str,
+    pub generated: &'static str,
+    pub final_figures: &'static str,
+    pub provisional: &'static str,
+    pub mixed_final: &'static str,
+    pub of_them_portal: &'static str,
+    pub portal_overdue_agencies: &'static str,
+}
+
+pub const VI: Lang = Lang {
+    code: "vi",
+    title: "Bảng xếp hạng chỉ số phục vụ người dân, doanh nghiệp",
+    agency_title: "Chỉ số phục vụ",
+    period: ["Tháng", "Quý", "Năm"],
+    all_levels: "Tất cả",
+    rank: "Hạng",
+    agency: "Cơ quan, đơn vị",
+    level: "Cấp",
+    score: "Điểm",
+    band: "Xếp loại",
+    change: "Thay đổi",
+    on_time: "Đúng hạn",
+    overdue: "Quá hạn đang xử lý",
+    national_portal: "từ Cổng DVC quốc gia",
+    due_soon: "Sắp đến hạn",
+    no_score: "chưa có điểm",
+    evaluated: "Tính đến",
+    groups: "Nhóm chỉ số",
+    indicators: "Chỉ số thành phần",
+    indicator: "Chỉ số",
+    numerator: "Tử số",
+    denominator: "Mẫu số",
+    points: "Điểm",
+    max: "Tối đa",
+    lost: "Điểm bị mất",
+    children: "Đơn vị trực thuộc",
+    projection: "Dự báo cuối kỳ",
+    best: "Tốt nhất (mọi hồ sơ đang xử lý được giải quyết đúng hạn)",
+    worst: "Xấu nhất (mọi hồ sơ đến hạn trong kỳ bị quá hạn)",
+    due_in_period: "hồ sơ đúng hạn đến hạn trong kỳ",
+    late_forever: "Hồ sơ đã quá hạn thì không thể lấy lại điểm: hãy ưu tiên hồ sơ sắp đến hạn.",
+    trend: "Diễn biến theo tháng",
+    current: "Kỳ hiện tại",
+    previous: "Kỳ trước (đã chốt)",
+    no_previous: "Không còn lưu kết quả của kỳ trước.",
+    summary: "Tổng quan",
+    scored: "đơn vị có điểm",
+    best_five: "Năm đơn vị điểm cao nhất",
+    worst_five: "Năm đơn vị điểm thấp nhất",
+    other_lang: ("en", "English"),
+    bands: [
+        ("excellent", "Xuất sắc"),
+        ("good", "Tốt"),
+        ("fair", "Khá"),
+        ("average", "Trung bình"),
+        ("weak", "Yếu"),
+    ],
+    levels: [
+        ("province", "Cấp tỉnh"),
+        ("department", "Cấp sở, ban, ngành"),
+        ("district", "Cấp huyện"),
+        ("commune", "Cấp xã"),
+    ],
+    notice_title: "Kết quả chỉ số phục vụ người dân, doanh nghiệp",
+    agency_id: "Mã đơn vị",
+    evaluated_at: "Đánh giá tại",
+    generated: "Lập lúc",
+    final_figures: "số liệu chính thức (kỳ đã kết thúc)",
+    provisional: "số liệu tạm tính (kỳ chưa kết thúc)",
+    mixed_final: "số liệu tạm tính (có đơn vị chưa chốt kỳ)",
+    of_them_portal: "Trong đó từ Cổng DVC QG",
+    portal_overdue_agencies: "Đơn vị còn hồ sơ từ Cổng DVC quốc gia quá hạn đang xử lý",
+};
+
+pub const EN: Lang = Lang {
+    code: "en",
+    title: "Service-quality index ranking",
+    agency_title: "Service-quality index",
+    period: ["Month", "Quarter", "Year"],
+    all_levels: "All",
+    rank: "Rank",
+    agency: "Agency",
+    level: "Level",
+    score: "Score",
+    band: "Band",
+    change: "Change",
+    on_time: "On time",
+    overdue: "Open overdue",
+    national_portal: "from the national portal",
+    due_soon: "Due soon",
+    no_score: "no score yet",
+    evaluated: "As of",
+    groups: "Groups",
+    indicators: "Indicators",
+    indicator: "Indicator",
+    numerator: "Numerator",
+    denominator: "Denominator",
+    points: "Points",
+    max: "Max",
+    lost: "Points lost",
+    children: "Agencies under it",
+    projection: "Period-end projection",
+    best: "Best case (every open dossier processed on time)",
+    worst: "Worst case (every dossier due in the period turns late)",
+    due_in_period: "on-time dossiers due in the period",
+    late_forever: "A late dossier cannot win its points back: process the ones due soon first.",
+    trend: "Month by month",
+    current: "Current period",
+    previous: "Previous period (final)",
+    no_previous: "No results of the previous period are held.",
+    summary: "Summary",
+    scored: "agencies with a score",
+    best_five: "Best five",
+    worst_five: "Weakest five",
+    other_lang: ("vi", "Tiếng Việt"),
+    bands: [
+        ("excellent", "Excellent"),
+        ("good", "Good"),
+        ("fair", "Fair"),
+        ("average", "Average"),
+        ("weak", "Weak"),
+    ],
+    levels: [
+        ("province", "Province"),
+        ("department", "Departments"),
+        ("district", "Districts"),
+        ("commune", "Communes"),
+    ],
+    notice_title: "Service-quality index",
+    agency_id: "Agency id",
+    evaluated_at: "Evaluated at",
+    generated: "Generated",
+    final_figures: "final figures (the period has ended)",
+    provisional: "provisional figures (the period has not ended)",
+    mixed_final: "provisional figures (not every agency's period is final)",
+    of_them_portal: "Of them, national portal",
+    portal_overdue_agencies: "Agencies with open overdue national-portal dossiers",
+};
+
+impl Lang {
+    /// The table of `code` (`vi` or `en`); Vietnamese for anything else.
+    pub fn of(code: &str) -> &'static Lang {
+        if code == "en" {
+            &EN
+        } else {
+            &VI
+        }
+    }
+
+    /// A band's name (the id if the table does not know it).
+    pub fn band_name<'a>(&self, id: &'a str) -> &'a str {
+        name_in(&self.bands, id)
+    }
+
+    /// A level's name (the registry's text as it is if it is not a conventional level).
+    pub fn level_name<'a>(&self, id: &'a str) -> &'a str {
+        name_in(&self.levels, id)
+    }
+
+    /// A group's name from the scoring model, in this language.
+    pub fn group_name<'a>(&self, g: &'a GroupDef) -> &'a str {
+        if self.code == "en" {
+            &g.name_en
+        } else {
+            &g.name_vi
+        }
+    }
+
+    /// An indicator's name from the scoring model, in this language.
+    pub fn indicator_name<'a>(&self, i: &'a IndicatorDef) -> &'a str {
+        if self.code == "en" {
+            &i.name_en
+        } else {
+            &i.name_vi
+        }
+    }
+
+    /// An instant for people, to the second, in Vietnam time: `30/09/2025 23:33:16 (giờ Việt
+    /// Nam)`, `2025-09-30 23:33:16 +07:00`.
+    pub fn instant(&self, t: Timestamp) -> String {
+        let (day, nanos) = t.local_day_and_time();
+        let (y, m, d) = civil_from_days(day);
+        let s = nanos / NANOS_PER_SEC;
+        let (hh, mm, ss) = (s / 3600, s / 60 % 60, s % 60);
+        if self.code == "en" {
+            format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02} +07:00")
+        } else {
+            format!("{d:02}/{m:02}/{y:04} {hh:02}:{mm:02}:{ss:02} (giờ Việt Nam)")
+        }
+    }
+}
+
+fn name_in<'a>(table: &[(&'static str, &'static str)], id: &'a str) -> &'a str {
+    table
+        .iter()
+        .find(|(k, _)| *k == id)
+        .map_or(id, |(_, name)| name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_are_written_in_vietnam_time() {
+        let t = Timestamp::parse_rfc3339("2025-09-30T16:33:16.9Z").unwrap();
+        assert_eq!(VI.instant(t), "30/09/2025 23:33:16 (giờ Việt Nam)");
+        assert_eq!(EN.instant(t), "2025-09-30 23:33:16 +07:00");
+        assert_eq!(VI.band_name("good"), "Tốt");
+        assert_eq!(VI.level_name("commune"), "Cấp xã");
+        assert_eq!(VI.level_name("ward"), "ward");
+    }
+}
