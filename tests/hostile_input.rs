@@ -241,3 +241,64 @@ fn run_without_a_broker_does_not_flood_the_log() {
     let down = log.matches("Kafka unreachable").count();
     assert!(down <= 1, "'Kafka unreachable' {down} times:\n{log}");
 }
+
+/// Reported values pooled over a very wide tree stay exact (was: 10,000 agencies each reporting
+/// 1.1 at 2^53 made the root's sums saturate at different widths, 0.5 instead of 1.0, 3.0 points
+/// instead of 6.0); a value over the documented bound is a clear reject.
+#[test]
+fn reported_values_pooled_over_ten_thousand_agencies_stay_exact() {
+    const N: usize = 10_000;
+    const MAX: u64 = 100_000_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let mut registry =
+        String::from("[[agency]]\nid = \"R\"\nname = \"Tỉnh\"\nlevel = \"province\"\n");
+    let mut events = String::new();
+    for i in 0..N {
+        registry.push_str(&format!(
+            "[[agency]]\nid = \"C{i}\"\nname = \"Xã {i}\"\nlevel = \"commune\"\nparent = \"R\"\n"
+        ));
+        events.push_str(&format!(
+            r#"{{"event_id":"r{i}","type":"indicator_reported","occurred_at":"2025-09-02T08:00:00+07:00","agency_id":"C{i}","indicator":"1.1","period":"2025-08","numerator":{MAX},"denominator":{MAX}}}"#
+        ));
+        events.push('\n');
+    }
+    // Over the bound: rejected, with the bound in the message.
+    events.push_str(&format!(
+        r#"{{"event_id":"big","type":"indicator_reported","occurred_at":"2025-09-02T08:00:00+07:00","agency_id":"C0","indicator":"1.2","period":"2025-08","numerator":{},"denominator":{}}}"#,
+        1u64 << 53,
+        1u64 << 53
+    ));
+    events.push('\n');
+    let (reg, ev) = (
+        dir.path().join("agencies.toml"),
+        dir.path().join("events.jsonl"),
+    );
+    std::fs::write(&reg, registry).unwrap();
+    std::fs::write(&ev, events).unwrap();
+    let out = Command::new(CHISO)
+        .args(["replay", "--events"])
+        .arg(&ev)
+        .arg("--agencies")
+        .arg(&reg)
+        .args(["--at", "2025-09-30T17:00:00+07:00", "--period", "2025-08"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 rejected") && stderr.contains("must be at most 100000000000"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let root: serde_json::Value = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["agency_id"] == "R")
+        .unwrap();
+    let ind = &root["indicators"]["1.1"];
+    assert_eq!(ind["numerator"].as_u64(), Some(MAX * N as u64), "{ind}");
+    assert_eq!(ind["denominator"].as_u64(), Some(MAX * N as u64), "{ind}");
+    assert_eq!(ind["value"].as_f64(), Some(1.0), "{ind}");
+    assert_eq!(ind["points"].as_f64(), Some(6.0), "{ind}");
+    assert_eq!(root["score"].as_f64(), Some(100.0), "{root}");
+}

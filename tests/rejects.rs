@@ -205,7 +205,8 @@ fn bad_lines() -> Vec<(&'static str, Vec<u8>, &'static str)> {
             received_with("b-neg2", &[("due_at", None), ("time_limit_hours", Some("-1"))]),
             "invalid_value:time_limit_hours",
         ),
-        ("denominator 2^53 + 1", report("b-big", "1", "9007199254740993"), "invalid_value:denominator"),
+        ("denominator 10^11 + 1", report("b-big", "1", "100000000001"), "invalid_value:denominator"),
+        ("denominator 2^53 + 1", report("b-huge", "1", "9007199254740993"), "invalid_value:denominator"),
         (
             "bad period label",
             [
@@ -301,7 +302,7 @@ fn edge_good_lines() -> Vec<(&'static str, Vec<u8>)> {
             "escaped strings",
             received_with("g-esc", &[("dossier_id", Some(r#""d\u1ec7\"\\""#))]),
         ),
-        ("denominator 2^53", report("g-big", "0", "9007199254740992")),
+        ("denominator 10^11", report("g-big", "0", "100000000000")),
         (
             "fractional and exponent time_limit_hours",
             received_with(
@@ -430,10 +431,10 @@ fn rejects_are_counted_never_claim_ids_and_good_lines_all_count() {
         .expect("a result for A");
     assert_eq!(a["counts"]["received"].as_u64(), Some(good_lines - 1));
     assert_eq!(a["counts"]["in_scope"].as_u64(), Some(good_lines - 1));
-    // The accepted report: 0 / 2^53 for 1.1.
+    // The accepted report: 0 / 10^11 for 1.1.
     assert_eq!(
         a["indicators"]["1.1"]["denominator"].as_u64(),
-        Some(1 << 53)
+        Some(100_000_000_000)
     );
 }
 

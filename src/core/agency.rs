@@ -49,12 +49,22 @@ pub enum RegistryError {
     Cycle(String),
     #[error("the registry is empty")]
     Empty,
+    #[error("the registry has {0} agencies: at most {MAX_AGENCIES} are supported")]
+    TooLarge(usize),
 }
+
+/// Agencies a registry may hold: with [`crate::core::MAX_REPORTED`] per reported value, the pooled
+/// sums of a whole year over the whole tree stay exact in the scoring's 64-bit arithmetic
+/// (10^6 agencies × 12 months × 10^11 = 1.2 × 10^18 < 2^63).
+pub const MAX_AGENCIES: usize = 1_000_000;
 
 impl Registry {
     pub fn new(agencies: Vec<AgencyDef>) -> Result<Self, RegistryError> {
         if agencies.is_empty() {
             return Err(RegistryError::Empty);
+        }
+        if agencies.len() > MAX_AGENCIES {
+            return Err(RegistryError::TooLarge(agencies.len()));
         }
         let mut by_id =
             foldhash::HashMap::with_capacity_and_hasher(agencies.len(), Default::default());

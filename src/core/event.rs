@@ -144,6 +144,11 @@ pub enum Rating {
     Dissatisfied,
 }
 
+/// Largest numerator or denominator of a reported value: reported indicators count procedures,
+/// petitions or dossiers, far below this; the bound keeps every pooled sum exact (see
+/// [`crate::core::agency::MAX_AGENCIES`]).
+pub const MAX_REPORTED: u64 = 100_000_000_000;
+
 /// A value computed elsewhere for an indicator that dossier events cannot give.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reported<'a> {

@@ -23,7 +23,7 @@ pub use engine::{
     score_pooled, AgencyResult, DueSoonHorizon, Engine, EngineSettings, Ingested, OpenChange,
     OpenDossier, Own, PeriodPolicy, Restore, RestoreError,
 };
-pub use event::{Event, EventKind, Reject};
+pub use event::{Event, EventKind, Reject, MAX_REPORTED};
 pub use period::{Period, PeriodKind};
 pub use scoring::ScoringModel;
 pub use time::Timestamp;

@@ -13,7 +13,7 @@ use crate::core::calendar::working_nanos_from_decimal_hours;
 use crate::core::event::{
     Channel, DueSpec, Event, EventKind, Outcome, PaymentMethod, Rating, Received, Reject, Reported,
 };
-use crate::core::{Period, Registry, Timestamp};
+use crate::core::{Period, Registry, Timestamp, MAX_REPORTED};
 
 /// Default size limit of one message, in bytes.
 pub const DEFAULT_MAX_BYTES: usize = 64 * 1024;
@@ -140,6 +140,18 @@ fn boolean(field: &'static str, raw: Option<&RawValue>) -> Result<bool, Reject> 
             expected: "true or false",
         }),
     }
+}
+
+/// A reported numerator or denominator: an integer up to [`MAX_REPORTED`].
+fn reported_value(field: &'static str, raw: Option<&RawValue>) -> Result<u64, Reject> {
+    let v = required(field, integer(field, raw)?)?;
+    if v > MAX_REPORTED {
+        return Err(Reject::InvalidValue {
+            field,
+            problem: format!("must be at most {MAX_REPORTED} (10^11), got {v}"),
+        });
+    }
+    Ok(v)
 }
 
 fn integer(field: &'static str, raw: Option<&RawValue>) -> Result<Option<u64>, Reject> {
@@ -397,8 +409,8 @@ pub fn decode<'a>(
             EventKind::IndicatorReported(Reported {
                 indicator,
                 period,
-                numerator: required("numerator", integer("numerator", w.numerator)?)?,
-                denominator: required("denominator", integer("denominator", w.denominator)?)?,
+                numerator: reported_value("numerator", w.numerator)?,
+                denominator: reported_value("denominator", w.denominator)?,
             })
         }
         other => return Err(Reject::UnknownType(other.to_owned())),

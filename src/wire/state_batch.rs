@@ -492,7 +492,7 @@ mod tests {
             r#"{"event_id":"x4","type":"supplement_received","occurred_at":"2024-08-01T08:00:00Z","agency_id":"AG","dossier_id":"d"}"#,
             r#"{"event_id":"x5","type":"processed","occurred_at":"0001-01-01T00:00:00Z","agency_id":"AG","dossier_id":"d","outcome":"stopped"}"#,
             r#"{"event_id":"x6","type":"apology","occurred_at":"9999-12-31T23:59:59Z","agency_id":"AG","dossier_id":"đ hồ sơ","new_due_at":"2024-08-09T00:00:00Z"}"#,
-            r#"{"event_id":"x7","type":"indicator_reported","occurred_at":"2024-08-03T08:00:00Z","agency_id":"AG","indicator":"9.9","period":"2024-Q3","numerator":9007199254740992,"denominator":0}"#,
+            r#"{"event_id":"x7","type":"indicator_reported","occurred_at":"2024-08-03T08:00:00Z","agency_id":"AG","indicator":"9.9","period":"2024-Q3","numerator":100000000000,"denominator":0}"#,
             r#"{"event_id":"x8","type":"payment","occurred_at":"2024-08-03T08:00:00Z","agency_id":"AG","dossier_id":"d","method":"provincial_gateway","procedure_id":"1.2"}"#,
             r#"{"event_id":"x9","type":"rated","occurred_at":"2024-08-03T08:00:00Z","agency_id":"AG","dossier_id":"d","rating":"very_satisfied"}"#,
             r#"{"event_id":"x10","type":"withdrawn","occurred_at":"2024-08-03T08:00:00.123456789Z","agency_id":"AG","dossier_id":"d"}"#,

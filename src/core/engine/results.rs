@@ -88,9 +88,10 @@ impl Own {
         if self.reported.len() < other.reported.len() {
             self.reported.resize(other.reported.len(), (0, 0));
         }
+        // Exact: input values are at most MAX_REPORTED and registries at most MAX_AGENCIES.
         for (a, b) in self.reported.iter_mut().zip(&other.reported) {
-            a.0 = a.0.saturating_add(b.0);
-            a.1 = a.1.saturating_add(b.1);
+            a.0 += b.0;
+            a.1 += b.1;
         }
     }
 }
