@@ -709,9 +709,14 @@ async fn pages_show_the_api_numbers() {
         html.contains("/agency/A?"),
         "links to the agencies under it"
     );
-    for bad in ["/?lang=fr", "/?level=planet", "/?sort=up", "/?x=1"] {
+    for bad in ["/?lang=fr", "/?level=planet", "/?sort=up"] {
         let (status, _, _) = page(bad).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    // A shared link's tracking tags do not break a page.
+    for tagged in ["/?utm_source=mail", "/?x=1&lang=en", "/agency/P?fbclid=abc"] {
+        let (status, _, _) = page(tagged).await;
+        assert_eq!(status, StatusCode::OK, "{tagged}");
     }
     s.live.set_ready(false);
     let (status, ctype, html) = page("/agency/P").await;
@@ -789,4 +794,59 @@ async fn the_worklist_is_behind_the_token_and_exports_csv() {
     assert!(csv.starts_with("\u{feff}list,dossier_id,agency_id"));
     assert_eq!(csv.lines().filter(|l| l.starts_with("overdue,")).count(), 4);
     assert!(csv.contains("overdue,x-late-1d,A,1.000001,"));
+}
+
+/// Every error code the server can answer is in the error table of docs/api.md.
+#[test]
+fn every_error_code_is_documented() {
+    use chiso::read_model::Unavailable;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let doc = std::fs::read_to_string(format!("{root}/docs/api.md")).unwrap();
+    let documented: std::collections::BTreeSet<String> = doc
+        .lines()
+        .filter(|l| l.starts_with("| 4") || l.starts_with("| 5"))
+        .filter_map(|l| l.split('`').nth(1).map(str::to_owned))
+        .collect();
+    // The first string literal after each `bad_request(` and `code: ` of the HTTP adapter.
+    let mut answered = std::collections::BTreeSet::new();
+    for dir in ["src/http", "src/http/pages", "src/http/server"] {
+        for e in std::fs::read_dir(format!("{root}/{dir}")).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_none_or(|x| x != "rs") {
+                continue;
+            }
+            let code = std::fs::read_to_string(&p).unwrap();
+            for marker in ["bad_request(", "code: \""] {
+                for part in code.split(marker).skip(1) {
+                    let part = part.trim_start();
+                    if marker == "bad_request(" && !part.starts_with('"') {
+                        continue;
+                    }
+                    let literal = part.trim_start_matches('"');
+                    let word: String = literal
+                        .chars()
+                        .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                        .collect();
+                    if !word.is_empty() {
+                        answered.insert(word);
+                    }
+                }
+            }
+        }
+    }
+    for why in [
+        Unavailable::Joining,
+        Unavailable::ResultsElsewhere,
+        Unavailable::ListsIncomplete { owned: 1, total: 2 },
+    ] {
+        answered.insert(why.code().to_owned());
+    }
+    for c in ["unknown_parameter", "bad_lang", "busy", "unknown_agency"] {
+        assert!(answered.contains(c), "the scan misses `{c}`: {answered:?}");
+    }
+    let missing: Vec<_> = answered.difference(&documented).collect();
+    assert!(
+        missing.is_empty(),
+        "not in docs/api.md's error table: {missing:?}"
+    );
 }

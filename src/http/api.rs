@@ -51,6 +51,19 @@ pub(super) fn query(
     Ok(q)
 }
 
+/// The query parameters of a web page: those that `known` does not name are dropped, not
+/// refused — a shared link carries tracking tags (`utm_source=…`) that must not break the page.
+pub(super) fn page_query(
+    q: Result<Query<HashMap<String, String>>, QueryRejection>,
+    known: &[&str],
+) -> Result<HashMap<String, String>, ApiError> {
+    let mut q = q
+        .map(|Query(q)| q)
+        .map_err(|e| ApiError::bad_request("bad_query", format!("malformed query string: {e}")))?;
+    q.retain(|k, _| known.contains(&k.as_str()));
+    Ok(q)
+}
+
 /// The `{id}` of the path, or a JSON 400 when it is not valid UTF-8 once percent-decoded.
 pub(super) fn path_id(id: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
     id.map(|Path(id)| id).map_err(|e| {

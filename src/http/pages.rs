@@ -15,7 +15,7 @@ use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::api::{period_kind, query};
+use super::api::{page_query, period_kind};
 use super::{ApiError, AppState};
 use crate::core::stake::{at_stake, AtRisk};
 use crate::core::{AgencyIdx, AgencyResult, Count, PeriodKind, ScoringModel};
@@ -164,7 +164,7 @@ pub(super) async fn ranking(
     State(state): State<AppState>,
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let q = query(q, &["period", "level", "lang", "sort", "view"])?;
+    let q = page_query(q, &["period", "level", "lang", "sort", "view"])?;
     let lang = lang_of(&q)?;
     let kind = period_kind(&q)?;
     if let Err(why) = state.live.serves(Needs::Results) {

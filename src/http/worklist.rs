@@ -15,7 +15,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::api::{lookup, path_id, query};
+use super::api::{lookup, page_query, path_id};
 use super::operator::authorize;
 use super::pages::{esc, html, lang_of, page, Lang};
 use super::stake::price;
@@ -85,7 +85,7 @@ pub(super) async fn worklist(
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let id = path_id(id)?;
-    let q = query(q, &["lang", "format"])?;
+    let q = page_query(q, &["lang", "format"])?;
     let lang = lang_of(&q)?;
     let csv = match q.get("format").map(String::as_str) {
         None | Some("html") => false,

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::*;
-use crate::http::api::{lookup, path_id, period_kind, query};
+use crate::http::api::{lookup, page_query, path_id, period_kind};
 use crate::http::{ApiError, AppState};
 
 /// `GET /agency/{id}?period=&lang=`: one agency's score, groups, indicators, the agencies under
@@ -20,7 +20,7 @@ pub(in crate::http) async fn agency(
     q: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let id = path_id(id)?;
-    let q = query(q, &["period", "lang"])?;
+    let q = page_query(q, &["period", "lang"])?;
     let lang = lang_of(&q)?;
     let kind = period_kind(&q)?;
     let root = lookup(&state, &id)?;
