@@ -850,3 +850,86 @@ fn every_error_code_is_documented() {
         "not in docs/api.md's error table: {missing:?}"
     );
 }
+
+/// The province's worklist on the sample: at a province one dossier rarely moves the rounded
+/// total (every row showed 0.00 and the list was really ordered by due time); the page shows
+/// the unrounded cost, rows differ, and they are ordered by exactly what is shown.
+#[tokio::test]
+async fn the_province_worklist_is_ordered_by_the_points_it_shows() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let registry = Arc::new(
+        chiso::app::files::load_registry(std::path::Path::new(&format!(
+            "{root}/config/agencies/tuyen-quang.toml"
+        )))
+        .unwrap(),
+    );
+    let model = Arc::new(chiso::app::files::load_scoring(None).unwrap());
+    let mut engine = Engine::new(
+        registry.clone(),
+        model.clone(),
+        Arc::new(chiso::app::files::load_holidays(None).unwrap()),
+        EngineSettings::default(),
+        ts("2025-09-15T10:00:00+07:00"),
+    );
+    let events =
+        std::fs::read_to_string(format!("{root}/config/samples/tuyen-quang-events.jsonl")).unwrap();
+    for line in events.lines() {
+        if let Ok(e) = decode(line.as_bytes(), &registry, 1 << 16) {
+            engine.ingest(&e);
+        }
+    }
+    let live = ReadModel::new(registry, model);
+    chiso::read_model::publish_engine(&live, 0, &mut engine);
+    live.set_ready(true);
+    let metrics = Arc::new(Metrics::new(live.clone()).unwrap());
+    let s = AppState::new(live, metrics.scrape(), None);
+    let req = Request::builder()
+        .uri("/agency/TQ/worklist?format=csv")
+        .body(Body::empty())
+        .unwrap();
+    let resp = router(s).oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let text = String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    let head: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let col = head
+        .iter()
+        .position(|h| *h == "points_at_stake_unrounded")
+        .expect("the unrounded column");
+    let shown: Vec<f64> = text
+        .lines()
+        .filter(|l| l.starts_with("at_stake,"))
+        .map(|l| l.split(',').nth(col).unwrap().parse().unwrap())
+        .collect();
+    assert!(shown.len() > 10, "{} rows at stake", shown.len());
+    assert!(
+        shown.windows(2).all(|w| w[0] >= w[1]),
+        "ordered by the points shown: {shown:?}"
+    );
+    let rounded: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("at_stake,"))
+        .map(|l| l.split(',').nth(col - 1).unwrap())
+        .collect();
+    eprintln!("unrounded {:?}, rounded {:?}", &shown[..3], &rounded[..3]);
+    assert!(shown.iter().all(|&x| x > 0.0), "{shown:?}");
+    // Equal costs (the same indicators move alike for every such dossier) go soonest due first.
+    let due: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("at_stake,"))
+        .map(|l| l.split(',').nth(5).unwrap())
+        .collect();
+    for (w, d) in shown.windows(2).zip(due.windows(2)) {
+        assert!(
+            w[0] > w[1] || d[0] <= d[1],
+            "ties by the soonest due: {d:?}"
+        );
+    }
+}

@@ -31,6 +31,29 @@ pub enum Source {
     Reported,
 }
 
+impl Source {
+    /// The (numerator, denominator) of the indicator for these pooled counts; `reported` gives
+    /// the pooled reported value of a reported indicator.
+    fn inputs(&self, counts: &Counts, reported: impl FnOnce() -> (u64, u64)) -> (i64, u64) {
+        match self {
+            Source::Counts {
+                numerator,
+                denominator,
+            } => (
+                numerator
+                    .iter()
+                    .map(|&(sign, c)| sign * counts[c] as i64)
+                    .sum(),
+                counts[*denominator],
+            ),
+            Source::Reported => {
+                let (n, d) = reported();
+                (n.min(i64::MAX as u64) as i64, d)
+            }
+        }
+    }
+}
+
 /// A score band: the lowest rounded score (in tenths) that reaches it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Band {
@@ -336,6 +359,30 @@ impl ScoringModel {
         })
     }
 
+    /// The total points of one agency's pooled counts before any rounding, in hundredths: what
+    /// orders dossiers whose effect on the rounded total is the same (a province's single dossier
+    /// moves its indicators by less than a rounding step).
+    pub fn unrounded_total_h(
+        &self,
+        counts: &Counts,
+        mut reported: impl FnMut(usize) -> (u64, u64),
+    ) -> f64 {
+        let mut total = 0.0;
+        for (i, def) in self.indicators.iter().enumerate() {
+            let (num, den) = def.source.inputs(counts, || reported(i));
+            total += match (den, def.if_empty) {
+                (0, IfEmpty::Full) => def.max_h as f64,
+                (0, IfEmpty::NotApplicable) => 0.0,
+                _ if num <= 0 => 0.0,
+                _ => {
+                    let full = def.full_at_millionths as f64 / 1e6;
+                    def.max_h as f64 * (num as f64 / den as f64 / full).min(1.0)
+                }
+            };
+        }
+        total
+    }
+
     /// Scores one agency's pooled counts; `reported(i)` gives the pooled (numerator, denominator)
     /// of the reported indicator with index `i`.
     pub fn score(
@@ -347,22 +394,7 @@ impl ScoringModel {
         let mut groups: Vec<(i64, i64)> = self.groups.iter().map(|g| (0, g.max_h)).collect();
         let (mut total, mut measured_max, mut any_na_measured) = (0i64, 0i64, false);
         for (i, def) in self.indicators.iter().enumerate() {
-            let (num, den): (i64, u64) = match &def.source {
-                Source::Counts {
-                    numerator,
-                    denominator,
-                } => (
-                    numerator
-                        .iter()
-                        .map(|&(sign, c)| sign * counts[c] as i64)
-                        .sum(),
-                    counts[*denominator],
-                ),
-                Source::Reported => {
-                    let (n, d) = reported(i);
-                    (n.min(i64::MAX as u64) as i64, d)
-                }
-            };
+            let (num, den) = def.source.inputs(counts, || reported(i));
             let value = if den == 0 {
                 match def.if_empty {
                     IfEmpty::NotApplicable => None,

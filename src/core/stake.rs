@@ -58,8 +58,12 @@ pub fn flip(counts: &Counts, d: &AtRisk) -> Counts {
 pub struct Stake {
     /// The score card now.
     pub now: ScoreCard,
-    /// The points each candidate would cost, in hundredths, in the order given.
+    /// The points each candidate would cost, in hundredths, in the order given: the change of
+    /// the rounded total, what the published score would lose.
     pub points_h: Vec<i64>,
+    /// The same before rounding, in hundredths: at a province one dossier often moves the
+    /// rounded total by nothing, yet some cost more than others.
+    pub unrounded_h: Vec<f64>,
     /// Every candidate due before the period's end turned late (the worst case at period end).
     pub worst: ScoreCard,
     /// How many candidates are due before the period's end.
@@ -77,25 +81,41 @@ pub fn at_stake(
     period_end: Timestamp,
 ) -> Stake {
     let now = model.score(counts, &reported);
+    let now_unrounded = model.unrounded_total_h(counts, &reported);
     let mut worst = *counts;
     let mut due_in_period = 0;
-    let points_h = at_risk
+    let (points_h, unrounded_h) = at_risk
         .iter()
         .map(|d| {
             if d.due >= period_end {
-                return 0;
+                return (0, 0.0);
             }
             due_in_period += 1;
             worst = flip(&worst, d);
-            now.total_points_h - model.score(&flip(counts, d), &reported).total_points_h
+            let late = flip(counts, d);
+            (
+                now.total_points_h - model.score(&late, &reported).total_points_h,
+                now_unrounded - model.unrounded_total_h(&late, &reported),
+            )
         })
-        .collect();
+        .unzip();
     let worst = model.score(&worst, &reported);
     Stake {
         now,
         points_h,
+        unrounded_h,
         worst,
         due_in_period,
+    }
+}
+
+impl Stake {
+    /// Candidate `a` against `b` by what it would cost: the rounded points first, then the
+    /// unrounded ones.
+    pub fn costlier(&self, a: usize, b: usize) -> std::cmp::Ordering {
+        self.points_h[a]
+            .cmp(&self.points_h[b])
+            .then(self.unrounded_h[a].total_cmp(&self.unrounded_h[b]))
     }
 }
 
@@ -106,14 +126,14 @@ pub fn with_best_n_saved(
     counts: &Counts,
     reported: impl Fn(usize) -> (u64, u64),
     at_risk: &[AtRisk],
-    points_h: &[i64],
+    stake: &Stake,
     period_end: Timestamp,
     n: usize,
 ) -> ScoreCard {
     let mut order: Vec<usize> = (0..at_risk.len())
         .filter(|&i| at_risk[i].due < period_end)
         .collect();
-    order.sort_by_key(|&i| std::cmp::Reverse(points_h[i]));
+    order.sort_by(|&a, &b| stake.costlier(b, a));
     let mut c = *counts;
     for &i in order.iter().skip(n) {
         c = flip(&c, &at_risk[i]);

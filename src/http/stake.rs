@@ -28,6 +28,13 @@ struct Item<'a> {
     via_national_portal: bool,
     /// Points of the agency's total this dossier would cost if it turned late.
     points_at_stake: f64,
+    /// The same before the contract's rounding (orders dossiers whose rounded cost is equal).
+    points_at_stake_unrounded: f64,
+}
+
+/// Six decimals: the JSON keeps what tells dossiers apart, not float noise.
+fn round6(x: f64) -> f64 {
+    (x * 1e6).round() / 1e6
 }
 
 #[derive(Serialize)]
@@ -103,8 +110,8 @@ pub(super) fn price(state: &AppState, root: AgencyIdx, result: &AgencyResult) ->
         .filter(|&i| risks[i].due < end)
         .collect();
     order.sort_by(|&a, &b| {
-        stake.points_h[b]
-            .cmp(&stake.points_h[a])
+        stake
+            .costlier(b, a)
             .then(risks[a].due.cmp(&risks[b].due))
             .then_with(|| candidates[a].dossier_id.cmp(&candidates[b].dossier_id))
     });
@@ -183,15 +190,7 @@ pub(super) async fn at_stake(
         .into_iter()
         .filter(|&n| n <= stake.due_in_period)
         .map(|n| {
-            let card = with_best_n_saved(
-                model,
-                &result.counts,
-                &reported,
-                &risks,
-                &stake.points_h,
-                end,
-                n,
-            );
+            let card = with_best_n_saved(model, &result.counts, &reported, &risks, &stake, end, n);
             Saved {
                 n,
                 total_points: card.total_points_h as f64 / 100.0,
@@ -213,6 +212,7 @@ pub(super) async fn at_stake(
                 due_at: item.due.to_local_rfc3339(),
                 via_national_portal: item.via_national_portal,
                 points_at_stake: stake.points_h[i] as f64 / 100.0,
+                points_at_stake_unrounded: round6(stake.unrounded_h[i] / 100.0),
             }
         })
         .collect();

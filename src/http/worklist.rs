@@ -119,11 +119,17 @@ pub(super) async fn worklist(
     let (at_stake, now) = match current[root.index()][PeriodKind::Month as usize] {
         Some(result) => {
             let p = price(&state, root, result);
-            let rows: Vec<(OpenItem, i64)> = p
+            // Ordered by exactly what the page shows: the unrounded cost (at a province one
+            // dossier rarely moves the rounded total, so the rounded figure would order nothing).
+            let mut rows: Vec<(OpenItem, i64, f64)> = p
                 .order
                 .iter()
-                .map(|&i| (p.candidates[i].clone(), p.stake.points_h[i]))
+                .map(|&i| {
+                    let s = &p.stake;
+                    (p.candidates[i].clone(), s.points_h[i], s.unrounded_h[i])
+                })
                 .collect();
+            rows.sort_by(|a, b| b.2.total_cmp(&a.2));
             (rows, Some(result.evaluated_at))
         }
         None => (Vec::new(), None),
@@ -157,17 +163,18 @@ pub(super) async fn worklist(
 
     if csv {
         let mut out = String::from("\u{feff}");
-        out.push_str("list,dossier_id,agency_id,procedure_id,received_at,due_at,points_at_stake,late_since,late_reason,overdue_seconds,via_national_portal\r\n");
-        for (i, points_h) in &at_stake {
+        out.push_str("list,dossier_id,agency_id,procedure_id,received_at,due_at,points_at_stake,points_at_stake_unrounded,late_since,late_reason,overdue_seconds,via_national_portal\r\n");
+        for (i, points_h, unrounded_h) in &at_stake {
             let _ = write!(
                 out,
-                "at_stake,{},{},{},{},{},{:.2},,,,{}\r\n",
+                "at_stake,{},{},{},{},{},{:.2},{:.6},,,,{}\r\n",
                 csv_field(&i.dossier_id),
                 csv_field(&agency_id(i)),
                 csv_field(i.procedure.as_deref().unwrap_or("")),
                 i.received_at.to_local_rfc3339(),
                 i.due.to_local_rfc3339(),
                 *points_h as f64 / 100.0,
+                unrounded_h / 100.0,
                 i.via_national_portal
             );
         }
@@ -239,9 +246,9 @@ pub(super) async fn worklist(
         body,
         "<h2>{} ({})</h2>",
         if vi {
-            "Đúng hạn, đến hạn trong tháng: ưu tiên theo điểm có thể mất"
+            "Đúng hạn, đến hạn trong tháng: ưu tiên theo điểm có thể mất, rồi hạn trả sớm nhất"
         } else {
-            "On time, due this month: most points at stake first"
+            "On time, due this month: most points at stake first, then the soonest due"
         },
         at_stake.len()
     );
@@ -252,7 +259,7 @@ pub(super) async fn worklist(
             "Thủ tục",
             "Tiếp nhận",
             "Hẹn trả",
-            "Điểm có thể mất",
+            "Điểm có thể mất (chưa làm tròn)",
             "Cổng DVC QG",
         ]
     } else {
@@ -262,21 +269,21 @@ pub(super) async fn worklist(
             "Procedure",
             "Received",
             "Due",
-            "Points at stake",
+            "Points at stake (unrounded)",
             "National portal",
         ]
     }));
-    for (i, points_h) in at_stake.iter().take(PAGE_ROWS) {
+    for (i, _, unrounded_h) in at_stake.iter().take(PAGE_ROWS) {
         let _ = write!(
             body,
             "<tr data-dossier=\"{id}\"><th scope=\"row\" class=\"l\">{id}</th><td class=\"l\">{ag}</td><td class=\"l\">{pr}</td>\
-             <td>{rc}</td><td>{due}</td><td data-points>{pts:.2}</td><td>{np}</td></tr>",
+             <td>{rc}</td><td>{due}</td><td data-points>{pts:.4}</td><td>{np}</td></tr>",
             id = esc(&i.dossier_id),
             ag = esc(&agency_id(i)),
             pr = esc(i.procedure.as_deref().unwrap_or("")),
             rc = esc(&i.received_at.to_local_rfc3339()),
             due = esc(&i.due.to_local_rfc3339()),
-            pts = *points_h as f64 / 100.0,
+            pts = unrounded_h / 100.0,
             np = if i.via_national_portal { "✓" } else { "" },
         );
     }
