@@ -239,8 +239,8 @@ fn references(path: &str, code: &str, tops: &BTreeSet<String>) -> BTreeSet<(usiz
         }
         // `crate::{a::x, b}`: the name starting each item of the group.
         let (mut level, mut item_start) = (0, true);
-        for j in root..b.len() {
-            match b[j] {
+        for (j, &byte) in b.iter().enumerate().skip(root) {
+            match byte {
                 b'{' => (level, item_start) = (level + 1, true),
                 b'}' if level == 1 => break,
                 b'}' => level -= 1,

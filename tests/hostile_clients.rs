@@ -206,7 +206,7 @@ fn half_open_connections_and_scrape_storms_do_not_starve_the_probes() {
         .filter(|s| {
             s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
             let mut b = [0u8; 256];
-            matches!(std::io::Read::read(&mut &**s, &mut b), Ok(_))
+            std::io::Read::read(&mut &**s, &mut b).is_ok()
         })
         .count();
     eprintln!(

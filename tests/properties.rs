@@ -523,7 +523,7 @@ fn contribution(evs: &[&Ev], start: i64, c: i64) -> Option<Row> {
     };
     let overdue = evs
         .iter()
-        .any(|e| e.kind == K::Overdue && end.map_or(true, |end| e.at < end));
+        .any(|e| e.kind == K::Overdue && end.is_none_or(|end| e.at < end));
     let late = requests.len() > 1
         || overdue
         || match (end, paused_since) {

@@ -31,8 +31,7 @@ impl Reports {
         period: Period,
         at: Timestamp,
         event_id: &str,
-        numerator: u64,
-        denominator: u64,
+        (numerator, denominator): (u64, u64),
     ) {
         self.by_key
             .entry((agency, indicator, period))

@@ -259,8 +259,11 @@ static ERROR_LOG: ErrorLog = ErrorLog::new();
 /// Repeats of one error (client, kind) are logged at most once per this.
 const ERROR_LOG_EVERY: Duration = Duration::from_secs(60);
 
+/// (client, error kind) → when it was last logged, and the repeats since.
+type Seen = BTreeMap<(&'static str, String), (Instant, u64)>;
+
 struct ErrorLog {
-    seen: Mutex<BTreeMap<(&'static str, String), (Instant, u64)>>,
+    seen: Mutex<Seen>,
 }
 
 impl ErrorLog {

@@ -94,6 +94,8 @@ impl Cluster {
             pid = std::process::id(),
             dir = dir.display()
         );
+        // Never waited for: it outlives this process on purpose.
+        #[allow(clippy::zombie_processes)]
         Command::new("setsid")
             .args(["sh", "-c", &watcher])
             .stdin(Stdio::null())

@@ -49,8 +49,7 @@ impl Engine {
                     r.period,
                     ev.occurred_at,
                     &ev.id,
-                    r.numerator,
-                    r.denominator,
+                    (r.numerator, r.denominator),
                 );
             }
             return;
