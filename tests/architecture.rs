@@ -389,3 +389,28 @@ fn main_is_thin() {
         "main.rs wires commands; adapters live in the library"
     );
 }
+
+/// The route table of `src/http/mod.rs`'s module doc names every route the router serves.
+#[test]
+fn the_route_table_names_every_route() {
+    let text = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/mod.rs")).unwrap();
+    let table: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("//! | `GET "))
+        .collect();
+    let routes: Vec<&str> = text
+        .split(".route(\"")
+        .skip(1)
+        .filter_map(|r| r.split('"').next())
+        .collect();
+    assert!(routes.len() >= 11, "{routes:?}");
+    for route in routes {
+        assert!(
+            table
+                .iter()
+                .any(|row| row.starts_with(&format!("//! | `GET {route}`"))
+                    || row.starts_with(&format!("//! | `GET {route}?"))),
+            "route {route} is not in the route table of src/http/mod.rs"
+        );
+    }
+}

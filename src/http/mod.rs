@@ -6,11 +6,15 @@
 //! |---|---|---|
 //! | `GET /metrics` | open | Prometheus text format |
 //! | `GET /healthz` | open | the process is alive |
-//! | `GET /readyz` | open | 200 when results are served, else 503 |
+//! | `GET /readyz` | open | 200 when this instance's share is assigned and restored, else 503 with the reason |
 //! | `GET /api/v1/results?period=month\|quarter\|year` | open | current results of every exported agency |
 //! | `GET /api/v1/agencies/{id}` | open | one agency: registry info, children, results of every tracked period |
 //! | `GET /api/v1/agencies/{id}/overdue` | token | open overdue dossiers of the subtree, most overdue first |
 //! | `GET /api/v1/agencies/{id}/due-soon` | token | open dossiers due within the horizon, soonest first |
+//! | `GET /api/v1/agencies/{id}/at-stake` | token | points at stake of the subtree's open on-time dossiers |
+//! | `GET /` | open | the ranking page |
+//! | `GET /agency/{id}` | open | one agency's page |
+//! | `GET /agency/{id}/worklist` | token | the operator worklist (HTML or CSV) |
 //!
 //! Operator lists carry dossier ids, so they require `Authorization: Bearer <token>` when a
 //! token is configured. Errors are JSON `{"error", "code"}`. See `docs/api.md`.
