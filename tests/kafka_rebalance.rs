@@ -62,8 +62,11 @@ fn instances_join_and_leave_mid_stream() {
     assert_eq!(status(a_port, "/api/v1/agencies/TQ/overdue").0, 200);
     assert!(a.terminate(Duration::from_secs(25)).success());
 
-    let a_own = ownership(&std::fs::read_to_string(&a_log).unwrap());
-    let b_own = ownership(&std::fs::read_to_string(&b_log).unwrap());
+    let (a_log, b_log) = (
+        std::fs::read_to_string(&a_log).unwrap(),
+        std::fs::read_to_string(&b_log).unwrap(),
+    );
+    let (a_own, b_own) = (ownership(&a_log), ownership(&b_log));
     assert!(
         b_own.iter().any(|(w, _, _)| w == "rollup") && a_own.iter().any(|(w, _, _)| w == "rollup"),
         "the roll-up stage moved between the instances: {a_own:?} {b_own:?}"
@@ -72,7 +75,7 @@ fn instances_join_and_leave_mid_stream() {
         b_own.iter().any(|(w, _, _)| w.starts_with('p')),
         "the second instance got event partitions"
     );
-    assert_exclusive(&a_own, &b_own);
+    assert_exclusive(&a_log, &b_log);
 }
 
 /// Status and error code of `GET path`.

@@ -797,6 +797,17 @@ pub fn ownership(log: &str) -> Vec<(String, i64, i64)> {
             open.entry("rollup".into()).or_insert(t);
         } else if line.contains("roll-up partition released") {
             close(&mut open, "rollup".into(), t, &mut out);
+        } else if line.contains("session ended") {
+            // A stage's session ended (its consumer closed, its workers dropped): what that
+            // stage owned ended with it.
+            let all: Vec<String> = open
+                .keys()
+                .filter(|w| (*w == "rollup") == line.contains("stage 2"))
+                .cloned()
+                .collect();
+            for w in all {
+                close(&mut open, w, t, &mut out);
+            }
         } else if line.contains("chiso run starting") || line.contains("chiso run stopped") {
             // A new process (or the end of one): whatever was open ended with it.
             let all: Vec<String> = open.keys().cloned().collect();
@@ -809,12 +820,29 @@ pub fn ownership(log: &str) -> Vec<(String, i64, i64)> {
     out
 }
 
-/// Panics if two instances owned the same thing at the same time.
-pub fn assert_exclusive(a: &[(String, i64, i64)], b: &[(String, i64, i64)]) {
-    for (w, f1, t1) in a {
-        for (w2, f2, t2) in b {
+/// Panics if two instances owned the same thing at the same time; the message has both logs'
+/// ownership and session lines.
+pub fn assert_exclusive(a_log: &str, b_log: &str) {
+    let (a, b) = (ownership(a_log), ownership(b_log));
+    for (w, f1, t1) in &a {
+        for (w2, f2, t2) in &b {
             if w == w2 && f1 < t2 && f2 < t1 {
-                panic!("{w} owned by two instances at once: {f1}..{t1} and {f2}..{t2}");
+                let lines = |log: &str| {
+                    log.lines()
+                        .filter(|l| {
+                            ["partition", "session", "chiso run", "ERROR", "WARN"]
+                                .iter()
+                                .any(|k| l.contains(k))
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                };
+                panic!(
+                    "{w} owned by two instances at once: {f1}..{t1} and {f2}..{t2}\n\
+                     first instance:\n{}\nsecond instance:\n{}",
+                    lines(a_log),
+                    lines(b_log)
+                );
             }
         }
     }
