@@ -51,27 +51,56 @@
 //!   - [`core::reports`] reported indicator values (`indicator_reported`).
 //!   - [`core::scoring`] the configurable scoring model and exact points arithmetic.
 //!   - [`core::agency`] the agency registry and roll-ups over its tree.
+//!   - [`core::stake`] points at stake: what an open, on-time dossier would cost its agency's
+//!     score if it turned late, and the period-end projections.
 //!   - [`core::store`] generic containers with no domain knowledge: chunked slab, block store
 //!     for the logs, open-addressing index, compact id-hash set, the prefetch hint.
-//! - [`wire`] — every byte format: event JSON (decode), results JSON, partial figures, the
-//!   binary state batches of the changelog, the dead-letter headers.
+//! - [`wire`] — every byte format: event JSON (`event_json`, decode), results JSON
+//!   (`result_json`), partial figures for the roll-up (`partials`), the binary state batches of
+//!   the changelog (`state_batch`), the dead-letter headers (`dead_letter`).
 //! - [`accept`] — the one accept path: bytes → decode → ingest → outcome, and its tally.
 //! - [`read_model`] — what HTTP and metrics serve: results snapshots, open-dossier sets,
-//!   readiness and coverage (`readiness`), engine health atomics.
-//! - [`kafka`] — the Kafka adapter of `chiso run`: its own [`kafka::KafkaConfig`], typed
-//!   [`kafka::PipelineError`], client settings and contexts (`client`), the session loop
-//!   (`session`), transactions (`txn`), the topic layout (`layout`), stage 1 (`ingest`:
-//!   session, partition `worker`, `changelog` restore) and stage 2 (`rollup`).
-//! - [`http`] — the read-only HTTP API, `/metrics` (a scrape function handed in by the app),
-//!   `/healthz`, `/readyz` (axum).
-//! - [`render`] — what people read: the text table of each language, the HTML escaper, the
-//!   monthly notice (HTML, XLSX, CSV, Markdown). Pure, like the core.
-//! - [`metrics`] — the owned Prometheus registry: health and indicator series built at scrape
-//!   time from the read model.
-//! - [`sim`] — the realistic event generator and the accelerated clock of `chiso demo`.
+//!   readiness and coverage (`readiness`), engine health atomics (`health`).
+//! - [`kafka`] — the Kafka adapter of `chiso run`: its own [`kafka::KafkaConfig`] (`config`),
+//!   typed [`kafka::PipelineError`] (`error`), client settings and contexts (`client`), the
+//!   session loop (`session`), transactions (`txn`), the topic layout (`layout`), stage 1
+//!   (`ingest`: session, partition `worker`, `changelog` restore) and stage 2 (`rollup`); the
+//!   producer of `chiso produce` (`backfill`) and the reader of the results topic for
+//!   `chiso report --kafka` (`published`).
+//! - [`http`] — the read-only HTTP server (axum routes, hyper connections with limits:
+//!   `server`): results (`api`), operator lists (`operator`), points at stake (`stake`), the
+//!   pages for people (`pages`) and the operator's worklist (`worklist`), `/metrics` handed
+//!   out in slices (`scrape`, the scrape function handed in by the app), `/healthz`, `/readyz`,
+//!   JSON errors (`error`). The route table is in its module doc.
+//! - [`render`] — what people read: the text table of each language and the one way instants
+//!   are written (`text`), the HTML escaper, the monthly notice (`notice`: HTML, CSV, Markdown;
+//!   `notice_xlsx`: the workbook). Pure, like the core.
+//! - [`metrics`] — the owned Prometheus registry: engine health (`health`) and indicator series
+//!   (`indicators`) built at scrape time from the read model, written to a sink (`sink`).
+//! - [`sim`] — `chiso demo`'s and `chiso generate`'s realistic event stream: the generator
+//!   (`generator`) over per-agency habits and intake rates (`profile`), each dossier's life
+//!   decided at intake (`plan`), a monotone queue of waiting events (`queue`), fast JSON lines
+//!   (`encode`), the sample file (`sample`), the accelerated clock (`clock`).
 //! - [`app`] — the commands (`replay`, `run`, `demo`, `generate`, `report`, `produce`,
-//!   `topics`), the layered run
-//!   configuration (`config`), registry/scoring/holiday files (`files`), the clock (`clock`).
+//!   `topics`), the layered run configuration (`config`), registry/scoring/holiday files
+//!   (`files`), reading JSON lines with bounded memory (`lines`), logging, signals and the
+//!   shutdown watchdog (`process`), the clock (`clock`).
+//!
+//! ## Where do I change X
+//!
+//! | to … | change | and keep true |
+//! |---|---|---|
+//! | add or re-weigh an indicator | `config/scoring.toml` (a new count: `src/core/counts.rs`, what a dossier adds in `src/core/dossier/contribution.rs`) | `docs/indicators.md`, the golden scenarios in `tests/scenarios/` |
+//! | change an on-time rule | `src/core/dossier/view.rs` | `docs/indicators.md`, `tests/properties.rs` |
+//! | take a new input format | a decoder in `src/wire/` to core events, called from `src/accept.rs` | `docs/events.md`, `deploy/schema/`, `deploy/asyncapi.yaml` |
+//! | add a page or an API route | a handler in `src/http/` (texts in `src/render/text.rs`, both languages), the route in `src/http/mod.rs` | its route table, `docs/api.md` (error codes too) |
+//! | add a metric | engine health: `src/read_model/health.rs` and `src/metrics/health.rs`; an indicator series: `src/metrics/indicators.rs` | `docs/metrics.md`, the alerts in `deploy/prometheus/` with their tests in `tests/alerts/` |
+//! | add a setting of `chiso run` | `config/chiso.toml` (the defaults list every key) and `src/app/config.rs` | `docs/configuration.md` |
+//! | add a command or a flag | `src/main.rs` and a module in `src/app/` | README, `docs/` (a test checks every flag they give) |
+//! | change a Kafka topic | `src/kafka/layout.rs` (`chiso topics`) | `docs/kafka.md`, `deploy/asyncapi.yaml` |
+//!
+//! The paths in this table, in the code map and in every document are checked to exist
+//! (`tests/docs.rs`); the code map must name every module (`tests/architecture.rs`).
 //!
 //! ## Invariants
 //!

@@ -414,3 +414,78 @@ fn the_route_table_names_every_route() {
         );
     }
 }
+
+/// The modules of the crate, two levels deep: (top, its submodules), from the files under `src/`
+/// (`x.rs` or `x/`; `mod.rs` and `tests.rs` are not modules of their own).
+fn modules() -> Vec<(String, Vec<String>)> {
+    let src = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src"));
+    let names = |dir: &std::path::Path| -> BTreeSet<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_dir() || p.extension().is_some_and(|e| e == "rs"))
+            .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+            .filter(|n| !["mod", "tests", "lib", "main"].contains(&n.as_str()))
+            .collect()
+    };
+    names(src)
+        .into_iter()
+        .map(|top| {
+            let dir = src.join(&top);
+            let subs = if dir.is_dir() {
+                names(&dir).into_iter().collect()
+            } else {
+                Vec::new()
+            };
+            (top, subs)
+        })
+        .collect()
+}
+
+/// The code map in `src/lib.rs` has an entry for every top-level module, and each entry names
+/// every one of its submodules (as `` `sub` `` or `` `top::sub` ``).
+#[test]
+fn the_code_map_names_every_module() {
+    let lib = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/lib.rs")).unwrap();
+    let map: Vec<&str> = lib
+        .lines()
+        .skip_while(|l| *l != "//! ## Code map")
+        .skip(1)
+        .take_while(|l| !l.starts_with("//! ## "))
+        .collect();
+    assert!(!map.is_empty(), "src/lib.rs has no `## Code map` section");
+    // The entry of each top-level module: its bullet and the lines nested under it.
+    let mut entries: BTreeMap<String, String> = BTreeMap::new();
+    let mut current = None;
+    for line in &map {
+        if let Some(rest) = line.strip_prefix("//! - [`") {
+            let top = rest.split('`').next().unwrap().to_owned();
+            current = Some(top.clone());
+            entries.insert(top, String::new());
+        }
+        if let Some(top) = &current {
+            let entry = entries.get_mut(top).unwrap();
+            entry.push_str(line);
+            entry.push('\n');
+        }
+    }
+    let mut missing = Vec::new();
+    for (top, subs) in modules() {
+        let Some(entry) = entries.get(&top) else {
+            missing.push(format!("module `{top}` has no entry"));
+            continue;
+        };
+        for sub in subs {
+            if !entry.contains(&format!("`{sub}`")) && !entry.contains(&format!("{top}::{sub}`")) {
+                missing.push(format!(
+                    "`{top}::{sub}` is not named in the entry of `{top}`"
+                ));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "the code map of src/lib.rs is out of date:\n{}",
+        missing.join("\n")
+    );
+}

@@ -6,6 +6,7 @@
 //! mounts them (`promtool check config`, `amtool check-config` when they are installed).
 
 mod support_check;
+mod support_tools;
 
 use serde_norway::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 use support_check::{effective, run_check};
+use support_tools::tool;
 
 const KAFKA_IMAGE: &str = "apache/kafka:4.1.0";
 const CHISO_SERVICES: [&str; 2] = ["chiso-1", "chiso-2"];
@@ -779,11 +781,6 @@ fn kafka_init_creates_the_topics_of_docs_kafka_md() {
 }
 
 /// Whether a program is on PATH.
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
-}
-
 #[test]
 fn prometheus_loads_the_shipped_rules_and_alerts_to_alertmanager() {
     let c = compose();
@@ -832,14 +829,17 @@ fn prometheus_loads_the_shipped_rules_and_alerts_to_alertmanager() {
     );
 
     // promtool checks the configuration and the rules it loads, from where they are mounted.
-    if !on_path("promtool") {
-        eprintln!("SKIPPED: promtool is not installed (Debian package `prometheus`)");
+    let Some(promtool) = tool(
+        "promtool",
+        "scripts/prometheus install",
+        "the compose file's Prometheus configuration",
+    ) else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("prometheus.yml");
     std::fs::write(&copy, with_host_paths(prom, &text)).unwrap();
-    let out = Command::new("promtool")
+    let out = Command::new(promtool)
         .args(["check", "config"])
         .arg(&copy)
         .output()
@@ -885,14 +885,14 @@ fn alertmanager_config_is_valid() {
         "receiver {receiver} in {receivers:?}"
     );
 
-    if !on_path("amtool") {
-        eprintln!(
-            "SKIPPED: amtool is not installed (Debian package `prometheus-alertmanager`), so \
-             deploy/compose/alertmanager.yml was only parsed"
-        );
+    let Some(amtool) = tool(
+        "amtool",
+        "apt-get install prometheus-alertmanager",
+        "deploy/compose/alertmanager.yml (beyond parsing)",
+    ) else {
         return;
-    }
-    let out = Command::new("amtool")
+    };
+    let out = Command::new(amtool)
         .arg("check-config")
         .arg(&config)
         .output()

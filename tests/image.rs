@@ -10,6 +10,7 @@
 //! the same binary in the image.
 
 mod support_kafka;
+mod support_tools;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support_kafka::*;
+use support_tools::tool;
 
 const CHISO: &str = env!("CARGO_BIN_EXE_chiso");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -26,11 +28,6 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const USER: &str = "10001:10001";
 
 /// Whether a program is on PATH.
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
-}
-
 /// Runs `scripts/image` with `args`; its standard output.
 fn image_script(args: &[&str]) -> String {
     let out = Command::new(Path::new(ROOT).join("scripts/image"))
@@ -52,10 +49,7 @@ fn image() -> Option<&'static Built> {
     static BUILT: OnceLock<Option<Built>> = OnceLock::new();
     BUILT
         .get_or_init(|| {
-            if !on_path("podman") {
-                eprintln!("SKIPPED: podman is not installed (scripts/image install)");
-                return None;
-            }
+            tool("podman", "scripts/image install", "the container image")?;
             image_script(&["base"]);
             let tag = format!("localhost/chiso-test:{}", std::process::id());
             let id = image_script(&["build", "--binary", CHISO, "--tag", &tag])
