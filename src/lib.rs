@@ -83,7 +83,7 @@
 //!   (`encode`), the sample file (`sample`), the accelerated clock (`clock`).
 //! - [`app`] — the commands (`replay`, `run`, `demo`, `generate`, `report`, `produce`,
 //!   `topics`), the layered run configuration (`config`), registry/scoring/holiday files
-//!   (`files`), reading JSON lines with bounded memory (`lines`), logging, signals and the
+//!   (`files`), the command-line values (`args`: instants and periods), reading JSON lines with bounded memory (`lines`), logging, signals and the
 //!   shutdown watchdog (`process`), the clock (`clock`).
 //!
 //! ## Where do I change X

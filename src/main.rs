@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 
+use chiso::app::args;
 use chiso::app::replay::{replay, ReplaySetup};
 
 use chiso::core::{DueSoonHorizon, Period, Timestamp};
@@ -58,11 +59,11 @@ struct ReplayArgs {
     #[arg(long)]
     holidays: Option<PathBuf>,
     /// Evaluation time, RFC 3339 with an offset, from 1900 to 2199.
-    #[arg(long, value_parser = parse_time)]
+    #[arg(long, value_parser = args::time)]
     at: Timestamp,
     /// A period label (YYYY-MM, YYYY-Qn, YYYY, from 1900 to 2199) to report instead of those
     /// containing --at; it must start before --at. Repeatable.
-    #[arg(long = "period", value_parser = parse_period)]
+    #[arg(long = "period", value_parser = args::period)]
     periods: Vec<Period>,
     /// Due-soon horizon in hours, from 0 to 87600.
     #[arg(long = "due-soon-hours", default_value = "24", value_parser = parse_hours)]
@@ -70,29 +71,6 @@ struct ReplayArgs {
     /// Size limit of one event, in bytes (256 to 16777216).
     #[arg(long, default_value_t = DEFAULT_MAX_BYTES, value_parser = parse_max_bytes)]
     max_event_bytes: usize,
-}
-
-/// Evaluation times and periods chiso answers for: well inside what its instants represent
-/// (1677 to 2262), so that every period around them is exact.
-const FIRST_YEAR: i32 = 1900;
-const LAST_YEAR: i32 = 2199;
-
-fn in_range(t: Timestamp) -> bool {
-    let year = |y: i32| Period::parse_label(&y.to_string()).map(|p| p.start());
-    match (year(FIRST_YEAR), year(LAST_YEAR + 1)) {
-        (Some(first), Some(end)) => first <= t && t < end,
-        _ => false,
-    }
-}
-
-fn parse_time(s: &str) -> Result<Timestamp, String> {
-    let t = Timestamp::parse_rfc3339(s).map_err(|e| format!("{e}: `{s}`"))?;
-    if !in_range(t) {
-        return Err(format!(
-            "`{s}` is outside the years chiso evaluates ({FIRST_YEAR} to {LAST_YEAR})"
-        ));
-    }
-    Ok(t)
 }
 
 fn parse_max_bytes(s: &str) -> Result<usize, String> {
@@ -106,17 +84,6 @@ fn parse_max_bytes(s: &str) -> Result<usize, String> {
 
 fn parse_hours(s: &str) -> Result<DueSoonHorizon, String> {
     DueSoonHorizon::parse_hours(s).map_err(|e| e.to_string())
-}
-
-fn parse_period(s: &str) -> Result<Period, String> {
-    let p = Period::parse_label(s)
-        .ok_or_else(|| format!("`{s}` is not a period label (YYYY-MM, YYYY-Qn or YYYY)"))?;
-    if !in_range(p.start()) || !in_range(p.end().saturating_sub(1)) {
-        return Err(format!(
-            "`{s}` is outside the years chiso evaluates ({FIRST_YEAR} to {LAST_YEAR})"
-        ));
-    }
-    Ok(p)
 }
 
 fn run_replay(args: ReplayArgs) -> Result<()> {

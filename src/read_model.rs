@@ -25,7 +25,8 @@ pub use readiness::{Needs, Partitions, Readiness, Rollup, Unavailable};
 
 use crate::core::stake::AtRisk;
 use crate::core::{
-    AgencyIdx, AgencyResult, Engine, OpenChange, OpenDossier, Registry, ScoringModel, Timestamp,
+    AgencyIdx, AgencyResult, Engine, LateRule, OpenChange, OpenDossier, Registry, ScoringModel,
+    Timestamp,
 };
 
 /// An open dossier in an operator list (owned copy). Its strings are kept inline up to 24 bytes
@@ -41,7 +42,7 @@ pub struct OpenItem {
     pub due: Timestamp,
     pub late: bool,
     /// See [`OpenDossier::late_rule`].
-    pub late_rule: u8,
+    pub late_rule: Option<LateRule>,
     /// See [`OpenDossier::late_since`].
     pub late_since: Timestamp,
     pub paused: bool,

@@ -68,7 +68,7 @@ fn live(ready: bool) -> ReadModel {
         due: ts(due),
         late,
         // Past due (rule 5), late since the due time.
-        late_rule: if late { 5 } else { 0 },
+        late_rule: late.then_some(chiso::core::LateRule::PastDue),
         late_since: if late { ts(due) } else { Timestamp::MAX },
         paused: false,
         due_soon,

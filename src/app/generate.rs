@@ -23,10 +23,10 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 2_000.0)]
     pub per_day: f64,
     /// First instant of intake (RFC 3339).
-    #[arg(long, default_value = "2025-01-01T00:00:00+07:00", value_parser = |s: &str| Timestamp::parse_rfc3339(s).map_err(|e| e.to_string()))]
+    #[arg(long, default_value = "2025-01-01T00:00:00+07:00", value_parser = super::args::time)]
     pub start: Timestamp,
     /// No event at or after this instant (RFC 3339); default: one year after --start.
-    #[arg(long, value_parser = |s: &str| Timestamp::parse_rfc3339(s).map_err(|e| e.to_string()))]
+    #[arg(long, value_parser = super::args::time)]
     pub until: Option<Timestamp>,
     /// Seed of the generator: the same seed (and options) gives the same stream, byte for byte.
     #[arg(long, default_value_t = 766)]

@@ -1,5 +1,6 @@
 //! Wiring: commands built from the core and the adapters.
 
+pub mod args;
 pub mod clock;
 pub mod config;
 pub mod demo;

@@ -26,7 +26,7 @@ use crate::wire::event_json::DEFAULT_MAX_BYTES;
 #[derive(clap::Args, Debug)]
 pub struct ReportArgs {
     /// The period of the notice: a month (2025-08), a quarter (2025-Q3) or a year (2025).
-    #[arg(long, value_parser = parse_period)]
+    #[arg(long, value_parser = super::args::period)]
     pub period: Period,
     /// Results (JSON lines, as `chiso replay` prints them) holding the period, and the one
     /// before it for the change column.
@@ -55,7 +55,7 @@ pub struct ReportArgs {
     /// Evaluation time, with --events (RFC 3339): the figures as known at that instant. Default:
     /// the later of the period's end and the latest `occurred_at` in the input (rounded up to
     /// the next second), but never later than now — everything the input holds about the period.
-    #[arg(long, value_parser = |s: &str| Timestamp::parse_rfc3339(s).map_err(|e| e.to_string()))]
+    #[arg(long, value_parser = super::args::time)]
     pub at: Option<Timestamp>,
     /// html, xlsx, csv or md.
     #[arg(long, default_value = "html", value_parser = ["html", "xlsx", "csv", "md"])]
@@ -66,11 +66,6 @@ pub struct ReportArgs {
     /// Directory to write `report-<period>.<format>` into (created if needed).
     #[arg(long)]
     pub out: PathBuf,
-}
-
-fn parse_period(s: &str) -> Result<Period, String> {
-    Period::parse_label(s)
-        .ok_or_else(|| format!("`{s}` is not a period label (YYYY-MM, YYYY-Qn or YYYY)"))
 }
 
 pub fn main(args: ReportArgs) -> Result<()> {

@@ -19,6 +19,7 @@ pub mod time;
 pub use agency::{AgencyDef, AgencyIdx, Registry};
 pub use calendar::WorkCalendar;
 pub use counts::{Count, Counts};
+pub use dossier::LateRule;
 pub use engine::{
     score_pooled, AgencyResult, DueSoonHorizon, Engine, EngineSettings, Ingested, OpenChange,
     OpenDossier, Own, PeriodPolicy, Restore, RestoreError,

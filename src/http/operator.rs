@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::api::{json_response, lookup, path_id, query};
 use super::{ApiError, AppState, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::core::time::NANOS_PER_SEC;
-use crate::core::Timestamp;
+use crate::core::{LateRule, Timestamp};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum List {
@@ -119,16 +119,6 @@ fn number(q: &HashMap<String, String>, name: &str, default: usize) -> Result<usi
 }
 
 /// The on-time rule that made a dossier late, as a stable code (see docs/api.md).
-fn late_reason(rule: u8) -> &'static str {
-    match rule {
-        1 => "second_supplement_request",
-        2 => "declared_overdue",
-        3 => "ended_after_due",
-        4 => "paused_after_due",
-        _ => "past_due",
-    }
-}
-
 fn seconds(nanos: i64) -> i64 {
     nanos.div_euclid(NANOS_PER_SEC)
 }
@@ -209,8 +199,14 @@ fn list(
             received_at: item.received_at.to_local_rfc3339(),
             due_at: item.due.to_local_rfc3339(),
             late_since: (which == List::Overdue).then(|| item.late_since.to_local_rfc3339()),
-            late_rule: (which == List::Overdue).then_some(item.late_rule),
-            late_reason: (which == List::Overdue).then(|| late_reason(item.late_rule)),
+            late_rule: (which == List::Overdue)
+                .then_some(item.late_rule)
+                .flatten()
+                .map(LateRule::number),
+            late_reason: (which == List::Overdue)
+                .then_some(item.late_rule)
+                .flatten()
+                .map(LateRule::code),
             overdue_seconds: (which == List::Overdue).then_some(*delta),
             due_in_seconds: (which == List::DueSoon).then_some(-*delta),
             paused: item.paused,

@@ -17,66 +17,16 @@ use axum::response::{IntoResponse, Response};
 
 use super::api::{lookup, page_query, path_id};
 use super::operator::authorize;
-use super::pages::{esc, html, lang_of, page, Lang};
+use super::pages::{esc, html, lang_of, page};
 use super::stake::price;
 use super::{ApiError, AppState};
 use crate::core::time::NANOS_PER_SEC;
-use crate::core::PeriodKind;
+use crate::core::{LateRule, PeriodKind};
 use crate::read_model::{current_results, Needs, OpenItem};
+use crate::render::csv_field;
 
 /// Rows of each list on the page (the CSV has them all).
 const PAGE_ROWS: usize = 500;
-
-fn reason(rule: u8, lang: &Lang) -> &'static str {
-    let vi = lang.code == "vi";
-    match rule {
-        1 => {
-            if vi {
-                "yêu cầu bổ sung lần 2"
-            } else {
-                "second request for papers"
-            }
-        }
-        2 => {
-            if vi {
-                "hệ thống báo quá hạn"
-            } else {
-                "declared overdue"
-            }
-        }
-        4 => {
-            if vi {
-                "chờ bổ sung sau hạn"
-            } else {
-                "paused after due"
-            }
-        }
-        _ => {
-            if vi {
-                "quá hạn xử lý"
-            } else {
-                "past due"
-            }
-        }
-    }
-}
-
-fn code(rule: u8) -> &'static str {
-    match rule {
-        1 => "second_supplement_request",
-        2 => "declared_overdue",
-        4 => "paused_after_due",
-        _ => "past_due",
-    }
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
 
 pub(super) async fn worklist(
     State(state): State<AppState>,
@@ -188,7 +138,7 @@ pub(super) async fn worklist(
                 i.received_at.to_local_rfc3339(),
                 i.due.to_local_rfc3339(),
                 i.late_since.to_local_rfc3339(),
-                code(i.late_rule),
+                i.late_rule.map_or("", LateRule::code),
                 age,
                 i.via_national_portal
             );
@@ -334,7 +284,7 @@ pub(super) async fn worklist(
             rc = esc(&i.received_at.to_local_rfc3339()),
             due = esc(&i.due.to_local_rfc3339()),
             since = esc(&i.late_since.to_local_rfc3339()),
-            why = reason(i.late_rule, lang),
+            why = i.late_rule.map_or("", |r| lang.late_reason(r)),
             days = *age as f64 / 86_400.0,
             np = if i.via_national_portal { "✓" } else { "" },
         );

@@ -6,6 +6,16 @@ pub mod notice;
 mod notice_xlsx;
 pub mod text;
 
+/// A CSV field (RFC 4180): quoted, inner quotes doubled, when it holds a separator, a quote or
+/// a line break.
+pub fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
 /// Text for HTML (element content and attribute values).
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::esc;
 use super::text::Lang;
+use super::{csv_field, esc};
 use crate::core::scoring::GroupDef;
 use crate::core::{Period, Timestamp};
 
@@ -178,14 +178,6 @@ fn signed(x: Option<f64>) -> String {
 
 fn points(x: Option<f64>) -> String {
     x.map_or(String::new(), |x| format!("{x:.2}"))
-}
-
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
 }
 
 /// The CSV: ids in the columns (see the module docs), one line per agency.

@@ -5,7 +5,7 @@
 
 use crate::core::scoring::{GroupDef, IndicatorDef};
 use crate::core::time::{civil_from_days, NANOS_PER_SEC};
-use crate::core::Timestamp;
+use crate::core::{LateRule, Timestamp};
 
 /// The texts of one language.
 pub struct Lang {
@@ -61,6 +61,8 @@ pub struct Lang {
     pub mixed_final: &'static str,
     pub of_them_portal: &'static str,
     pub portal_overdue_agencies: &'static str,
+    /// Why a dossier is late, by on-time rule (see [`LateRule`]).
+    pub late_reasons: [&'static str; 5],
 }
 
 pub const VI: Lang = Lang {
@@ -126,6 +128,13 @@ pub const VI: Lang = Lang {
     mixed_final: "số liệu tạm tính (có đơn vị chưa chốt kỳ)",
     of_them_portal: "Trong đó từ Cổng DVC QG",
     portal_overdue_agencies: "Đơn vị còn hồ sơ từ Cổng DVC quốc gia quá hạn đang xử lý",
+    late_reasons: [
+        "yêu cầu bổ sung lần 2",
+        "hệ thống báo quá hạn",
+        "kết thúc sau hạn",
+        "chờ bổ sung sau hạn",
+        "quá hạn xử lý",
+    ],
 };
 
 pub const EN: Lang = Lang {
@@ -191,6 +200,13 @@ pub const EN: Lang = Lang {
     mixed_final: "provisional figures (not every agency's period is final)",
     of_them_portal: "Of them, national portal",
     portal_overdue_agencies: "Agencies with open overdue national-portal dossiers",
+    late_reasons: [
+        "second request for papers",
+        "declared overdue",
+        "ended after due",
+        "paused after due",
+        "past due",
+    ],
 };
 
 impl Lang {
@@ -201,6 +217,11 @@ impl Lang {
         } else {
             &VI
         }
+    }
+
+    /// Why a dossier is late, for people.
+    pub fn late_reason(&self, rule: LateRule) -> &'static str {
+        self.late_reasons[rule.number() as usize - 1]
     }
 
     /// A band's name (the id if the table does not know it).

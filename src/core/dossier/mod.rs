@@ -228,7 +228,7 @@ impl Dossier {
 pub use contribution::{contribution, Contribution};
 pub use log::Logs;
 use log::*;
-pub use view::{Status, View};
+pub use view::{LateRule, Status, View};
 
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,48 @@ use crate::core::event::Rating;
 use crate::core::time::Timestamp;
 
 /// A dossier's state at one evaluation time, when it has a governing `received`.
+/// The on-time rule that makes a dossier late: the first that holds, in the contract's order
+/// (a second request for papers, a declared overdue, then the due time passed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LateRule {
+    /// Rule 1: the applicant was asked for papers a second time.
+    SecondSupplementRequest = 1,
+    /// Rule 2: the processing system declared the dossier overdue.
+    DeclaredOverdue = 2,
+    /// Rule 3: the dossier ended after its due time.
+    EndedAfterDue = 3,
+    /// Rule 4: waiting for papers, but the wait began after the due time.
+    PausedAfterDue = 4,
+    /// Rule 5: still open after its due time.
+    PastDue = 5,
+}
+
+impl LateRule {
+    pub const ALL: [LateRule; 5] = [
+        LateRule::SecondSupplementRequest,
+        LateRule::DeclaredOverdue,
+        LateRule::EndedAfterDue,
+        LateRule::PausedAfterDue,
+        LateRule::PastDue,
+    ];
+
+    /// The rule's number in the contract (1–5).
+    pub fn number(self) -> u8 {
+        self as u8
+    }
+
+    /// The rule as a stable code (the API's `late_reason`, the worklist CSV).
+    pub fn code(self) -> &'static str {
+        match self {
+            LateRule::SecondSupplementRequest => "second_supplement_request",
+            LateRule::DeclaredOverdue => "declared_overdue",
+            LateRule::EndedAfterDue => "ended_after_due",
+            LateRule::PausedAfterDue => "paused_after_due",
+            LateRule::PastDue => "past_due",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Status {
     pub received_at: Timestamp,
@@ -14,8 +56,8 @@ pub struct Status {
     pub end: Option<Timestamp>,
     pub rejected: bool,
     pub late: bool,
-    /// The first on-time rule that makes the dossier late (1–5), 0 when on time.
-    pub late_rule: u8,
+    /// The first on-time rule that makes the dossier late; `None` when on time.
+    pub late_rule: Option<LateRule>,
     /// Since when the dossier is late (the earliest instant at which a rule that holds began to
     /// hold: the second request for papers, the declared overdue, or the due time); `MAX` when
     /// on time. Always before the evaluation time.
@@ -234,14 +276,14 @@ impl Dossier {
         let late = scan.requests > 1 || overdue_declared || past_due;
         let (late_rule, late_since) = if late {
             let rule = if scan.requests > 1 {
-                1
+                LateRule::SecondSupplementRequest
             } else if overdue_declared {
-                2
+                LateRule::DeclaredOverdue
             } else {
                 match end {
-                    Some(_) => 3,
-                    None if paused => 4,
-                    None => 5,
+                    Some(_) => LateRule::EndedAfterDue,
+                    None if paused => LateRule::PausedAfterDue,
+                    None => LateRule::PastDue,
                 }
             };
             let mut since = NONE;
@@ -254,9 +296,9 @@ impl Dossier {
             if past_due {
                 since = since.min(due);
             }
-            (rule, since)
+            (Some(rule), since)
         } else {
-            (0, NONE)
+            (None, NONE)
         };
         let due_soon =
             end.is_none() && !paused && !late && due <= c.saturating_add(due_soon_horizon);

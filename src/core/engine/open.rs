@@ -10,7 +10,7 @@
 
 use super::Engine;
 use crate::core::agency::AgencyIdx;
-use crate::core::dossier::View;
+use crate::core::dossier::{LateRule, View};
 use crate::core::time::Timestamp;
 
 /// An open dossier as the operator lists show it.
@@ -23,8 +23,8 @@ pub struct OpenDossier<'a> {
     pub due: Timestamp,
     /// Late already (overdue, including paused dossiers late by rule 4).
     pub late: bool,
-    /// The first on-time rule that makes it late (1–5), 0 when on time.
-    pub late_rule: u8,
+    /// The first on-time rule that makes it late; `None` when on time.
+    pub late_rule: Option<LateRule>,
     /// Since when it is late (`Timestamp::MAX` when on time): never after `now`.
     pub late_since: Timestamp,
     /// Waiting for the applicant's papers.
