@@ -14,6 +14,10 @@ use chiso::metrics::Metrics;
 use chiso::read_model::{snapshot_of, OpenItem, ReadModel, Snapshot};
 use chiso::wire::event_json::decode;
 
+mod support_sample;
+
+use support_sample::sample_province;
+
 const TOKEN: &str = "s3cret-token";
 
 fn ts(s: &str) -> Timestamp {
@@ -856,33 +860,7 @@ fn every_error_code_is_documented() {
 /// the unrounded cost, rows differ, and they are ordered by exactly what is shown.
 #[tokio::test]
 async fn the_province_worklist_is_ordered_by_the_points_it_shows() {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let registry = Arc::new(
-        chiso::app::files::load_registry(std::path::Path::new(&format!(
-            "{root}/config/agencies/tuyen-quang.toml"
-        )))
-        .unwrap(),
-    );
-    let model = Arc::new(chiso::app::files::load_scoring(None).unwrap());
-    let mut engine = Engine::new(
-        registry.clone(),
-        model.clone(),
-        Arc::new(chiso::app::files::load_holidays(None).unwrap()),
-        EngineSettings::default(),
-        ts("2025-09-15T10:00:00+07:00"),
-    );
-    let events =
-        std::fs::read_to_string(format!("{root}/config/samples/tuyen-quang-events.jsonl")).unwrap();
-    for line in events.lines() {
-        if let Ok(e) = decode(line.as_bytes(), &registry, 1 << 16) {
-            engine.ingest(&e);
-        }
-    }
-    let live = ReadModel::new(registry, model);
-    chiso::read_model::publish_engine(&live, 0, &mut engine);
-    live.set_ready(true);
-    let metrics = Arc::new(Metrics::new(live.clone()).unwrap());
-    let s = AppState::new(live, metrics.scrape(), None);
+    let s = sample_province("2025-09-15T10:00:00+07:00");
     let req = Request::builder()
         .uri("/agency/TQ/worklist?format=csv")
         .body(Body::empty())
