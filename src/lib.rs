@@ -69,12 +69,14 @@
 //!   `chiso report --kafka` (`published`).
 //! - [`http`] — the read-only HTTP server (axum routes, hyper connections with limits:
 //!   `server`): results (`api`), operator lists (`operator`), points at stake (`stake`), the
-//!   pages for people (`pages`) and the operator's worklist (`worklist`), `/metrics` handed
+//!   handlers of the pages for people (`pages`) and of the operator's worklist (`worklist`), `/metrics` handed
 //!   out in slices (`scrape`, the scrape function handed in by the app), `/healthz`, `/readyz`,
 //!   JSON errors (`error`). The route table is in its module doc.
 //! - [`render`] — what people read: the text table of each language and the one way instants
-//!   are written (`text`), the HTML escaper, the monthly notice (`notice`: HTML, CSV, Markdown;
-//!   `notice_xlsx`: the workbook). Pure, like the core.
+//!   are written (`text`), the HTML escaper and the CSV field writer, the web pages (`pages`:
+//!   the ranking, an agency's page, the operator's worklist as HTML and CSV), the monthly notice
+//!   (`notice`: HTML, CSV, Markdown; `notice_xlsx`: the workbook). Pure, like the core: the
+//!   HTTP handlers parse, fetch from the read model and hand typed views to it.
 //! - [`metrics`] — the owned Prometheus registry: engine health (`health`) and indicator series
 //!   (`indicators`) built at scrape time from the read model, written to a sink (`sink`).
 //! - [`sim`] — `chiso demo`'s and `chiso generate`'s realistic event stream: the generator
@@ -93,7 +95,7 @@
 //! | add or re-weigh an indicator | `config/scoring.toml` (a new count: `src/core/counts.rs`, what a dossier adds in `src/core/dossier/contribution.rs`) | `docs/indicators.md`, the golden scenarios in `tests/scenarios/` |
 //! | change an on-time rule | `src/core/dossier/view.rs` | `docs/indicators.md`, `tests/properties.rs` |
 //! | take a new input format | a decoder in `src/wire/` to core events, called from `src/accept.rs` | `docs/events.md`, `deploy/schema/`, `deploy/asyncapi.yaml` |
-//! | add a page or an API route | a handler in `src/http/` (texts in `src/render/text.rs`, both languages), the route in `src/http/mod.rs` | its route table, `docs/api.md` (error codes too) |
+//! | add a page or an API route | a handler in `src/http/` that parses and fetches, the HTML in `src/render/pages/` (texts in `src/render/text.rs`, both languages), the route in `src/http/mod.rs` | its route table, `docs/api.md` (error codes too) |
 //! | add a metric | engine health: `src/read_model/health.rs` and `src/metrics/health.rs`; an indicator series: `src/metrics/indicators.rs` | `docs/metrics.md`, the alerts in `deploy/prometheus/` with their tests in `tests/alerts/` |
 //! | add a setting of `chiso run` | `config/chiso.toml` (the defaults list every key) and `src/app/config.rs` | `docs/configuration.md` |
 //! | add a command or a flag | `src/main.rs` and a module in `src/app/` | README, `docs/` (a test checks every flag they give) |

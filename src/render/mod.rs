@@ -1,9 +1,10 @@
 //! The one rendering layer: what people read, from typed results — the texts of each language
-//! ([`text`]), the one HTML escaper ([`esc`]) and the monthly public notice in its four formats
-//! ([`notice`]). Pure: no I/O, no clock (the instants it writes are handed in).
+//! ([`text`]), the one HTML escaper ([`esc`]) and CSV field writer ([`csv_field`]), the web pages
+//! ([`pages`]) and the monthly public notice in its four formats ([`notice`]). Pure: no I/O, no clock (the instants it writes are handed in).
 
 pub mod notice;
 mod notice_xlsx;
+pub mod pages;
 pub mod text;
 
 /// A CSV field (RFC 4180): quoted, inner quotes doubled, when it holds a separator, a quote or
