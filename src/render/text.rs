@@ -63,6 +63,28 @@ pub struct Lang {
     pub portal_overdue_agencies: &'static str,
     /// Why a dossier is late, by on-time rule (see [`LateRule`]).
     pub late_reasons: [&'static str; 5],
+    pub worklist: &'static str,
+    /// The agency page's link to the worklist.
+    pub worklist_link: &'static str,
+    pub worklist_due_heading: &'static str,
+    pub worklist_overdue_heading: &'static str,
+    /// The first columns of both lists: dossier, agency, procedure, received, due.
+    pub worklist_item_columns: [&'static str; 5],
+    pub worklist_points_column: &'static str,
+    /// The overdue list's own columns: late since, reason, days.
+    pub worklist_overdue_columns: [&'static str; 3],
+    pub worklist_portal_column: &'static str,
+    /// Why a page (or a part of it) cannot be shown by this instance now.
+    pub unavailable: Unavailability,
+}
+
+/// Why a server cannot answer now, for people (the read model's reasons, in words).
+pub struct Unavailability {
+    pub restoring: &'static str,
+    pub kafka_unreachable: &'static str,
+    pub shutting_down: &'static str,
+    pub results_elsewhere: &'static str,
+    pub lists_incomplete: &'static str,
 }
 
 pub const VI: Lang = Lang {
@@ -135,6 +157,25 @@ pub const VI: Lang = Lang {
         "chờ bổ sung sau hạn",
         "quá hạn xử lý",
     ],
+    worklist: "Danh sách hồ sơ cần xử lý",
+    worklist_link: "Danh sách hồ sơ cần xử lý (dành cho cán bộ, cần mã truy cập)",
+    worklist_due_heading:
+        "Đúng hạn, đến hạn trong tháng: ưu tiên theo điểm có thể mất, rồi hạn trả sớm nhất",
+    worklist_overdue_heading: "Quá hạn đang xử lý: hồ sơ từ Cổng DVC quốc gia trước",
+    worklist_item_columns: ["Mã hồ sơ", "Cơ quan", "Thủ tục", "Tiếp nhận", "Hẹn trả"],
+    worklist_points_column: "Điểm có thể mất (chưa làm tròn)",
+    worklist_overdue_columns: ["Quá hạn từ", "Lý do", "Số ngày"],
+    worklist_portal_column: "Cổng DVC QG",
+    unavailable: Unavailability {
+        restoring: "Dữ liệu đang được khôi phục, vui lòng thử lại sau ít giây.",
+        kafka_unreachable:
+            "Mất kết nối tới Kafka: số liệu có thể chưa cập nhật, vui lòng thử lại sau.",
+        shutting_down: "Máy chủ đang dừng, vui lòng thử lại sau.",
+        results_elsewhere:
+            "Kết quả do một máy chủ khác trong cụm cung cấp, không phải máy chủ này.",
+        lists_incomplete: "Máy chủ này chỉ giữ một phần hồ sơ đang xử lý nên không thể lập danh \
+                           sách hay dự báo đầy đủ.",
+    },
 };
 
 pub const EN: Lang = Lang {
@@ -207,6 +248,25 @@ pub const EN: Lang = Lang {
         "paused after due",
         "past due",
     ],
+    worklist: "Worklist",
+    worklist_link: "Worklist (for operators, needs the access token)",
+    worklist_due_heading:
+        "On time, due this month: most points at stake first, then the soonest due",
+    worklist_overdue_heading: "Overdue, still open: national-portal dossiers first",
+    worklist_item_columns: ["Dossier", "Agency", "Procedure", "Received", "Due"],
+    worklist_points_column: "Points at stake (unrounded)",
+    worklist_overdue_columns: ["Late since", "Reason", "Days"],
+    worklist_portal_column: "National portal",
+    unavailable: Unavailability {
+        restoring: "The data is being restored; please retry in a few seconds.",
+        kafka_unreachable:
+            "Kafka is unreachable: the figures may be out of date; please retry later.",
+        shutting_down: "This server is shutting down; please retry later.",
+        results_elsewhere:
+            "The results are served by another server of the group, not by this one.",
+        lists_incomplete: "This server holds only part of the open dossiers, so it cannot give \
+                           complete lists or projections.",
+    },
 };
 
 impl Lang {

@@ -159,12 +159,7 @@ pub fn html(v: AgencyPage<'_>) -> String {
     let _ = write!(
         body,
         "<p><a href=\"{base}/worklist?lang={}\">{}</a></p>",
-        lang.code,
-        if lang.code == "vi" {
-            "Danh sách hồ sơ cần xử lý (dành cho cán bộ, cần mã truy cập)"
-        } else {
-            "Worklist (for operators, needs the access token)"
-        }
+        lang.code, lang.worklist_link
     );
     // Children.
     let children = &v.children;

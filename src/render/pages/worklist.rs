@@ -101,7 +101,6 @@ pub fn csv(v: &Worklist<'_>) -> String {
 /// The page: the first [`PAGE_ROWS`] rows of each list.
 pub fn html(v: &Worklist<'_>) -> String {
     let lang = v.lang;
-    let vi = lang.code == "vi";
     let mut body = String::with_capacity(64 * 1024);
     let _ = write!(
         body,
@@ -112,135 +111,98 @@ pub fn html(v: &Worklist<'_>) -> String {
         uid = url(v.agency_id),
         lc = lang.code,
         name = esc(v.agency_name),
-        title = if vi { "Danh sách hồ sơ cần xử lý" } else { "Worklist" },
+        title = lang.worklist,
         ol = lang.other_lang.0,
         oname = lang.other_lang.1,
         asof = lang.evaluated,
         when = v.evaluated.map_or(String::new(), |t| esc(&t.to_local_rfc3339())),
         forever = lang.late_forever,
     );
-    let head = |cols: &[&str]| {
-        let mut s = String::from("<div class=\"scroll\"><table><thead><tr>");
-        for (k, c) in cols.iter().enumerate() {
-            let class = if k < 3 { " class=\"l\"" } else { "" };
-            let _ = write!(s, "<th scope=\"col\"{class}>{}</th>", esc(c));
-        }
-        s.push_str("</tr></thead><tbody>");
-        s
-    };
-    let _ = write!(
-        body,
-        "<h2>{} ({})</h2>",
-        if vi {
-            "Đúng hạn, đến hạn trong tháng: ưu tiên theo điểm có thể mất, rồi hạn trả sớm nhất"
-        } else {
-            "On time, due this month: most points at stake first, then the soonest due"
-        },
-        v.at_stake.len()
+    let portal = lang.worklist_portal_column;
+    let columns = lang.worklist_item_columns;
+    table_head(
+        &mut body,
+        lang.worklist_due_heading,
+        v.at_stake.len(),
+        columns
+            .iter()
+            .chain([&lang.worklist_points_column, &portal]),
     );
-    body.push_str(&head(if vi {
-        &[
-            "Mã hồ sơ",
-            "Cơ quan",
-            "Thủ tục",
-            "Tiếp nhận",
-            "Hẹn trả",
-            "Điểm có thể mất (chưa làm tròn)",
-            "Cổng DVC QG",
-        ]
-    } else {
-        &[
-            "Dossier",
-            "Agency",
-            "Procedure",
-            "Received",
-            "Due",
-            "Points at stake (unrounded)",
-            "National portal",
-        ]
-    }));
-    for AtStakeRow {
-        item: i,
-        unrounded_h,
-        ..
-    } in v.at_stake.iter().take(PAGE_ROWS)
-    {
+    for row in v.at_stake.iter().take(PAGE_ROWS) {
+        item_cells(&mut body, &row.item);
         let _ = write!(
             body,
-            "<tr data-dossier=\"{id}\"><th scope=\"row\" class=\"l\">{id}</th><td class=\"l\">{ag}</td><td class=\"l\">{pr}</td>\
-             <td>{rc}</td><td>{due}</td><td data-points>{pts:.4}</td><td>{np}</td></tr>",
-            id = esc(i.dossier_id),
-            ag = esc(i.agency_id),
-            pr = esc(i.procedure),
-            rc = esc(&i.received_at.to_local_rfc3339()),
-            due = esc(&i.due.to_local_rfc3339()),
-            pts = unrounded_h / 100.0,
-            np = if i.via_national_portal { "✓" } else { "" },
+            "<td data-points>{:.4}</td>{}",
+            row.unrounded_h / 100.0,
+            portal_cell(&row.item)
         );
     }
     body.push_str("</tbody></table></div>");
-    let _ = write!(
-        body,
-        "<h2>{} ({})</h2>",
-        if vi {
-            "Quá hạn đang xử lý: hồ sơ từ Cổng DVC quốc gia trước"
-        } else {
-            "Overdue, still open: national-portal dossiers first"
-        },
-        v.overdue.len()
+    table_head(
+        &mut body,
+        lang.worklist_overdue_heading,
+        v.overdue.len(),
+        columns
+            .iter()
+            .chain(&lang.worklist_overdue_columns)
+            .chain([&portal]),
     );
-    body.push_str(&head(if vi {
-        &[
-            "Mã hồ sơ",
-            "Cơ quan",
-            "Thủ tục",
-            "Tiếp nhận",
-            "Hẹn trả",
-            "Quá hạn từ",
-            "Lý do",
-            "Số ngày",
-            "Cổng DVC QG",
-        ]
-    } else {
-        &[
-            "Dossier",
-            "Agency",
-            "Procedure",
-            "Received",
-            "Due",
-            "Late since",
-            "Reason",
-            "Days",
-            "National portal",
-        ]
-    }));
-    for OverdueRow {
-        item: i,
-        late_since,
-        late_rule,
-        age,
-    } in v.overdue.iter().take(PAGE_ROWS)
-    {
+    for row in v.overdue.iter().take(PAGE_ROWS) {
+        item_cells(&mut body, &row.item);
         let _ = write!(
             body,
-            "<tr data-dossier=\"{id}\"><th scope=\"row\" class=\"l\">{id}</th><td class=\"l\">{ag}</td><td class=\"l\">{pr}</td>\
-             <td>{rc}</td><td>{due}</td><td>{since}</td><td>{why}</td><td>{days:.1}</td><td>{np}</td></tr>",
-            id = esc(i.dossier_id),
-            ag = esc(i.agency_id),
-            pr = esc(i.procedure),
-            rc = esc(&i.received_at.to_local_rfc3339()),
-            due = esc(&i.due.to_local_rfc3339()),
-            since = esc(&late_since.to_local_rfc3339()),
-            why = late_rule.map_or("", |r| lang.late_reason(r)),
-            days = *age as f64 / 86_400.0,
-            np = if i.via_national_portal { "✓" } else { "" },
+            "<td>{}</td><td>{}</td><td>{:.1}</td>{}",
+            esc(&row.late_since.to_local_rfc3339()),
+            row.late_rule.map_or("", |r| lang.late_reason(r)),
+            row.age as f64 / 86_400.0,
+            portal_cell(&row.item)
         );
     }
     body.push_str("</tbody></table></div></main>");
-    let title = if vi {
-        "Danh sách hồ sơ cần xử lý"
+    page(
+        lang,
+        &format!("{} – {}", v.agency_name, lang.worklist),
+        &body,
+    )
+}
+
+/// A list's heading with its length, and its table's head (the first three columns left).
+fn table_head<'a>(
+    body: &mut String,
+    heading: &str,
+    len: usize,
+    columns: impl Iterator<Item = &'a &'static str>,
+) {
+    let _ = write!(
+        body,
+        "<h2>{heading} ({len})</h2><div class=\"scroll\"><table><thead><tr>"
+    );
+    for (k, c) in columns.enumerate() {
+        let class = if k < 3 { " class=\"l\"" } else { "" };
+        let _ = write!(body, "<th scope=\"col\"{class}>{}</th>", esc(c));
+    }
+    body.push_str("</tr></thead><tbody>");
+}
+
+/// A row's opening and the cells both lists have first.
+fn item_cells(body: &mut String, i: &WorkItem<'_>) {
+    let _ = write!(
+        body,
+        "<tr data-dossier=\"{id}\"><th scope=\"row\" class=\"l\">{id}</th><td class=\"l\">{ag}</td><td class=\"l\">{pr}</td>\
+         <td>{rc}</td><td>{due}</td>",
+        id = esc(i.dossier_id),
+        ag = esc(i.agency_id),
+        pr = esc(i.procedure),
+        rc = esc(&i.received_at.to_local_rfc3339()),
+        due = esc(&i.due.to_local_rfc3339()),
+    );
+}
+
+/// The national-portal cell that ends a row, and the row's end.
+fn portal_cell(i: &WorkItem<'_>) -> &'static str {
+    if i.via_national_portal {
+        "<td>✓</td></tr>"
     } else {
-        "Worklist"
-    };
-    page(lang, &format!("{} – {title}", v.agency_name), &body)
+        "<td></td></tr>"
+    }
 }
