@@ -64,7 +64,8 @@
 //! - [`kafka`] — the Kafka adapter of `chiso run`: its own [`kafka::KafkaConfig`] (`config`),
 //!   typed [`kafka::PipelineError`] (`error`), client settings and contexts (`client`), the
 //!   session loop (`session`), transactions (`txn`), the topic layout (`layout`), stage 1
-//!   (`ingest`: session, partition `worker`, `changelog` restore) and stage 2 (`rollup`); the
+//!   (`ingest`: session, partition `worker`, `changelog` restore, `rebalance`) and stage 2
+//!   (`rollup`: session, results `publish`, `rebalance`), both on the one session loop; the
 //!   producer of `chiso produce` (`backfill`) and the reader of the results topic for
 //!   `chiso report --kafka` (`published`).
 //! - [`http`] — the read-only HTTP server (axum routes, hyper connections with limits:

@@ -1,61 +1,32 @@
-//! Stage 2: pools the partial figures of every partition through the agency tree and publishes
-//! the results of every agency, roll-ups included.
-//!
-//! The partials topic has one partition, so the roll-up consumer group (`{group_id}-rollup`)
-//! gives it to exactly one instance at a time; the others stand by. On assignment the owner
-//! rebuilds its view from scratch: it reads the results topic to its end (each key's latest
-//! revision and content fingerprint) and the partials topic from the beginning (compacted: the
-//! latest own figures of every (agency, period)). Only then does it publish, and only what
-//! differs from the results topic. It commits its results with its consumed offsets in one
-//! transaction, so a fenced former owner cannot publish over it, and it exports results to
-//! [`ReadModel`] only while it owns the partition.
+//! Stage 2's state between polls: the partial figures it applies, the results it publishes
+//! (only what differs from the results topic, with the consumed offset, in one transaction),
+//! and the view of the results topic it rebuilds on assignment.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use rdkafka::client::ClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, ConsumerGroupMetadata};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerGroupMetadata};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
 use rdkafka::topic_partition_list::TopicPartitionList;
-use rdkafka::types::RDKafkaRespErr;
 use rdkafka::Offset;
 use serde::Deserialize;
-use tokio_util::sync::CancellationToken;
-use tracing::{debug, error, info, warn};
+use tracing::{debug, info, warn};
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::client;
-use super::error::{op, PipelineError};
-use super::session::{drop_bounded, empty_rebalance, run_sessions};
-use super::txn::{Out, Transactor};
-use crate::core::{score_pooled, AgencyResult, Own, Period, Timestamp};
-use crate::kafka::config::KafkaConfig;
-use crate::read_model::EngineHealth;
-use crate::read_model::{ReadModel, Rollup, Snapshot};
+use super::{RollupState, LIVE_SOURCE};
+use crate::core::{score_pooled, AgencyResult, Own, Timestamp};
+use crate::kafka::client;
+use crate::kafka::error::{op, PipelineError};
+use crate::kafka::session::drop_bounded;
+use crate::kafka::txn::Out;
+use crate::read_model::{Rollup, Snapshot};
 use crate::wire::partials;
 use crate::wire::result_json;
 
-/// The [`ReadModel`] source number of pooled results.
-pub const LIVE_SOURCE: u32 = u32::MAX;
-
-/// Runs stage 2 until cancelled; returns an error only for problems no retry can fix.
-pub fn run(
-    cfg: Arc<KafkaConfig>,
-    live: ReadModel,
-    health: Arc<EngineHealth>,
-    cancel: CancellationToken,
-) -> Result<(), PipelineError> {
-    run_sessions("stage 2", &cancel, &health, || {
-        live.readiness().set_rollup(Rollup::Unknown);
-        session(&cfg, &live, &health, &cancel)
-    })
-}
-
 /// What the results topic holds for one key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Published {
+pub(super) struct Published {
     revision: u64,
     fingerprint: u64,
     is_final: bool,
@@ -102,116 +73,8 @@ fn fingerprint(json: &str) -> u64 {
     )
 }
 
-struct RollupState {
-    cfg: Arc<KafkaConfig>,
-    live: ReadModel,
-    health: Arc<EngineHealth>,
-    producer: Option<Transactor>,
-    owned: bool,
-    needs_restore: bool,
-    caught_up: bool,
-    figures: HashMap<Period, Vec<Own>>,
-    dirty: HashSet<Period>,
-    /// Latest results per tracked period (what ReadModel shows), with their `final` flag.
-    current: HashMap<Period, Vec<AgencyResult>>,
-    published: HashMap<String, Published>,
-    next_offset: Option<i64>,
-    /// The partials offset last committed (nothing to commit while it is `next_offset`).
-    committed_offset: Option<i64>,
-    broken: Option<PipelineError>,
-}
-
-pub struct RollupCtx {
-    shared: Arc<Mutex<RollupState>>,
-    live: ReadModel,
-}
-
-impl ClientContext for RollupCtx {
-    /// Statistics are off for this client; should a configuration turn them on, they are not
-    /// logged (the default would write them at INFO every interval).
-    fn stats(&self, _: rdkafka::Statistics) {}
-
-    fn log(&self, level: rdkafka::config::RDKafkaLogLevel, fac: &str, log_message: &str) {
-        client::log_librdkafka("stage 2 consumer", level, fac, log_message);
-    }
-
-    fn error(&self, error: KafkaError, reason: &str) {
-        client::note_error(&self.live, &error, reason, "stage 2 consumer");
-    }
-}
-
-impl ConsumerContext for RollupCtx {
-    fn rebalance(
-        &self,
-        consumer: &BaseConsumer<Self>,
-        err: RDKafkaRespErr,
-        tpl: &mut TopicPartitionList,
-    ) {
-        let mut shared = self.shared.lock().expect("session state lock");
-        if let Some(r) = empty_rebalance(consumer, err, tpl) {
-            if let Err(e) = r {
-                shared.broken.get_or_insert(e);
-            }
-            if err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS && !shared.owned {
-                // The rebalance ended and another instance owns the roll-up partition.
-                shared.live.readiness().set_rollup(Rollup::Standby);
-            }
-            return;
-        }
-        match err {
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
-                info!("roll-up partition assigned: restoring");
-                // Always from the beginning: the compacted topic is the whole state.
-                let mut from_start = tpl.clone();
-                let _ = from_start.set_all_offsets(Offset::Beginning);
-                if let Err(e) = consumer.incremental_assign(&from_start) {
-                    shared
-                        .broken
-                        .get_or_insert(op("assigning the partials partition")(e));
-                }
-                shared.owned = true;
-                shared.live.readiness().set_rollup(Rollup::Restoring);
-                shared.needs_restore = true;
-                shared.caught_up = false;
-                shared.figures.clear();
-                shared.dirty.clear();
-                shared.current.clear();
-                shared.published.clear();
-                shared.next_offset = None;
-                shared.committed_offset = None;
-            }
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => {
-                let lost = consumer.assignment_lost();
-                info!(lost, "roll-up partition revoked");
-                if shared.owned && !lost && !shared.needs_restore && shared.caught_up {
-                    if let Some(g) = consumer.group_metadata() {
-                        if let Err(e) = shared.publish(g) {
-                            shared.broken.get_or_insert(e);
-                        }
-                    }
-                }
-                shared.owned = false;
-                shared.live.withdraw(LIVE_SOURCE);
-                // Unknown until the rebalance ends with the next assignment.
-                shared.live.readiness().set_rollup(Rollup::Unknown);
-                if let Err(e) = consumer.incremental_unassign(tpl) {
-                    shared
-                        .broken
-                        .get_or_insert(op("unassigning the partials partition")(e));
-                }
-                info!("roll-up partition released");
-            }
-            _ => {
-                shared
-                    .broken
-                    .get_or_insert(PipelineError::Rebalance(err.into()));
-            }
-        }
-    }
-}
-
 impl RollupState {
-    fn apply(&mut self, payload: Option<&[u8]>, offset: i64) {
+    pub(super) fn apply(&mut self, payload: Option<&[u8]>, offset: i64) {
         self.next_offset = Some(offset + 1);
         let Some(bytes) = payload else { return };
         match partials::decode(bytes, &self.cfg.registry, &self.cfg.model) {
@@ -235,7 +98,7 @@ impl RollupState {
     }
 
     /// Scores the periods that changed and publishes the results that differ from the topic.
-    fn publish(&mut self, group: ConsumerGroupMetadata) -> Result<(), PipelineError> {
+    pub(super) fn publish(&mut self, group: ConsumerGroupMetadata) -> Result<(), PipelineError> {
         let now = self.cfg.now();
         // The same periods as the partition engines track.
         let periods = self.cfg.engine.periods.periods_at(now);
@@ -369,12 +232,12 @@ impl RollupState {
         Ok(())
     }
 
-    fn live_stale(&self, _now: Timestamp) -> bool {
+    pub(super) fn live_stale(&self, _now: Timestamp) -> bool {
         !self.live.snapshots().iter().any(|(s, _)| *s == LIVE_SOURCE)
     }
 
     /// Reads the results topic to its end: latest revision and fingerprint of every key.
-    fn restore_results(&mut self) -> Result<(), PipelineError> {
+    pub(super) fn restore_results(&mut self) -> Result<(), PipelineError> {
         #[derive(Deserialize)]
         struct Head {
             revision: u64,
@@ -453,126 +316,4 @@ impl RollupState {
         drop_bounded("results reader", move || drop(reader));
         Ok(())
     }
-}
-
-fn session(
-    cfg: &Arc<KafkaConfig>,
-    live: &ReadModel,
-    health: &Arc<EngineHealth>,
-    cancel: &CancellationToken,
-) -> Result<(), PipelineError> {
-    let shared = Arc::new(Mutex::new(RollupState {
-        cfg: cfg.clone(),
-        live: live.clone(),
-        health: health.clone(),
-        producer: None,
-        owned: false,
-        needs_restore: false,
-        caught_up: false,
-        figures: HashMap::new(),
-        dirty: HashSet::new(),
-        current: HashMap::new(),
-        published: HashMap::new(),
-        next_offset: None,
-        committed_offset: None,
-        broken: None,
-    }));
-    let result = session_inner(cfg, cancel, &shared);
-    let producer = {
-        let mut c = shared.lock().expect("session state lock");
-        if c.owned {
-            c.live.withdraw(LIVE_SOURCE);
-        }
-        c.live.readiness().set_rollup(Rollup::Unknown);
-        c.owned = false;
-        c.producer.take()
-    };
-    drop_bounded("stage 2 producer", move || drop(producer));
-    result
-}
-
-fn session_inner(
-    cfg: &Arc<KafkaConfig>,
-    cancel: &CancellationToken,
-    shared: &Arc<Mutex<RollupState>>,
-) -> Result<(), PipelineError> {
-    let live = shared.lock().expect("session state lock").live.clone();
-    let producer = Transactor::new(
-        &client::producer(cfg, &format!("{}-rollup", cfg.instance_id)),
-        client::ProducerCtx {
-            live: live.clone(),
-            client: "stage 2 producer",
-        },
-        cfg.transaction_timeout / 2,
-        cancel,
-    )?;
-    shared.lock().expect("session state lock").producer = Some(producer);
-    let group = format!("{}-rollup", cfg.group_id);
-    // The end of the latency path, one low-traffic partition: it waits least for new data.
-    let mut config = client::group_consumer(cfg, &group, "rollup", true, 20);
-    // No lag gauge here: without this, librdkafka's statistics would be logged every 5 s.
-    if !cfg.librdkafka.contains_key("statistics.interval.ms") {
-        config.set("statistics.interval.ms", "0");
-    }
-    let consumer: BaseConsumer<RollupCtx> = config
-        .create_with_context(RollupCtx {
-            shared: shared.clone(),
-            live,
-        })
-        .map_err(op("creating the partials consumer"))?;
-    consumer
-        .subscribe(&[&cfg.topics.partials])
-        .map_err(op("subscribing to the partials topic"))?;
-    let result = (|| {
-        let mut last_publish = Instant::now();
-        loop {
-            if cancel.is_cancelled() {
-                break;
-            }
-            match consumer.poll(Duration::from_millis(50)) {
-                None => {}
-                Some(Ok(m)) => {
-                    let mut c = shared.lock().expect("session state lock");
-                    if c.owned {
-                        c.apply(m.payload(), m.offset());
-                    }
-                }
-                Some(Err(KafkaError::PartitionEOF(_))) => {
-                    shared.lock().expect("session state lock").caught_up = true;
-                }
-                Some(Err(e)) => debug!(error = %e, "stage 2 consumer"),
-            }
-            let mut c = shared.lock().expect("session state lock");
-            if let Some(e) = c.broken.take() {
-                return Err(e);
-            }
-            if c.owned && c.needs_restore {
-                c.restore_results()?;
-                c.needs_restore = false;
-            }
-            if c.owned
-                && c.caught_up
-                && !c.needs_restore
-                && last_publish.elapsed() >= cfg.rollup_interval
-            {
-                last_publish = Instant::now();
-                if let Some(g) = consumer.group_metadata() {
-                    c.publish(g)?;
-                }
-            }
-        }
-        // Final publish before leaving.
-        let mut c = shared.lock().expect("session state lock");
-        if c.owned && c.caught_up && !c.needs_restore {
-            if let Some(g) = consumer.group_metadata() {
-                if let Err(e) = c.publish(g) {
-                    error!(error = %e, "stage 2: final transaction failed");
-                }
-            }
-        }
-        Ok(())
-    })();
-    consumer.unsubscribe();
-    drop_bounded("stage 2 consumer", move || drop(consumer));
-    result
 }
