@@ -20,7 +20,7 @@ use super::pages::{html, lang_of};
 use super::stake::price;
 use super::{ApiError, AppState};
 use crate::core::time::NANOS_PER_SEC;
-use crate::core::{PeriodKind, Registry};
+use crate::core::{AgencyIdx, AgencyResult, PeriodKind, Registry, Timestamp};
 use crate::read_model::{current_results, Needs, OpenItem};
 use crate::render::pages::worklist::{self, AtStakeRow, OverdueRow, WorkItem, Worklist};
 
@@ -63,48 +63,14 @@ pub(super) async fn worklist(
 
     // Due in the month, priced; overdue, from every open set of the subtree.
     let (at_stake, now) = match current[root.index()][PeriodKind::Month as usize] {
-        Some(result) => {
-            let p = price(&state, root, result);
-            // Ordered by exactly what the page shows: the unrounded cost (at a province one
-            // dossier rarely moves the rounded total, so the rounded figure would order nothing).
-            let mut rows: Vec<(OpenItem, i64, f64)> = p
-                .order
-                .iter()
-                .map(|&i| {
-                    let s = &p.stake;
-                    (p.candidates[i].clone(), s.points_h[i], s.unrounded_h[i])
-                })
-                .collect();
-            rows.sort_by(|a, b| b.2.total_cmp(&a.2));
-            (rows, Some(result.evaluated_at))
-        }
+        Some(result) => (
+            at_stake_rows(&state, root, result),
+            Some(result.evaluated_at),
+        ),
         None => (Vec::new(), None),
     };
-    let mut overdue: Vec<(OpenItem, i64)> = Vec::new();
-    let mut evaluated = now;
-    for set in state.live.open_sets() {
-        let set = set.read().expect("open set lock");
-        let Some(at) = set.evaluated_at() else {
-            continue;
-        };
-        evaluated = evaluated.max(Some(at));
-        overdue.extend(
-            set.items()
-                .filter(|i| i.late && registry.in_subtree(i.agency, root))
-                .map(|i| {
-                    (
-                        i.clone(),
-                        at.nanos_since(i.late_since).max(0) / NANOS_PER_SEC,
-                    )
-                }),
-        );
-    }
-    overdue.sort_by(|(a, age_a), (b, age_b)| {
-        b.via_national_portal
-            .cmp(&a.via_national_portal)
-            .then(age_b.cmp(age_a))
-            .then_with(|| a.dossier_id.cmp(&b.dossier_id))
-    });
+    let (overdue, at) = overdue_rows(&state, root);
+    let evaluated = now.max(at);
     let item = |i| work_item(registry, i);
     let list = Worklist {
         lang,
@@ -130,29 +96,8 @@ pub(super) async fn worklist(
             .collect(),
     };
     if csv {
-        let out = worklist::csv(&list);
-        let file = format!(
-            "attachment; filename=\"worklist-{}.csv\"",
-            def.id.replace(['"', '\\'], "_")
-        );
-        return Ok((
-            StatusCode::OK,
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/csv; charset=utf-8"),
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    HeaderValue::from_str(&file).unwrap_or(HeaderValue::from_static("attachment")),
-                ),
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            ],
-            out,
-        )
-            .into_response());
+        return Ok(csv_file(&def.id, worklist::csv(&list)));
     }
-
     Ok(html(StatusCode::OK, worklist::html(&list)))
 }
 
@@ -165,4 +110,82 @@ fn work_item<'a>(registry: &'a Registry, i: &'a OpenItem) -> WorkItem<'a> {
         due: i.due,
         via_national_portal: i.via_national_portal,
     }
+}
+
+/// The on-time dossiers due in the month with what their lateness would cost, ordered by
+/// exactly what the page shows: the unrounded cost (at a province one dossier rarely moves the
+/// rounded total, so the rounded figure would order nothing).
+fn at_stake_rows(
+    state: &AppState,
+    root: AgencyIdx,
+    result: &AgencyResult,
+) -> Vec<(OpenItem, i64, f64)> {
+    let p = price(state, root, result);
+    let mut rows: Vec<(OpenItem, i64, f64)> = p
+        .order
+        .iter()
+        .map(|&i| {
+            let s = &p.stake;
+            (p.candidates[i].clone(), s.points_h[i], s.unrounded_h[i])
+        })
+        .collect();
+    rows.sort_by(|a, b| b.2.total_cmp(&a.2));
+    rows
+}
+
+/// The overdue dossiers of the subtree with how long they have been late (seconds), national
+/// portal first, then late the longest first; and the latest instant the open sets were
+/// evaluated at.
+fn overdue_rows(state: &AppState, root: AgencyIdx) -> (Vec<(OpenItem, i64)>, Option<Timestamp>) {
+    let registry = state.live.registry();
+    let mut overdue: Vec<(OpenItem, i64)> = Vec::new();
+    let mut evaluated = None;
+    for set in state.live.open_sets() {
+        let set = set.read().expect("open set lock");
+        let Some(at) = set.evaluated_at() else {
+            continue;
+        };
+        evaluated = evaluated.max(Some(at));
+        overdue.extend(
+            set.items()
+                .filter(|i| i.late && registry.in_subtree(i.agency, root))
+                .map(|i| {
+                    (
+                        i.clone(),
+                        at.nanos_since(i.late_since).max(0) / NANOS_PER_SEC,
+                    )
+                }),
+        );
+    }
+    overdue.sort_by(|(a, age_a), (b, age_b)| {
+        b.via_national_portal
+            .cmp(&a.via_national_portal)
+            .then(age_b.cmp(age_a))
+            .then_with(|| a.dossier_id.cmp(&b.dossier_id))
+    });
+    (overdue, evaluated)
+}
+
+/// The CSV as a download named after the agency.
+fn csv_file(agency_id: &str, out: String) -> Response {
+    let file = format!(
+        "attachment; filename=\"worklist-{}.csv\"",
+        agency_id.replace(['"', '\\'], "_")
+    );
+    (
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&file).unwrap_or(HeaderValue::from_static("attachment")),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        out,
+    )
+        .into_response()
 }

@@ -32,6 +32,44 @@ pub fn html(v: AgencyPage<'_>) -> String {
     let def = registry.get(root);
     let base = format!("/agency/{}", url(&def.id));
     let mut body = String::with_capacity(32 * 1024);
+    heading(&mut body, &v);
+    body.push_str(&nav(lang, &base, kind, ""));
+    body.push_str("</header><main>");
+    let title = format!("{} – {}", def.name, lang.agency_title);
+    let Some(r) = v.result else {
+        body.push_str("<p>–</p></main>");
+        return page(lang, &title, &body);
+    };
+    headline(&mut body, lang, model, r);
+    groups(&mut body, lang, model, r);
+    indicators(&mut body, lang, model, r);
+    // The period-end projection, from the open dossiers of the subtree: only where this
+    // instance holds all of them.
+    match &v.projection {
+        Ok(stake) => projection(&mut body, lang, stake),
+        Err(why) => {
+            let _ = write!(
+                body,
+                "<h2>{}</h2><p class=\"note\" data-unavailable>{}</p>",
+                lang.projection, why
+            );
+        }
+    }
+    let _ = write!(
+        body,
+        "<p><a href=\"{base}/worklist?lang={}\">{}</a></p>",
+        lang.code, lang.worklist_link
+    );
+    children_table(&mut body, &v);
+    body.push_str(&trend(&v.months, lang));
+    body.push_str("</main>");
+    page(lang, &title, &body)
+}
+
+/// The breadcrumb (ranking › parent), the agency's name, id and level.
+fn heading(body: &mut String, v: &AgencyPage<'_>) {
+    let (lang, kind, registry, root) = (v.lang, v.kind, v.registry, v.agency);
+    let def = registry.get(root);
     let _ = write!(
         body,
         "<header><p class=\"note\"><a href=\"/?period={}&amp;lang={}\">{}</a>",
@@ -57,13 +95,10 @@ pub fn html(v: AgencyPage<'_>) -> String {
         esc(&def.id),
         esc(lang.level_name(&def.level))
     );
-    body.push_str(&nav(lang, &base, kind, ""));
-    body.push_str("</header><main>");
-    let title = format!("{} – {}", def.name, lang.agency_title);
-    let Some(r) = v.result else {
-        body.push_str("<p>–</p></main>");
-        return page(lang, &title, &body);
-    };
+}
+
+/// The score, band and live counts, and when they were evaluated.
+fn headline(body: &mut String, lang: &Lang, model: &ScoringModel, r: &AgencyResult) {
     let _ = write!(
         body,
         "<p><span class=\"big\" data-score>{}</span> {} · {} {} · {}: {} · {}: {} ({} {})</p>\
@@ -82,7 +117,10 @@ pub fn html(v: AgencyPage<'_>) -> String {
         esc(&lang.instant(r.evaluated_at)),
         esc(&r.period.label())
     );
-    // Groups.
+}
+
+/// The points of each group.
+fn groups(body: &mut String, lang: &Lang, model: &ScoringModel, r: &AgencyResult) {
     let _ = write!(
         body,
         "<h2>{}</h2><div class=\"scroll\"><table><thead><tr><th scope=\"col\" class=\"l\">{}</th>\
@@ -100,7 +138,10 @@ pub fn html(v: AgencyPage<'_>) -> String {
         );
     }
     body.push_str("</tbody></table></div>");
-    // Indicators.
+}
+
+/// Each indicator's figures and points.
+fn indicators(body: &mut String, lang: &Lang, model: &ScoringModel, r: &AgencyResult) {
     let _ = write!(
         body,
         "<h2>{}</h2><div class=\"scroll\"><table><thead><tr><th scope=\"col\" class=\"l\">{}</th>\
@@ -144,24 +185,11 @@ pub fn html(v: AgencyPage<'_>) -> String {
         }
     }
     body.push_str("</tbody></table></div>");
-    // The period-end projection, from the open dossiers of the subtree: only where this
-    // instance holds all of them.
-    match &v.projection {
-        Ok(stake) => projection(&mut body, lang, stake),
-        Err(why) => {
-            let _ = write!(
-                body,
-                "<h2>{}</h2><p class=\"note\" data-unavailable>{}</p>",
-                lang.projection, why
-            );
-        }
-    }
-    let _ = write!(
-        body,
-        "<p><a href=\"{base}/worklist?lang={}\">{}</a></p>",
-        lang.code, lang.worklist_link
-    );
-    // Children.
+}
+
+/// The agencies right under this one.
+fn children_table(body: &mut String, v: &AgencyPage<'_>) {
+    let (lang, kind, registry, model) = (v.lang, v.kind, v.registry, v.model);
     let children = &v.children;
     if !children.is_empty() {
         let _ = write!(
@@ -189,9 +217,6 @@ pub fn html(v: AgencyPage<'_>) -> String {
         }
         body.push_str("</tbody></table></div>");
     }
-    body.push_str(&trend(&v.months, lang));
-    body.push_str("</main>");
-    page(lang, &title, &body)
 }
 
 /// An inline SVG bar chart of the agency's score over the months the engines hold.
