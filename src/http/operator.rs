@@ -123,6 +123,8 @@ fn seconds(nanos: i64) -> i64 {
     nanos.div_euclid(NANOS_PER_SEC)
 }
 
+/// Long because it is the one pipeline of both operator lists (authorize, look up, parse the
+/// page, gather from every open set, sort, paginate, encode), each step a few lines.
 fn list(
     state: AppState,
     id: String,

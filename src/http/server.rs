@@ -55,6 +55,9 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves `app` on `listener` until `shutdown` is cancelled, then lets in-flight requests finish
 /// (at most [`DRAIN_TIMEOUT`]).
+///
+/// Long because the accept loop, its limits and the drain share the connection counters and
+/// read best together.
 pub async fn serve_with_limits(
     listener: TcpListener,
     app: Router,

@@ -130,6 +130,8 @@ fn projection(card: &ScoreCard) -> Projection {
     }
 }
 
+/// Long because it is one pipeline (authorize, look up, parse, price every candidate, sort,
+/// encode), each step a few lines.
 pub(super) async fn at_stake(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,

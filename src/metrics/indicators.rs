@@ -138,6 +138,9 @@ impl IndicatorWriter {
     }
 
     /// Walks the live state once, writing every family into `sink`.
+    ///
+    /// Long because every family is written in one walk over the snapshots (a province's scrape
+    /// is one pass), in exposition order.
     pub(crate) fn emit(&self, sink: &mut impl Sink) {
         let registry = self.live.registry();
         let model = self.live.model();

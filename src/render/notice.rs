@@ -269,6 +269,7 @@ pub fn markdown(n: &Notice<'_>) -> String {
 
 pub use super::notice_xlsx::xlsx;
 
+/// Long because it writes one printed document top to bottom.
 pub fn html(n: &Notice<'_>) -> String {
     let lang = n.lang;
     let title = esc(&n.title());

@@ -98,6 +98,9 @@ pub(crate) struct Line<'a> {
 }
 
 /// Writes one event as a JSON object (no newline).
+///
+/// Long because it is the generator's hot path: one match over the event kinds writing bytes,
+/// no allocation.
 pub(crate) fn write_event(out: &mut String, tf: &mut TimeFormat, line: &Line<'_>, step: &Step) {
     out.push_str("{\"event_id\":\"");
     out.push_str(line.id_prefix);

@@ -121,6 +121,9 @@ fn work(cal: &WorkCalendar, from: Timestamp, hours: f64) -> Timestamp {
 }
 
 /// Pushes every event of one dossier (in any order) into `out`.
+///
+/// Long because one dossier's life is decided in order (intake, processing, supplements,
+/// pauses, end, payment, rating), each step depending on the ones before.
 pub(crate) fn plan(
     rates: &Rates,
     cal: &WorkCalendar,

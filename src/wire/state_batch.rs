@@ -121,6 +121,9 @@ impl BatchWriter {
     }
 
     /// Appends one event; `registry` names its agency.
+    ///
+    /// Long because the binary format is written field by field, in the order `read_event`
+    /// mirrors.
     pub fn push(&mut self, registry: &Registry, ev: &Event<'_>) {
         let b = &mut self.buf;
         let (t, body_start) = (ev.occurred_at.as_nanos(), b.len());
@@ -344,6 +347,7 @@ impl<'a> BatchReader<'a> {
         }
     }
 
+    /// Long because the binary format is read field by field, in the order `push` writes it.
     fn read_event(&mut self, registry: &Registry) -> Result<Event<'a>, BinError> {
         let kind_tag = self.byte()?;
         let flags = self.byte()?;

@@ -139,6 +139,9 @@ impl Dossier {
     }
 
     /// Records one accepted event. `indicator_reported` never reaches a dossier.
+    ///
+    /// Long because it is one match over the event kinds, each arm a few lines, all updating
+    /// the one compact log in place.
     pub fn apply(
         &mut self,
         at: Timestamp,

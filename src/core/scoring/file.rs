@@ -153,6 +153,8 @@ fn scaled(
 }
 
 impl ScoringModel {
+    /// Long because every check of a model file is here, in the file's order, each error naming
+    /// its group or indicator.
     pub fn from_file(file: ScoringFile) -> Result<Self, ScoringError> {
         let mut groups: Vec<GroupDef> = Vec::new();
         for g in file.groups {

@@ -187,6 +187,9 @@ impl IngestState {
     /// Collects every worker's outputs (stopping those in `stopping`) and commits them with
     /// their offsets in one transaction.
     /// `Ok(true)` when a transaction was committed, `Ok(false)` when there was nothing to commit.
+    ///
+    /// Long because the exactly-once protocol is one sequence (collect the outputs, begin,
+    /// send, add the offsets, commit, acknowledge) whose order must be checked at a glance.
     fn commit(
         &mut self,
         group: ConsumerGroupMetadata,
@@ -357,6 +360,8 @@ fn session(
     result
 }
 
+/// Long because it is the stage's whole session in order: clients, topics check, subscription,
+/// the poll loop.
 fn session_inner(
     cfg: &Arc<KafkaConfig>,
     live: &ReadModel,

@@ -109,6 +109,8 @@ fn session(
     result
 }
 
+/// Long because it is the stage's whole session in order: clients, subscription, the poll loop,
+/// the final publish.
 fn session_inner(
     cfg: &Arc<KafkaConfig>,
     cancel: &CancellationToken,

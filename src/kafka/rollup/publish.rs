@@ -98,6 +98,9 @@ impl RollupState {
     }
 
     /// Scores the periods that changed and publishes the results that differ from the topic.
+    ///
+    /// Long because pooling, scoring, comparing with the topic and the one transaction are a
+    /// sequence that must read in order.
     pub(super) fn publish(&mut self, group: ConsumerGroupMetadata) -> Result<(), PipelineError> {
         let now = self.cfg.now();
         // The same periods as the partition engines track.

@@ -100,6 +100,28 @@ pub fn html(mut v: Ranking<'_>) -> String {
     body.push_str("<div class=\"scroll\"><table><caption class=\"note\">");
     body.push_str(lang.title);
     body.push_str("</caption><thead><tr>");
+    table_head(&mut body, lang, kind, model, &level_q);
+    for &i in &order {
+        let r = rows[i];
+        let before = r
+            .period
+            .previous()
+            .and_then(|p| v.before.get(&(r.agency, p)))
+            .and_then(|p| p.card.score_tenths);
+        row(&mut body, r, ranks[i], before, &v);
+    }
+    body.push_str("</tbody></table></div></main>");
+    page(lang, lang.title, &body)
+}
+
+/// The table's head: the sortable columns link to the same view in that order.
+fn table_head(
+    body: &mut String,
+    lang: &Lang,
+    kind: PeriodKind,
+    model: &ScoringModel,
+    level_q: &str,
+) {
     let sort_link = |key: &str, text: &str| {
         format!(
             "<a href=\"/?period={}&amp;lang={}{level_q}&amp;sort={key}\">{}</a>",
@@ -129,17 +151,6 @@ pub fn html(mut v: Ranking<'_>) -> String {
         sort_link("overdue", lang.overdue),
         lang.due_soon
     );
-    for &i in &order {
-        let r = rows[i];
-        let before = r
-            .period
-            .previous()
-            .and_then(|p| v.before.get(&(r.agency, p)))
-            .and_then(|p| p.card.score_tenths);
-        row(&mut body, r, ranks[i], before, &v);
-    }
-    body.push_str("</tbody></table></div></main>");
-    page(lang, lang.title, &body)
 }
 
 /// The display order of `rows` (which are in rank order).
