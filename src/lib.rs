@@ -48,7 +48,7 @@
 //!     with prefetching (`batch`), deadline timers and settling (`timers`), tracked periods and
 //!     [`core::PeriodPolicy`] (`periods`), pooled and scored results (`results`), the
 //!     incremental open-dossier set (`open`), rebuilding from a changelog (`restore`).
-//!   - [`core::reports`] reported indicator values (`indicator_reported`).
+//!   - [`core::reported`] reported indicator values (`indicator_reported`).
 //!   - [`core::scoring`] the configurable scoring model and exact points arithmetic.
 //!   - [`core::agency`] the agency registry and roll-ups over its tree.
 //!   - [`core::stake`] points at stake: what an open, on-time dossier would cost its agency's

@@ -10,7 +10,7 @@ use proptest::prelude::*;
 
 use chiso::read_model::{OpenItem, OpenSet};
 
-use chiso::core::event::{Channel, DueSpec, Outcome, PaymentMethod, Rating, Received, Reported};
+use chiso::core::event::{Channel, DueSpec, Ending, PaymentMethod, Rating, Received, Reported};
 use chiso::core::time::NANOS_PER_HOUR;
 use chiso::core::{
     AgencyDef, AgencyIdx, AgencyResult, Count, Engine, EngineSettings, Event, EventKind, Ingested,
@@ -147,9 +147,9 @@ fn to_event(e: &Ev) -> Event<'static> {
             electronic,
         } => EventKind::Processed {
             outcome: if *completed {
-                Outcome::Completed
+                Ending::Completed
             } else {
-                Outcome::Stopped
+                Ending::Stopped
             },
             electronic_result: *electronic,
         },
@@ -1320,7 +1320,7 @@ fn a_year_roll_drops_the_year_before() {
             0 => {}
             1 => events.push(end(EventKind::Rejected)),
             _ => events.push(end(EventKind::Processed {
-                outcome: Outcome::Completed,
+                outcome: Ending::Completed,
                 electronic_result: true,
             })),
         }

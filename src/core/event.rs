@@ -69,7 +69,7 @@ pub enum EventKind<'a> {
         due_at: Option<Timestamp>,
     },
     Processed {
-        outcome: Outcome,
+        outcome: Ending,
         electronic_result: bool,
     },
     Returned,
@@ -117,8 +117,9 @@ pub enum Channel {
     Postal,
 }
 
+/// How a dossier's processing ended (the event's `outcome`): with a result, or stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Outcome {
+pub enum Ending {
     #[default]
     Completed,
     Stopped,

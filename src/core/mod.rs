@@ -10,7 +10,7 @@ pub mod dossier;
 pub mod engine;
 pub mod event;
 pub mod period;
-pub mod reports;
+pub mod reported;
 pub mod scoring;
 pub mod stake;
 pub mod store;

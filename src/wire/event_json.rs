@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use crate::core::calendar::working_nanos_from_decimal_hours;
 use crate::core::event::{
-    Channel, DueSpec, Event, EventKind, Outcome, PaymentMethod, Rating, Received, Reject, Reported,
+    Channel, DueSpec, Ending, Event, EventKind, PaymentMethod, Rating, Received, Reject, Reported,
 };
 use crate::core::{Period, Registry, Timestamp, MAX_REPORTED};
 
@@ -349,12 +349,12 @@ pub fn decode<'a>(
             due_at: timestamp("due_at", w.due_at)?,
         },
         "processed" => {
-            const OUTCOMES: [(&str, Outcome); 2] = [
-                ("completed", Outcome::Completed),
-                ("stopped", Outcome::Stopped),
+            const ENDINGS: [(&str, Ending); 2] = [
+                ("completed", Ending::Completed),
+                ("stopped", Ending::Stopped),
             ];
             EventKind::Processed {
-                outcome: one_of("outcome", w.outcome, &OUTCOMES, "completed or stopped")?
+                outcome: one_of("outcome", w.outcome, &ENDINGS, "completed or stopped")?
                     .unwrap_or_default(),
                 electronic_result: boolean("electronic_result", w.electronic_result)?,
             }

@@ -18,7 +18,7 @@
 use std::borrow::Cow;
 
 use crate::core::event::{
-    Channel, DueSpec, Event, EventKind, Outcome, PaymentMethod, Rating, Received, Reported,
+    Channel, DueSpec, Ending, Event, EventKind, PaymentMethod, Rating, Received, Reported,
 };
 use crate::core::{Period, Registry, Timestamp};
 
@@ -178,7 +178,7 @@ impl BatchWriter {
                 outcome,
                 electronic_result,
             } => {
-                b.push(matches!(outcome, Outcome::Stopped) as u8);
+                b.push(matches!(outcome, Ending::Stopped) as u8);
                 b.push(*electronic_result as u8);
             }
             EventKind::Payment { method } => b.push(match method {
@@ -403,9 +403,9 @@ impl<'a> BatchReader<'a> {
             },
             tag::PROCESSED => EventKind::Processed {
                 outcome: if self.bool()? {
-                    Outcome::Stopped
+                    Ending::Stopped
                 } else {
-                    Outcome::Completed
+                    Ending::Completed
                 },
                 electronic_result: self.bool()?,
             },

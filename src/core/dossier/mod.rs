@@ -17,7 +17,7 @@ use compact_str::CompactString;
 
 use crate::core::agency::AgencyIdx;
 use crate::core::calendar::WorkCalendar;
-use crate::core::event::{Channel, DueSpec, EventKind, Outcome};
+use crate::core::event::{Channel, DueSpec, Ending, EventKind};
 use crate::core::store::blocks::BlockRef;
 use crate::core::time::Timestamp;
 
@@ -193,7 +193,7 @@ impl Dossier {
             EventKind::Processed { .. } | EventKind::Returned | EventKind::Withdrawn => {
                 let flags = match kind {
                     EventKind::Processed {
-                        outcome: Outcome::Completed,
+                        outcome: Ending::Completed,
                         electronic_result,
                     } => {
                         END_COMPLETED

@@ -44,7 +44,7 @@ use crate::core::counts::{Counts, Mask};
 use crate::core::dossier::{contribution, Contribution, Dossier, Logs, View};
 use crate::core::event::Event;
 use crate::core::period::{Period, PeriodKind};
-use crate::core::reports::Reports;
+use crate::core::reported::Reports;
 use crate::core::scoring::{ScoringModel, Source};
 use crate::core::store::idset::IdSet;
 use crate::core::store::index::Index;
