@@ -33,6 +33,7 @@ use rdkafka::producer::{BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio_util::sync::CancellationToken;
 
+use chiso::app::config::PipelineSection;
 use chiso::core::{AgencyIdx, Period, PeriodKind, Timestamp};
 use chiso::kafka::ingest::changelog;
 use chiso::kafka::KafkaConfig;
@@ -93,43 +94,27 @@ fn main() {
     }
 }
 
-fn config(cluster: &Cluster, topics: &Topics, clock: &str, pipeline: &str) -> Arc<KafkaConfig> {
+/// The benchmark's configuration of `topics`, `pipeline` changing its pipeline section, loaded
+/// as `chiso run` loads its file.
+fn config(
+    cluster: &Cluster,
+    topics: &Topics,
+    clock: &str,
+    pipeline: impl FnOnce(&mut PipelineSection),
+) -> Arc<KafkaConfig> {
     // Inside the cluster's directory, removed with it when the benchmark ends.
     let dir = cluster.dir.join("bench-config");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("{}.toml", topics.prefix));
-    let t = topics;
-    std::fs::write(
-        &path,
-        format!(
-            r#"
-[kafka]
-bootstrap_servers = "{}"
-group_id = "{}"
-instance_id = "bench-{}"
-[kafka.topics]
-events = "{}"
-state = "{}"
-partials = "{}"
-results = "{}"
-dead_letter = "{}"
-[pipeline]
-clock = "{clock}"
-{pipeline}
-[http]
-bind = ""
-"#,
-            cluster.bootstrap,
-            t.prefix,
-            t.prefix,
-            t.events,
-            t.state,
-            t.partials,
-            t.results,
-            t.dead_letter
-        ),
-    )
-    .unwrap();
+    let mut s = run_settings(
+        &cluster.bootstrap,
+        topics,
+        &format!("bench-{}", topics.prefix),
+    );
+    s.pipeline.clock = clock.to_owned();
+    pipeline(&mut s.pipeline);
+    s.http.bind = String::new();
+    std::fs::write(&path, s.to_toml()).unwrap();
     Arc::new(
         chiso::app::config::load(Some(&path))
             .expect("bench config")
@@ -228,7 +213,7 @@ fn throughput(
         lines[..warm_n].iter().map(|l| l.as_bytes()),
     );
     flush(&p);
-    let warm_cfg = config(cluster, &warm_topics, &last.to_local_rfc3339(), "");
+    let warm_cfg = config(cluster, &warm_topics, &last.to_local_rfc3339(), |_| {});
     let (_, _, warm_cancel, warm_pipeline) = run_pipeline(&warm_cfg, warm_n, "pipeline (warm-up)");
     warm_cancel.cancel();
     warm_pipeline.join().expect("pipeline stops cleanly");
@@ -248,7 +233,7 @@ fn throughput(
             events: topics.events.clone(),
             ..cluster.topics(&format!("tp{pass}"), 4)
         };
-        let cfg = config(cluster, &out, &clock, "");
+        let cfg = config(cluster, &out, &clock, |_| {});
         let (rate, progress, cancel, pipeline) =
             run_pipeline(&cfg, lines.len(), &format!("pipeline {pass}"));
         println!(
@@ -272,7 +257,7 @@ fn throughput(
         events: topics.events.clone(),
         ..cluster.topics("tpe", 4)
     };
-    let cfg2 = config(cluster, &second, &clock, "catch_up_max_ms = 0");
+    let cfg2 = config(cluster, &second, &clock, |p| p.catch_up_max_ms = 0);
     let (rate_eager, _, cancel2, pipeline2) =
         run_pipeline(&cfg2, lines.len(), "pipeline, no deferral");
     cancel2.cancel();
@@ -479,8 +464,8 @@ fn restore(cluster: &Cluster, per_day: f64, full: bool) {
     let spread = cluster.topics("rsn", parts);
     // A province-year: one year of intake, evaluated on its last afternoon.
     let at = "2024-12-31T17:00:00+07:00";
-    let cfg = config(cluster, &topics, at, "");
-    let cfg_spread = config(cluster, &spread, at, "");
+    let cfg = config(cluster, &topics, at, |_| {});
+    let cfg_spread = config(cluster, &spread, at, |_| {});
     let registry = cfg.registry.clone();
     let mut g = Generator::new(
         registry.clone(),

@@ -5,6 +5,8 @@ use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use chiso::app::config::RunSettings;
+
 const CHISO: &str = env!("CARGO_BIN_EXE_chiso");
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -212,11 +214,11 @@ fn a_closed_pipe_ends_quietly() {
 fn run_without_a_broker_does_not_flood_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("chiso.toml");
-    std::fs::write(
-        &config,
-        "[kafka]\nbootstrap_servers = \"127.0.0.1:9\"\n[http]\nbind = \"\"\n[shutdown]\ntimeout_ms = 5000\n",
-    )
-    .unwrap();
+    let mut s = RunSettings::defaults();
+    s.kafka.bootstrap_servers = "127.0.0.1:9".into();
+    s.http.bind = String::new();
+    s.shutdown.timeout_ms = 5000;
+    std::fs::write(&config, s.to_toml()).unwrap();
     let child = Command::new(CHISO)
         .args(["run", "--config"])
         .arg(&config)

@@ -156,7 +156,6 @@ fn without_a_broker_the_api_says_kafka_is_unreachable_and_sigterm_is_quick() {
         clock: AT.into(),
         static_membership: false,
         http_port: Some(port),
-        extra: String::new(),
     };
     let engine = setup.spawn();
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
+use chiso::app::config::RunSettings;
 use support_check::{effective, run_check};
 use support_tools::tool;
 
@@ -173,14 +174,13 @@ fn timespan(text: &str) -> Duration {
     total
 }
 
-/// A minimal configuration file, as an office would start from.
+/// A configuration file as an office would start from: the defaults, with its brokers.
 fn minimal_config(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("chiso.toml");
-    std::fs::write(
-        &path,
-        "[kafka]\nbootstrap_servers = \"127.0.0.1:9092\"\ngroup_id = \"chiso\"\n",
-    )
-    .unwrap();
+    let mut s = RunSettings::defaults();
+    s.kafka.bootstrap_servers = "127.0.0.1:9092".into();
+    s.kafka.group_id = "chiso".into();
+    std::fs::write(&path, s.to_toml()).unwrap();
     path
 }
 

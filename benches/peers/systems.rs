@@ -239,44 +239,14 @@ impl ChisoRun {
         std::fs::create_dir_all(&dir).unwrap();
         let config = dir.join("chiso.toml");
         let port = free_port();
-        let t = &topics;
-        std::fs::write(
-            &config,
-            format!(
-                r#"[kafka]
-bootstrap_servers = "{bootstrap}"
-group_id = "{group}"
-instance_id = "{group}"
-static_membership = true
-[kafka.topics]
-events = "{events}"
-state = "{state}"
-partials = "{partials}"
-results = "{results}"
-dead_letter = "{dead}"
-[pipeline]
-clock = "{clock}"
-commit_interval_ms = {COMMIT_MS}
-[engine]
-agencies = "{agencies}"
-[engine.finals_kept]
-month = 0
-quarter = 0
-year = 0
-[http]
-bind = "127.0.0.1:{port}"
-"#,
-                bootstrap = cluster.bootstrap,
-                group = t.prefix,
-                events = t.events,
-                state = t.state,
-                partials = t.partials,
-                results = t.results,
-                dead = t.dead_letter,
-                agencies = agencies.display(),
-            ),
-        )
-        .unwrap();
+        let mut s = run_settings(&cluster.bootstrap, &topics, &topics.prefix);
+        s.kafka.static_membership = true;
+        s.pipeline.clock = clock.to_owned();
+        s.pipeline.commit_interval_ms = COMMIT_MS;
+        s.engine.agencies = agencies.display().to_string();
+        s.engine.finals_kept = NO_FINALS;
+        s.http.bind = format!("127.0.0.1:{port}");
+        std::fs::write(&config, s.to_toml()).unwrap();
         ChisoRun {
             bootstrap: cluster.bootstrap.clone(),
             log: dir.join("run.log"),

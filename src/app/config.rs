@@ -58,6 +58,21 @@ pub struct RunSettings {
     pub log: LogSection,
 }
 
+impl RunSettings {
+    /// The checked-in defaults ([`DEFAULTS`]) as settings: a start for a configuration built
+    /// in code (tests, benchmarks), written out with [`RunSettings::to_toml`].
+    pub fn defaults() -> RunSettings {
+        crate::app::files::from_toml(DEFAULTS).unwrap_or_else(|e| {
+            panic!("the built-in defaults (config/chiso.toml) are not valid settings: {e:#}")
+        })
+    }
+
+    /// These settings as a configuration file that `chiso run --config` reads back.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("the settings serialise as TOML")
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct KafkaSection {
     pub bootstrap_servers: String,

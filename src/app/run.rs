@@ -143,7 +143,7 @@ fn print_config(cfg: &RunConfig) -> std::io::Result<()> {
             *v = Scalar::Str(MASK.into());
         }
     }
-    let text = toml::to_string(&s).expect("the settings serialise as TOML");
+    let text = s.to_toml();
     let mut out = std::io::stdout().lock();
     writeln!(
         out,

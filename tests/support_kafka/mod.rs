@@ -23,6 +23,7 @@ use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedPr
 use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 
+use chiso::app::config::{FinalsKept, RunSettings, Scalar};
 use chiso::core::{Registry, Timestamp};
 use chiso::sim::{Generator, GeneratorConfig};
 
@@ -197,6 +198,30 @@ impl Topics {
             dead_letter: format!("{prefix}.dead-letter"),
         }
     }
+}
+
+/// `engine.finals_kept` publishing no closed month, quarter or year.
+pub const NO_FINALS: FinalsKept = FinalsKept {
+    month: 0,
+    quarter: 0,
+    year: 0,
+};
+
+/// The checked-in defaults pointed at `bootstrap` and `topics`, in the group named after the
+/// topics' prefix, as instance `instance`.
+pub fn run_settings(bootstrap: &str, topics: &Topics, instance: &str) -> RunSettings {
+    let mut s = RunSettings::defaults();
+    s.kafka.bootstrap_servers = bootstrap.to_owned();
+    s.kafka.group_id = topics.prefix.clone();
+    s.kafka.instance_id = instance.to_owned();
+    s.kafka.topics = chiso::kafka::Topics {
+        events: topics.events.clone(),
+        results: topics.results.clone(),
+        partials: topics.partials.clone(),
+        state: topics.state.clone(),
+        dead_letter: topics.dead_letter.clone(),
+    };
+    s
 }
 
 pub fn registry() -> Arc<Registry> {
@@ -485,7 +510,6 @@ pub struct EngineSetup {
     pub static_membership: bool,
     /// Serve the HTTP API on this loopback port (`None`: no HTTP server).
     pub http_port: Option<u16>,
-    pub extra: String,
 }
 
 impl EngineSetup {
@@ -498,59 +522,33 @@ impl EngineSetup {
             clock: clock.to_owned(),
             static_membership: false,
             http_port: None,
-            extra: String::new(),
         }
     }
 
+    /// This setup's configuration: the checked-in defaults with short intervals (for tests) and
+    /// no closed periods kept.
+    pub fn settings(&self) -> RunSettings {
+        let mut s = run_settings(&self.bootstrap, &self.topics, &self.instance);
+        s.kafka.static_membership = self.static_membership;
+        let librdkafka = &mut s.kafka.librdkafka;
+        librdkafka.insert("session.timeout.ms".into(), Scalar::Int(6000));
+        librdkafka.insert("heartbeat.interval.ms".into(), Scalar::Int(500));
+        let p = &mut s.pipeline;
+        p.commit_interval_ms = 300;
+        p.publish_interval_ms = 300;
+        p.rollup_interval_ms = 100;
+        p.clock = self.clock.clone();
+        p.transaction_timeout_ms = 10000;
+        s.engine.finals_kept = NO_FINALS;
+        s.http.bind = self
+            .http_port
+            .map_or(String::new(), |p| format!("127.0.0.1:{p}"));
+        s.shutdown.timeout_ms = 20000;
+        s
+    }
+
     fn config(&self) -> String {
-        let t = &self.topics;
-        format!(
-            r#"
-[kafka]
-bootstrap_servers = "{bootstrap}"
-group_id = "{prefix}"
-instance_id = "{instance}"
-static_membership = {static_membership}
-[kafka.topics]
-events = "{events}"
-state = "{state}"
-partials = "{partials}"
-results = "{results}"
-dead_letter = "{dead_letter}"
-[kafka.librdkafka]
-"session.timeout.ms" = 6000
-"heartbeat.interval.ms" = 500
-[pipeline]
-commit_interval_ms = 300
-publish_interval_ms = 300
-rollup_interval_ms = 100
-clock = "{clock}"
-transaction_timeout_ms = 10000
-[engine.finals_kept]
-month = 0
-quarter = 0
-year = 0
-[http]
-bind = "{bind}"
-[shutdown]
-timeout_ms = 20000
-{extra}
-"#,
-            bootstrap = self.bootstrap,
-            prefix = t.prefix,
-            instance = self.instance,
-            static_membership = self.static_membership,
-            events = t.events,
-            state = t.state,
-            partials = t.partials,
-            results = t.results,
-            dead_letter = t.dead_letter,
-            clock = self.clock,
-            bind = self
-                .http_port
-                .map_or(String::new(), |p| format!("127.0.0.1:{p}")),
-            extra = self.extra,
-        )
+        self.settings().to_toml()
     }
 
     /// This setup's configuration, loaded as `chiso run` would (for in-process checks).

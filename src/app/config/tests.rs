@@ -128,3 +128,33 @@ fn string_settings_from_the_environment_are_taken_as_written() {
     // Numbers stay numbers.
     assert_eq!(c.commit_interval(), Duration::from_millis(250));
 }
+
+#[test]
+fn settings_written_as_toml_load_back_equal() {
+    let defaults = RunSettings::defaults();
+    let loaded = load_str(&defaults.to_toml(), &[]).unwrap();
+    assert_eq!(loaded.settings.to_toml(), defaults.to_toml());
+    // …and equal to what the loader makes of the defaults alone (no file).
+    let built_in = load_str("", &[]).unwrap().settings;
+    assert_eq!(built_in.to_toml(), defaults.to_toml());
+    // Changed values, a pass-through property and an empty string among them, too.
+    let mut s = RunSettings::defaults();
+    s.kafka.instance_id = "a".into();
+    s.kafka.static_membership = true;
+    s.kafka
+        .librdkafka
+        .insert("session.timeout.ms".into(), Scalar::Int(6000));
+    s.kafka
+        .librdkafka
+        .insert("client.id".into(), Scalar::Str("t".into()));
+    s.pipeline.clock = "2024-08-08T17:00:00+07:00".into();
+    s.engine.finals_kept = FinalsKept {
+        month: 0,
+        quarter: 0,
+        year: 0,
+    };
+    s.http.bind = String::new();
+    let loaded = load_str(&s.to_toml(), &[]).unwrap();
+    assert_eq!(loaded.settings.to_toml(), s.to_toml());
+    assert_eq!(loaded.librdkafka["session.timeout.ms"], "6000");
+}
