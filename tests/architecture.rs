@@ -489,3 +489,116 @@ fn the_code_map_names_every_module() {
         missing.join("\n")
     );
 }
+
+/// Longest a source file may be, in lines.
+const MAX_FILE_LINES: usize = 500;
+/// Longest a function may be, in lines, unless a comment says why it must be longer.
+const MAX_FN_LINES: usize = 80;
+/// What that comment says, in the function's doc or its first lines.
+const LONG_MARK: &str = "Long because";
+
+/// Every function of `code` (a whole file): (name, first line, line count), 0-based lines.
+fn functions(code: &str) -> Vec<(String, usize, usize)> {
+    let stripped = strip(code);
+    let lines: Vec<&str> = stripped.lines().collect();
+    let mut out = Vec::new();
+    for (n, line) in lines.iter().enumerate() {
+        let Some(at) = line.find("fn ") else { continue };
+        let before = &line[..at];
+        let word_start = before.is_empty() || before.ends_with([' ', '(', '\t']);
+        let name: String = line[at + 3..]
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if !word_start || name.is_empty() {
+            continue;
+        }
+        // The body: from the first `{` after the signature to the brace that closes it; a `;`
+        // first means a declaration without a body.
+        let (mut depth, mut end) = (0i32, None);
+        'scan: for (k, l) in lines.iter().enumerate().skip(n) {
+            let from = if k == n { at } else { 0 };
+            for ch in l[from..].chars() {
+                match ch {
+                    ';' if depth == 0 => break 'scan,
+                    '{' => depth += 1,
+                    '}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = Some(k);
+                            break 'scan;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Some(end) = end {
+            out.push((name, n, end - n + 1));
+        }
+    }
+    out
+}
+
+/// No source file over [`MAX_FILE_LINES`] lines; no function over [`MAX_FN_LINES`] without a
+/// comment saying why ([`LONG_MARK`] …) in its doc or its first three lines. Tests excepted.
+#[test]
+fn files_and_functions_stay_short() {
+    let mut problems = Vec::new();
+    let mut marked = 0;
+    for (path, text) in sources() {
+        let tests = test_lines(&path, &strip(&text));
+        let raw: Vec<&str> = text.lines().collect();
+        let code_lines = raw.len();
+        if code_lines > MAX_FILE_LINES && !path.ends_with("tests.rs") {
+            problems.push(format!(
+                "src/{path}: {code_lines} lines (at most {MAX_FILE_LINES})"
+            ));
+        }
+        for (name, first, len) in functions(&text) {
+            if len <= MAX_FN_LINES || tests.get(first).copied().unwrap_or(false) {
+                continue;
+            }
+            let doc_start = (0..first)
+                .rev()
+                .take_while(|&k| {
+                    let t = raw[k].trim_start();
+                    t.starts_with("///") || t.starts_with("#[") || t.starts_with("//")
+                })
+                .last()
+                .unwrap_or(first);
+            let says_why = raw[doc_start..(first + 4).min(raw.len())]
+                .iter()
+                .any(|l| l.contains(LONG_MARK));
+            if says_why {
+                marked += 1;
+            } else {
+                problems.push(format!(
+                    "src/{path}:{}: fn {name} is {len} lines (at most {MAX_FN_LINES}, or say \
+                     why in a `{LONG_MARK} …` comment)",
+                    first + 1
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(
+        marked < 25,
+        "{marked} functions say why they are long: split some"
+    );
+}
+
+/// The function finder sees bodies, not declarations, strings or comments.
+#[test]
+fn the_function_finder_measures_bodies() {
+    let code = "trait T { fn decl(&self); }\n\
+                /// fn in a doc\n\
+                pub(crate) fn one() {\n    let s = \"{ fn x() {\";\n}\n\
+                fn two<T>(t: T)\nwhere\n    T: Copy,\n{\n    if true { }\n}\n";
+    let found = functions(code);
+    assert_eq!(
+        found,
+        [("one".to_owned(), 2, 3), ("two".to_owned(), 5, 6)],
+        "{found:?}"
+    );
+}
