@@ -30,7 +30,8 @@
 //! ## Layers
 //!
 //! `main → app (wiring) → adapters (kafka, http, metrics, sim) → read_model, wire, accept,
-//! render → core`. The core imports nothing of the crate; adapters never import the app nor
+//! render → core`. The core imports nothing of the crate; nothing below the app imports it, not
+//! even in tests (the built-in definitions are in `wire`); adapters never import the app nor
 //! each other (they meet in `read_model`, `wire`, `accept` and `render`); nothing under
 //! `kafka` names the app's configuration. `tests/architecture.rs` enforces all of it.
 //!
@@ -57,7 +58,8 @@
 //!     for the logs, open-addressing index, compact id-hash set, the prefetch hint.
 //! - [`wire`] — every byte format: event JSON (`event_json`, decode), results JSON
 //!   (`result_json`), partial figures for the roll-up (`partials`), the binary state batches of
-//!   the changelog (`state_batch`), the dead-letter headers (`dead_letter`).
+//!   the changelog (`state_batch`), the dead-letter headers (`dead_letter`), the definition
+//!   files — registry, scoring model, holidays — and the built-in ones (`definitions`).
 //! - [`accept`] — the one accept path: bytes → decode → ingest → outcome, and its tally.
 //! - [`read_model`] — what HTTP and metrics serve: results snapshots, open-dossier sets,
 //!   readiness and coverage (`readiness`), engine health atomics (`health`).
@@ -86,7 +88,7 @@
 //!   (`encode`), the sample file (`sample`), the accelerated clock (`clock`).
 //! - [`app`] — the commands (`replay`, `run`, `demo`, `generate`, `report`, `produce`,
 //!   `topics`), the layered run configuration (`config`), registry/scoring/holiday files
-//!   (`files`), the command-line values (`args`: instants and periods), reading JSON lines with bounded memory (`lines`), logging, signals and the
+//!   (`files`: reading them, errors naming the file), the command-line values (`args`: instants and periods), reading JSON lines with bounded memory (`lines`), logging, signals and the
 //!   shutdown watchdog (`process`), the clock (`clock`).
 //!
 //! ## Where do I change X
@@ -98,7 +100,7 @@
 //! | take a new input format | a decoder in `src/wire/` to core events, called from `src/accept.rs` | `docs/events.md`, `deploy/schema/`, `deploy/asyncapi.yaml` |
 //! | add a page or an API route | a handler in `src/http/` that parses and fetches, the HTML in `src/render/pages/` (texts in `src/render/text.rs`, both languages), the route in `src/http/mod.rs` | its route table, `docs/api.md` (error codes too) |
 //! | add a metric | engine health: `src/read_model/health.rs` and `src/metrics/health.rs`; an indicator series: `src/metrics/indicators.rs` | `docs/metrics.md`, the alerts in `deploy/prometheus/` with their tests in `tests/alerts/` |
-//! | add a setting of `chiso run` | `config/chiso.toml` (the defaults list every key) and `src/app/config.rs` | `docs/configuration.md` |
+//! | add a setting of `chiso run` | `config/chiso.toml` (the defaults list every key) and `src/app/config/settings.rs` (its checks in `src/app/config.rs`) | `docs/configuration.md` |
 //! | add a command or a flag | `src/main.rs` and a module in `src/app/` | README, `docs/` (a test checks every flag they give) |
 //! | change a Kafka topic | `src/kafka/layout.rs` (`chiso topics`) | `docs/kafka.md`, `deploy/asyncapi.yaml` |
 //!

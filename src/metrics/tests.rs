@@ -17,16 +17,14 @@ use crate::sim::{Generator, GeneratorConfig};
 use crate::wire::event_json;
 
 fn live_with_events() -> ReadModel {
-    let registry = Arc::new(
-        crate::app::files::parse_registry(crate::app::files::SAMPLE_AGENCIES, false).unwrap(),
-    );
-    let model = Arc::new(crate::app::files::load_scoring(None).unwrap());
+    let registry = Arc::new(crate::wire::definitions::sample_registry());
+    let model = Arc::new(crate::wire::definitions::builtin_scoring());
     let start = Timestamp::parse_rfc3339("2025-08-04T00:00:00+07:00").unwrap();
     let now = start.saturating_add(30 * NANOS_PER_DAY);
     let mut engine = Engine::new(
         registry.clone(),
         model.clone(),
-        Arc::new(crate::app::files::load_holidays(None).unwrap()),
+        Arc::new(crate::wire::definitions::builtin_holidays()),
         EngineSettings::default(),
         now,
     );
@@ -36,7 +34,7 @@ fn live_with_events() -> ReadModel {
             start,
             until: Some(now),
             dossiers_per_working_day: 400.0,
-            ..GeneratorConfig::new(Arc::new(crate::app::files::load_holidays(None).unwrap()))
+            ..GeneratorConfig::new(Arc::new(crate::wire::definitions::builtin_holidays()))
         },
     );
     while let Some(line) = g.next_event() {

@@ -8,7 +8,7 @@ use crate::core::{Engine, EngineSettings, Registry, Timestamp};
 use crate::wire::event_json;
 
 fn sample_registry() -> Arc<Registry> {
-    Arc::new(crate::app::files::parse_registry(crate::app::files::SAMPLE_AGENCIES, false).unwrap())
+    Arc::new(crate::wire::definitions::sample_registry())
 }
 
 fn occurred_at(line: &str) -> Timestamp {
@@ -21,7 +21,7 @@ fn events_are_valid_ordered_unique_and_deterministic() {
     let registry = sample_registry();
     let config = GeneratorConfig {
         max_dossiers: Some(5_000),
-        ..GeneratorConfig::new(Arc::new(crate::app::files::load_holidays(None).unwrap()))
+        ..GeneratorConfig::new(Arc::new(crate::wire::definitions::builtin_holidays()))
     };
     let mut g = Generator::new(registry.clone(), config.clone());
     let mut ids = HashSet::new();
@@ -83,13 +83,13 @@ fn intake_follows_working_hours_and_the_engine_sees_overdue_dossiers() {
         GeneratorConfig {
             start,
             until: Some(until),
-            ..GeneratorConfig::new(Arc::new(crate::app::files::load_holidays(None).unwrap()))
+            ..GeneratorConfig::new(Arc::new(crate::wire::definitions::builtin_holidays()))
         },
     );
     let mut engine = Engine::new(
         registry.clone(),
-        Arc::new(crate::app::files::load_scoring(None).unwrap()),
-        Arc::new(crate::app::files::load_holidays(None).unwrap()),
+        Arc::new(crate::wire::definitions::builtin_scoring()),
+        Arc::new(crate::wire::definitions::builtin_holidays()),
         EngineSettings::default(),
         until,
     );
@@ -132,7 +132,7 @@ fn checked_in_sample_is_what_the_generator_writes() {
     let mut out = Vec::new();
     let n = sample_file(
         sample_registry(),
-        Arc::new(crate::app::files::load_holidays(None).unwrap()),
+        Arc::new(crate::wire::definitions::builtin_holidays()),
         &mut out,
     )
     .unwrap();

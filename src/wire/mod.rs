@@ -1,8 +1,10 @@
 //! Every byte format at the edge: input events (JSON, schema 1), results (JSON, schema 1), the
 //! partial figures of one partition (JSON), the binary batches of accepted events kept in the
-//! state topic, and the dead-letter headers.
+//! state topic, the dead-letter headers, and the definition files (registry, scoring model,
+//! holidays).
 
 pub mod dead_letter;
+pub mod definitions;
 pub mod event_json;
 pub mod partials;
 pub mod result_json;

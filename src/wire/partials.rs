@@ -139,9 +139,8 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let registry =
-            crate::app::files::parse_registry(crate::app::files::SAMPLE_AGENCIES, false).unwrap();
-        let model = crate::app::files::load_scoring(None).unwrap();
+        let registry = crate::wire::definitions::sample_registry();
+        let model = crate::wire::definitions::builtin_scoring();
         let mut own = Own {
             counts: Default::default(),
             reported: vec![(0, 0); model.indicators.len()],

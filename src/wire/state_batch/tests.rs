@@ -5,7 +5,7 @@ use crate::sim::{Generator, GeneratorConfig};
 use crate::wire::event_json::{decode, DEFAULT_MAX_BYTES};
 
 fn registry() -> Arc<Registry> {
-    Arc::new(crate::app::files::parse_registry(crate::app::files::SAMPLE_AGENCIES, false).unwrap())
+    Arc::new(crate::wire::definitions::sample_registry())
 }
 
 /// Every event the JSON decoder accepts comes back identical from the binary encoding.
@@ -17,7 +17,7 @@ fn round_trips_what_json_decode_accepts() {
         registry.clone(),
         GeneratorConfig {
             max_dossiers: Some(3000),
-            ..GeneratorConfig::new(Arc::new(crate::app::files::load_holidays(None).unwrap()))
+            ..GeneratorConfig::new(Arc::new(crate::wire::definitions::builtin_holidays()))
         },
     );
     while let Some(l) = g.next_event() {
