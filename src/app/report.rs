@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use serde_json::Value;
 
 use crate::app::clock::Clock;
 use crate::app::replay::{feed, write_results, ReplaySetup, Summary};
@@ -21,6 +20,7 @@ use crate::core::{DueSoonHorizon, Period, Timestamp};
 use crate::render::notice::{self, Notice, Row};
 use crate::render::text::Lang;
 use crate::wire::event_json::DEFAULT_MAX_BYTES;
+use crate::wire::result_json::ResultRecord;
 
 /// Arguments of `chiso report`.
 #[derive(clap::Args, Debug)]
@@ -192,63 +192,49 @@ fn default_evaluation(period: Period, latest: Option<Timestamp>, wall: Timestamp
 fn rows_of(lines: &str, period: Period) -> Result<Vec<Row>> {
     let label = period.label();
     let before = period.previous().map(|p| p.label());
-    let mut now: BTreeMap<String, Value> = BTreeMap::new();
+    let mut now: BTreeMap<String, ResultRecord> = BTreeMap::new();
     let mut prev: BTreeMap<String, Option<f64>> = BTreeMap::new();
     for (n, line) in lines.lines().enumerate() {
         let line = line.trim_start_matches('\u{feff}').trim();
         if line.is_empty() {
             continue;
         }
-        let v: Value = serde_json::from_str(line)
+        let r = ResultRecord::decode(line)
             .with_context(|| format!("line {}: not a results object", n + 1))?;
-        let Some(id) = v["agency_id"].as_str() else {
-            bail!("line {}: no agency_id", n + 1);
-        };
-        let this = v["period"]["label"].as_str();
+        let this = r.label();
         if this == Some(label.as_str()) {
-            now.insert(id.to_owned(), v);
+            now.insert(r.agency_id.clone(), r);
         } else if this.is_some() && this == before.as_deref() {
-            prev.insert(id.to_owned(), v["score"].as_f64());
+            prev.insert(r.agency_id.clone(), r.score);
         }
     }
-    let count = |v: &Value, k: &str| v["counts"][k].as_u64().unwrap_or(0);
     Ok(now
         .into_iter()
-        .map(|(id, v)| {
-            let score = v["score"].as_f64();
-            let change = match (score, prev.get(&id).copied().flatten()) {
+        .map(|(id, r)| {
+            let change = match (r.score, prev.get(&id).copied().flatten()) {
                 (Some(s), Some(p)) => Some(((s - p) * 10.0).round() / 10.0),
                 _ => None,
             };
-            let groups = v["groups"]
-                .as_object()
-                .map(|g| {
-                    g.iter()
-                        .map(|(k, x)| {
-                            (
-                                k.clone(),
-                                x["points"].as_f64().unwrap_or(0.0),
-                                x["max"].as_f64().unwrap_or(0.0),
-                            )
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
             Row {
-                name: v["agency_name"].as_str().unwrap_or(&id).to_owned(),
-                level: v["level"].as_str().unwrap_or("").to_owned(),
-                score,
-                band: v["band"].as_str().map(str::to_owned),
+                name: r.agency_name.clone().unwrap_or_else(|| id.clone()),
+                level: r.level.clone().unwrap_or_default(),
+                score: r.score,
+                band: r.band.clone(),
                 change,
-                groups,
-                on_time: count(&v, "on_time"),
-                in_scope: count(&v, "in_scope"),
-                open_overdue: count(&v, "open_overdue"),
-                open_overdue_portal: count(&v, "open_overdue_national_portal"),
-                evaluated_at: v["evaluated_at"]
-                    .as_str()
+                groups: r
+                    .groups
+                    .iter()
+                    .map(|(k, g)| (k.clone(), g.points, g.max))
+                    .collect(),
+                on_time: r.count("on_time"),
+                in_scope: r.count("in_scope"),
+                open_overdue: r.count("open_overdue"),
+                open_overdue_portal: r.count("open_overdue_national_portal"),
+                evaluated_at: r
+                    .evaluated_at
+                    .as_deref()
                     .and_then(|t| Timestamp::parse_rfc3339(t).ok()),
-                is_final: v["final"].as_bool().unwrap_or(false),
+                is_final: r.is_final,
                 id,
             }
         })

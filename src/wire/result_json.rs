@@ -1,7 +1,10 @@
-//! Encoding of results (schema 1): one JSON object per (agency, period).
+//! Encoding of results (schema 1): one JSON object per (agency, period); and reading them back
+//! ([`ResultRecord`]) for the notice.
 
 use serde::ser::{SerializeMap, Serializer};
-use serde::Serialize;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use crate::core::{AgencyResult, Registry, ScoringModel};
 
@@ -139,4 +142,50 @@ pub fn encode(
         band: r.card.band.map(|b| model.bands[b].id.as_str()),
     };
     serde_json::to_string(&out).expect("results always serialise")
+}
+/// A results object read back (by `chiso report`, from a file or the results topic): the fields
+/// the notice shows. Fields it does not show are ignored, so a newer schema still reads.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ResultRecord {
+    pub agency_id: String,
+    pub agency_name: Option<String>,
+    pub level: Option<String>,
+    pub period: Option<PeriodRecord>,
+    pub score: Option<f64>,
+    pub band: Option<String>,
+    #[serde(default)]
+    pub groups: BTreeMap<String, GroupRecord>,
+    #[serde(default)]
+    pub counts: BTreeMap<String, u64>,
+    pub evaluated_at: Option<String>,
+    #[serde(rename = "final", default)]
+    pub is_final: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PeriodRecord {
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct GroupRecord {
+    pub points: f64,
+    pub max: f64,
+}
+
+impl ResultRecord {
+    /// One results object (a JSON line).
+    pub fn decode(line: &str) -> Result<ResultRecord, serde_json::Error> {
+        serde_json::from_str(line)
+    }
+
+    /// A count by its results name (`on_time`, …), 0 if absent.
+    pub fn count(&self, name: &str) -> u64 {
+        self.counts.get(name).copied().unwrap_or(0)
+    }
+
+    /// The period's label, if the object has one.
+    pub fn label(&self) -> Option<&str> {
+        self.period.as_ref().map(|p| p.label.as_str())
+    }
 }
