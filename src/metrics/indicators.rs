@@ -37,19 +37,86 @@ struct Rendered {
     groups: Vec<String>,
 }
 
-/// The families, in the order they are written: (name, help, labels beyond the agency ones).
-pub(crate) const FAMILIES: &[(&str, &str, &[&str])] = &[
-    ("chiso_dossiers", "Dossier counts of the results contract (pooled over the agency's subtree) in the current period, by count.", &["count"]),
-    ("chiso_indicator_value_ratio", "Indicator value numerator/denominator (0–1 for most indicators); absent when the indicator is n/a or its denominator is 0.", &["indicator", "group"]),
-    ("chiso_indicator_points", "Points scored on an indicator; absent when the indicator is n/a.", &["indicator", "group"]),
-    ("chiso_group_points", "Points scored in an indicator group.", &["group"]),
-    ("chiso_score", "Score 0–100 (total points over the measured maximum); absent when the agency has no score.", &[]),
-    ("chiso_band", "Score band as a number: 4 excellent, 3 good, 2 fair, 1 average, 0 weak; absent when there is no score.", &[]),
-    ("chiso_results_evaluated_timestamp_seconds", "When the exported results were evaluated (engine time, Unix seconds).", &[]),
-    ("chiso_open_overdue_max_age_seconds", "How long the most overdue open dossier of the agency's subtree has been overdue (0 if none).", &[]),
-    ("chiso_indicator_max_points", "Maximum points of an indicator in the scoring model.", &["indicator", "group"]),
-    ("chiso_group_max_points", "Maximum points of an indicator group in the scoring model.", &["group"]),
-    ("chiso_ready", "1 when the engine state is restored and results are served, else 0.", &[]),
+/// One indicator family: its name, help text and the labels beyond the agency ones.
+pub(crate) struct Family {
+    pub name: &'static str,
+    pub help: &'static str,
+    /// Documentation for readers and the tests, which check it against the written series.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub labels: &'static [&'static str],
+}
+
+const DOSSIERS: Family = Family {
+    name: "chiso_dossiers",
+    help: "Dossier counts of the results contract (pooled over the agency's subtree) in the current period, by count.",
+    labels: &["count"],
+};
+const INDICATOR_VALUE: Family = Family {
+    name: "chiso_indicator_value_ratio",
+    help: "Indicator value numerator/denominator (0–1 for most indicators); absent when the indicator is n/a or its denominator is 0.",
+    labels: &["indicator", "group"],
+};
+const INDICATOR_POINTS: Family = Family {
+    name: "chiso_indicator_points",
+    help: "Points scored on an indicator; absent when the indicator is n/a.",
+    labels: &["indicator", "group"],
+};
+const GROUP_POINTS: Family = Family {
+    name: "chiso_group_points",
+    help: "Points scored in an indicator group.",
+    labels: &["group"],
+};
+const SCORE: Family = Family {
+    name: "chiso_score",
+    help:
+        "Score 0–100 (total points over the measured maximum); absent when the agency has no score.",
+    labels: &[],
+};
+const BAND: Family = Family {
+    name: "chiso_band",
+    help: "Score band as a number: 4 excellent, 3 good, 2 fair, 1 average, 0 weak; absent when there is no score.",
+    labels: &[],
+};
+const EVALUATED: Family = Family {
+    name: "chiso_results_evaluated_timestamp_seconds",
+    help: "When the exported results were evaluated (engine time, Unix seconds).",
+    labels: &[],
+};
+const OVERDUE_MAX_AGE: Family = Family {
+    name: "chiso_open_overdue_max_age_seconds",
+    help: "How long the most overdue open dossier of the agency's subtree has been overdue (0 if none).",
+    labels: &[],
+};
+const INDICATOR_MAX: Family = Family {
+    name: "chiso_indicator_max_points",
+    help: "Maximum points of an indicator in the scoring model.",
+    labels: &["indicator", "group"],
+};
+const GROUP_MAX: Family = Family {
+    name: "chiso_group_max_points",
+    help: "Maximum points of an indicator group in the scoring model.",
+    labels: &["group"],
+};
+const READY: Family = Family {
+    name: "chiso_ready",
+    help: "1 when the engine state is restored and results are served, else 0.",
+    labels: &[],
+};
+
+/// The families, in the order they are written (the tests check each is).
+#[cfg(test)]
+pub(crate) const FAMILIES: [&Family; 11] = [
+    &DOSSIERS,
+    &INDICATOR_VALUE,
+    &INDICATOR_POINTS,
+    &GROUP_POINTS,
+    &SCORE,
+    &BAND,
+    &EVALUATED,
+    &OVERDUE_MAX_AGE,
+    &INDICATOR_MAX,
+    &GROUP_MAX,
+    &READY,
 ];
 
 pub(crate) const AGENCY_LABELS: [&str; 4] = ["agency", "name", "level", "parent"];
@@ -156,7 +223,7 @@ impl IndicatorWriter {
                 }
             }
         };
-        sink.family(FAMILIES[0].0, FAMILIES[0].1);
+        sink.family(DOSSIERS.name, DOSSIERS.help);
         each(&mut |a, k, r| {
             for ((_, v), (name, text)) in r.counts.iter().zip(&rendered.counts) {
                 let extra = Extra {
@@ -166,7 +233,7 @@ impl IndicatorWriter {
                 sink.sample(Some(a), Some(k), extra, Num::Int(v));
             }
         });
-        sink.family(FAMILIES[1].0, FAMILIES[1].1);
+        sink.family(INDICATOR_VALUE.name, INDICATOR_VALUE.help);
         each(&mut |a, k, r| {
             for (i, v) in r.card.indicators.iter().enumerate() {
                 if let Some(v) = v
@@ -183,7 +250,7 @@ impl IndicatorWriter {
                 }
             }
         });
-        sink.family(FAMILIES[2].0, FAMILIES[2].1);
+        sink.family(INDICATOR_POINTS.name, INDICATOR_POINTS.help);
         each(&mut |a, k, r| {
             for (i, v) in r.card.indicators.iter().enumerate() {
                 if let Some(v) = v {
@@ -197,7 +264,7 @@ impl IndicatorWriter {
                 }
             }
         });
-        sink.family(FAMILIES[3].0, FAMILIES[3].1);
+        sink.family(GROUP_POINTS.name, GROUP_POINTS.help);
         each(&mut |a, k, r| {
             for ((g, &(points, _)), text) in model
                 .groups
@@ -212,13 +279,13 @@ impl IndicatorWriter {
                 sink.sample(Some(a), Some(k), extra, Num::Hundredths(points));
             }
         });
-        sink.family(FAMILIES[4].0, FAMILIES[4].1);
+        sink.family(SCORE.name, SCORE.help);
         each(&mut |a, k, r| {
             if let Some(t) = r.card.score_tenths {
                 sink.sample(Some(a), Some(k), NO_EXTRA, Num::Tenths(t));
             }
         });
-        sink.family(FAMILIES[5].0, FAMILIES[5].1);
+        sink.family(BAND.name, BAND.help);
         let top = model.bands.len().saturating_sub(1) as u64;
         each(&mut |a, k, r| {
             if let Some(b) = r.card.band {
@@ -230,7 +297,7 @@ impl IndicatorWriter {
                 );
             }
         });
-        sink.family(FAMILIES[6].0, FAMILIES[6].1);
+        sink.family(EVALUATED.name, EVALUATED.help);
         each(&mut |a, k, r| {
             sink.sample(
                 Some(a),
@@ -240,7 +307,7 @@ impl IndicatorWriter {
             );
         });
 
-        sink.family(FAMILIES[7].0, FAMILIES[7].1);
+        sink.family(OVERDUE_MAX_AGE.name, OVERDUE_MAX_AGE.help);
         let mut age = vec![0i64; registry.len()];
         for set in self.live.open_sets() {
             let set = set.read().expect("open set lock");
@@ -264,7 +331,7 @@ impl IndicatorWriter {
             }
         }
 
-        sink.family(FAMILIES[8].0, FAMILIES[8].1);
+        sink.family(INDICATOR_MAX.name, INDICATOR_MAX.help);
         for (i, def) in model.indicators.iter().enumerate() {
             sink.sample(
                 None,
@@ -273,7 +340,7 @@ impl IndicatorWriter {
                 Num::Hundredths(def.max_h),
             );
         }
-        sink.family(FAMILIES[9].0, FAMILIES[9].1);
+        sink.family(GROUP_MAX.name, GROUP_MAX.help);
         for (g, text) in model.groups.iter().zip(&rendered.groups) {
             let extra = Extra {
                 labels: &[("group", &g.id)],
@@ -281,7 +348,7 @@ impl IndicatorWriter {
             };
             sink.sample(None, None, extra, Num::Hundredths(g.max_h));
         }
-        sink.family(FAMILIES[10].0, FAMILIES[10].1);
+        sink.family(READY.name, READY.help);
         sink.sample(
             None,
             None,

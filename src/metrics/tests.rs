@@ -96,11 +96,21 @@ fn scrape_has_every_family_and_no_dossier_id() {
     let live = live_with_events();
     let metrics = Metrics::new(live.clone()).unwrap();
     let text = metrics.encode();
-    for (name, _, _) in indicators::FAMILIES {
+    for family in indicators::FAMILIES {
+        let name = family.name;
         assert!(
             text.contains(&format!("\n{name}{{")) || text.contains(&format!("\n{name} ")),
             "{name}"
         );
+        // Each series of the family carries its own labels.
+        let series = text.lines().find(|l| l.starts_with(&format!("{name}{{")));
+        for label in family.labels {
+            let series = series.unwrap_or_else(|| panic!("{name} has labels but no series"));
+            assert!(
+                series.contains(&format!("{label}=\"")),
+                "{name}: {label} in {series}"
+            );
+        }
     }
     for name in [
         "chiso_events_consumed_total",
