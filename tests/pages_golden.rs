@@ -1,7 +1,7 @@
 //! The pages, the worklist and the API bodies of the sample province, byte for byte, against
-//! the files in `tests/golden/pages/`: a restructure of the rendering must not change what
-//! people and clients get. Where a change is a fix, regenerate the files with
-//! `CHISO_BLESS=1 cargo test --test pages_golden` and say which fix in the commit.
+//! the files in `tests/golden/pages/`, and its monthly notice against `tests/golden/notice/`: a
+//! restructure of the rendering must not change what people and clients get. Where a change is a fix, regenerate the files with
+//! `CHISO_BLESS=1 cargo test --profile ci --test pages_golden` and say which fix in the commit.
 
 mod support_sample;
 
@@ -86,6 +86,67 @@ async fn pages_and_api_bodies_are_unchanged() {
                 around(&want),
                 around(&body)
             ));
+        }
+    }
+    assert!(changed.is_empty(), "{}", changed.join("\n"));
+}
+
+/// The notice's line saying when it was made, which is the one thing that changes run to run.
+fn without_generation_time(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = ["Lập lúc ", "Generated "]
+        .iter()
+        .filter_map(|m| rest.find(m).map(|i| (i, m.len())))
+        .min()
+        .map(|(i, len)| i + len)
+    {
+        out.push_str(&rest[..i]);
+        // The instant: `dd/mm/yyyy hh:mm:ss` or `yyyy-mm-dd hh:mm:ss`, 19 characters.
+        rest = rest.get(i + 19..).unwrap_or("");
+        out.push_str("…");
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The monthly notice of the sample province (August 2025, known at the end of September) in
+/// HTML, CSV and Markdown and both languages, against `tests/golden/notice/`, its generation
+/// time left out.
+#[test]
+fn the_notice_is_unchanged() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = root.join("tests/golden/notice");
+    let bless = std::env::var_os("CHISO_BLESS").is_some();
+    let out = tempfile::tempdir().unwrap();
+    let mut changed = Vec::new();
+    for lang in ["vi", "en"] {
+        for format in ["html", "csv", "md"] {
+            let done = std::process::Command::new(env!("CARGO_BIN_EXE_chiso"))
+                .current_dir(root)
+                .args([
+                    "report", "--period", "2025-08", "--format", format, "--lang", lang,
+                ])
+                .args(["--events", "config/samples/tuyen-quang-events.jsonl"])
+                .args(["--agencies", "config/agencies/tuyen-quang.toml"])
+                .args(["--at", "2025-09-30T17:00:00+07:00", "--out"])
+                .arg(out.path())
+                .output()
+                .unwrap();
+            assert!(
+                done.status.success(),
+                "{}",
+                String::from_utf8_lossy(&done.stderr)
+            );
+            let made = out.path().join(format!("report-2025-08.{format}"));
+            let text = without_generation_time(&std::fs::read_to_string(&made).unwrap());
+            let path = dir.join(format!("report-2025-08-{lang}.{format}"));
+            if bless {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &text).unwrap();
+            } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+                changed.push(format!("{lang} {format}: differs from {}", path.display()));
+            }
         }
     }
     assert!(changed.is_empty(), "{}", changed.join("\n"));
