@@ -104,7 +104,7 @@ fn without_generation_time(text: &str) -> String {
         out.push_str(&rest[..i]);
         // The instant: `dd/mm/yyyy hh:mm:ss` or `yyyy-mm-dd hh:mm:ss`, 19 characters.
         rest = rest.get(i + 19..).unwrap_or("");
-        out.push_str("…");
+        out.push('…');
     }
     out.push_str(rest);
     out
