@@ -3,7 +3,7 @@
 //! `cargo bench --bench kafka` (or `scripts/bench-e2e`) measures, in one run on one machine:
 //! 1. throughput: ≥ 2 million generated events produced to the events topic, then read by a
 //!    raw rdkafka consumer (the baseline: poll, touch the payload) and by the pipeline (decode,
-//!    engine, state changelog, partial figures, roll-up, transactions), from first message to
+//!    engine, state changelog, own figures, roll-up, transactions), from first message to
 //!    last; reported as events/s and as the ratio pipeline / raw;
 //! 2. latency: while a background stream flows, marker events (`indicator_reported` with a
 //!    sequence number) are produced and the time until their result is committed to the results

@@ -25,7 +25,7 @@
 //!
 //! `chiso replay` is the accept path on a file with a fixed evaluation time; `chiso demo` feeds
 //! it from the built-in generator; `chiso run` runs one engine per Kafka partition (stage 1)
-//! and pools their partial figures in a roll-up stage (stage 2).
+//! and pools their own figures in a roll-up stage (stage 2).
 //!
 //! ## Layers
 //!
@@ -57,7 +57,7 @@
 //!   - [`core::store`] generic containers with no domain knowledge: chunked slab, block store
 //!     for the logs, open-addressing index, compact id-hash set, the prefetch hint.
 //! - [`wire`] — every byte format: event JSON (`event_json`, decode), results JSON
-//!   (`result_json`), partial figures for the roll-up (`partials`), the binary state batches of
+//!   (`result_json`), own figures for the roll-up (`partials`), the binary state batches of
 //!   the changelog (`state_batch`), the dead-letter headers (`dead_letter`), the definition
 //!   files — registry, scoring model, holidays — and the built-in ones (`definitions`).
 //! - [`accept`] — the one accept path: bytes → decode → ingest → outcome, and its tally.

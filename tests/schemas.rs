@@ -948,7 +948,7 @@ fn results_schema_refuses_what_chiso_never_writes() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The sample: replay by the built binary, and the partial figures of its engine
+// The sample: replay by the built binary, and the own figures of its engine
 
 fn sample_registry() -> Registry {
     load_registry(&Path::new(ROOT).join(SAMPLE_AGENCIES)).unwrap()

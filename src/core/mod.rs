@@ -22,7 +22,7 @@ pub use counts::{Count, Counts};
 pub use dossier::LateRule;
 pub use engine::{
     score_pooled, AgencyResult, DueSoonHorizon, Engine, EngineSettings, Ingested, OpenChange,
-    OpenDossier, Own, PeriodPolicy, Restore, RestoreError,
+    OpenDossier, OwnFigures, PeriodPolicy, Restore, RestoreError,
 };
 pub use event::{Event, EventKind, Reject, MAX_REPORTED};
 pub use period::{Period, PeriodKind};

@@ -37,7 +37,7 @@ pub struct KafkaConfig {
     pub librdkafka: BTreeMap<String, String>,
     /// How often stage 1 commits its outputs with its offsets.
     pub commit_interval: Duration,
-    /// How often changed partial figures are handed to stage 2.
+    /// How often changed own figures are handed to stage 2.
     pub publish_interval: Duration,
     /// How often stage 2 publishes changed results.
     pub rollup_interval: Duration,

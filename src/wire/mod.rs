@@ -1,5 +1,5 @@
 //! Every byte format at the edge: input events (JSON, schema 1), results (JSON, schema 1), the
-//! partial figures of one partition (JSON), the binary batches of accepted events kept in the
+//! own figures of one partition (JSON), the binary batches of accepted events kept in the
 //! state topic, the dead-letter headers, and the definition files (registry, scoring model,
 //! holidays).
 

@@ -1,4 +1,4 @@
-//! Partial figures: what a stage-1 partition tells the roll-up stage about its own agencies.
+//! Own figures: what a stage-1 partition tells the roll-up stage about its own agencies.
 //!
 //! Key `"{agency_id}|{period_label}"` on the compacted, single-partition `partials` topic. The
 //! value is one agency's *own* figures for one period (its own counts and its own reported
@@ -17,9 +17,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::core::counts::Count;
-use crate::core::{AgencyIdx, Own, Period, Registry, ScoringModel, Timestamp};
+use crate::core::{AgencyIdx, OwnFigures, Period, Registry, ScoringModel, Timestamp};
 
-/// Schema version of partial figures.
+/// Schema version of own figures.
 pub const SCHEMA: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
@@ -53,7 +53,7 @@ pub fn encode(
     period: Period,
     now: Timestamp,
     partition: i32,
-    own: &Own,
+    own: &OwnFigures,
 ) -> Vec<u8> {
     let evaluated_at = now.to_local_rfc3339();
     let label = period.label();
@@ -79,7 +79,7 @@ pub fn encode(
 /// Why a partials record is skipped.
 #[derive(Debug, thiserror::Error)]
 pub enum PartialError {
-    #[error("not partial figures of schema {SCHEMA}: {0}")]
+    #[error("not own figures of schema {SCHEMA}: {0}")]
     Format(String),
     #[error("agency `{0}` is not in the agency registry")]
     UnknownAgency(String),
@@ -94,7 +94,7 @@ pub enum PartialError {
 pub struct Partial {
     pub agency: AgencyIdx,
     pub period: Period,
-    pub own: Own,
+    pub own: OwnFigures,
 }
 
 /// Decodes a partials value. Reported indicators the model does not have are ignored.
@@ -113,7 +113,7 @@ pub fn decode(
         .ok_or_else(|| PartialError::UnknownAgency(w.agency_id.to_string()))?;
     let period = Period::parse_label(&w.period)
         .ok_or_else(|| PartialError::BadPeriod(w.period.to_string()))?;
-    let mut own = Own {
+    let mut own = OwnFigures {
         counts: Default::default(),
         reported: vec![(0, 0); model.indicators.len()],
     };
@@ -141,7 +141,7 @@ mod tests {
     fn round_trip() {
         let registry = crate::wire::definitions::sample_registry();
         let model = crate::wire::definitions::builtin_scoring();
-        let mut own = Own {
+        let mut own = OwnFigures {
             counts: Default::default(),
             reported: vec![(0, 0); model.indicators.len()],
         };

@@ -36,7 +36,7 @@ use open::OpenTracking;
 pub use open::{OpenChange, OpenDossier};
 pub use periods::PeriodPolicy;
 pub use restore::{Restore, RestoreError};
-pub use results::{score_pooled, AgencyResult, Own};
+pub use results::{score_pooled, AgencyResult, OwnFigures};
 
 use crate::core::agency::{AgencyIdx, Registry};
 use crate::core::calendar::WorkCalendar;

@@ -48,7 +48,7 @@ pub(super) struct Tracked {
     pub(super) period: Period,
     /// `period.start()`, which every event needs.
     pub(super) start: Timestamp,
-    /// Own (not pooled) counts, indexed by agency.
+    /// OwnFigures (not pooled) counts, indexed by agency.
     pub(super) counts: Vec<Counts>,
 }
 

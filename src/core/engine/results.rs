@@ -44,13 +44,13 @@ impl Engine {
 
     /// Each agency's own (not pooled) figures for one tracked period, indexed by agency: what this
     /// engine contributes when the agency tree is spread over several engines.
-    pub fn own_figures(&self, period: Period) -> Option<Vec<Own>> {
+    pub fn own_figures(&self, period: Period) -> Option<Vec<OwnFigures>> {
         let t = self.periods.iter().find(|t| t.period == period)?;
         let n_ind = self.model.indicators.len();
-        let mut own: Vec<Own> = t
+        let mut own: Vec<OwnFigures> = t
             .counts
             .iter()
-            .map(|c| Own {
+            .map(|c| OwnFigures {
                 counts: *c,
                 reported: vec![(0, 0); n_ind],
             })
@@ -77,13 +77,13 @@ impl Engine {
 /// One agency's own figures in one period: its counts and its reported (numerator,
 /// denominator) per model indicator ((0, 0) where nothing is reported).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Own {
+pub struct OwnFigures {
     pub counts: Counts,
     pub reported: Vec<(u64, u64)>,
 }
 
-impl Own {
-    pub fn add(&mut self, other: &Own) {
+impl OwnFigures {
+    pub fn add(&mut self, other: &OwnFigures) {
         self.counts.add(&other.counts);
         if self.reported.len() < other.reported.len() {
             self.reported.resize(other.reported.len(), (0, 0));
@@ -102,9 +102,9 @@ pub fn score_pooled(
     model: &ScoringModel,
     period: Period,
     now: Timestamp,
-    mut own: Vec<Own>,
+    mut own: Vec<OwnFigures>,
 ) -> Vec<AgencyResult> {
-    registry.pool(&mut own, Own::add);
+    registry.pool(&mut own, OwnFigures::add);
     let is_final = period.end() <= now;
     own.into_iter()
         .enumerate()

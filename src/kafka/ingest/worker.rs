@@ -22,7 +22,7 @@ use tracing::{debug, info, warn};
 
 use super::changelog;
 use crate::accept::{accept_batch, Outcome, Tally};
-use crate::core::{AgencyIdx, Engine, Own, Period};
+use crate::core::{AgencyIdx, Engine, OwnFigures, Period};
 use crate::kafka::config::KafkaConfig;
 use crate::kafka::error::PipelineError;
 use crate::kafka::txn::Out;
@@ -43,9 +43,9 @@ const TICK: Duration = Duration::from_secs(1);
 /// What the stage-1 thread asks of a worker.
 #[derive(Debug)]
 pub enum Cmd {
-    /// Hand over the outputs since the last flush (and changed partial figures if asked).
+    /// Hand over the outputs since the last flush (and changed own figures if asked).
     Flush { epoch: u64, partials: bool },
-    /// Final flush (with partial figures), then exit: the partition is being given up.
+    /// Final flush (with own figures), then exit: the partition is being given up.
     Stop { epoch: u64 },
     /// Exit without output: the session failed and will restore.
     Discard,
@@ -84,7 +84,7 @@ pub struct Worker<C: ConsumerContext + 'static> {
     state: Vec<Vec<u8>>,
     dead: Vec<Out>,
     next_offset: Option<i64>,
-    published: HashMap<(AgencyIdx, Period), Own>,
+    published: HashMap<(AgencyIdx, Period), OwnFigures>,
     restored: bool,
     error: Option<PipelineError>,
     /// (dossiers, pending, expired) last added to the process-wide gauges.
@@ -394,7 +394,7 @@ impl<C: ConsumerContext + 'static> Worker<C> {
         }
     }
 
-    /// Own figures of this partition's agencies that differ from what was last handed over.
+    /// OwnFigures figures of this partition's agencies that differ from what was last handed over.
     fn changed_partials(&mut self) -> Vec<Out> {
         let now = self.engine.now();
         let periods: Vec<Period> = self.engine.periods().collect();

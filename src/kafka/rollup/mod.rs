@@ -1,4 +1,4 @@
-//! Stage 2: pools the partial figures of every partition through the agency tree and publishes
+//! Stage 2: pools the own figures of every partition through the agency tree and publishes
 //! the results of every agency, roll-ups included.
 //!
 //! The partials topic has one partition, so the roll-up consumer group (`{group_id}-rollup`)
@@ -28,7 +28,7 @@ use super::client;
 use super::error::{op, PipelineError};
 use super::session::{drop_bounded, run_sessions};
 use super::txn::Transactor;
-use crate::core::{AgencyResult, Own, Period};
+use crate::core::{AgencyResult, OwnFigures, Period};
 use crate::kafka::config::KafkaConfig;
 use crate::read_model::EngineHealth;
 use crate::read_model::{ReadModel, Rollup};
@@ -57,7 +57,7 @@ struct RollupState {
     owned: bool,
     needs_restore: bool,
     caught_up: bool,
-    figures: HashMap<Period, Vec<Own>>,
+    figures: HashMap<Period, Vec<OwnFigures>>,
     dirty: HashSet<Period>,
     /// Latest results per tracked period (what ReadModel shows), with their `final` flag.
     current: HashMap<Period, Vec<AgencyResult>>,

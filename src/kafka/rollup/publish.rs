@@ -1,4 +1,4 @@
-//! Stage 2's state between polls: the partial figures it applies, the results it publishes
+//! Stage 2's state between polls: the own figures it applies, the results it publishes
 //! (only what differs from the results topic, with the consumed offset, in one transaction),
 //! and the view of the results topic it rebuilds on assignment.
 
@@ -15,7 +15,7 @@ use tracing::{debug, info, warn};
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::{RollupState, LIVE_SOURCE};
-use crate::core::{score_pooled, AgencyResult, Own, Timestamp};
+use crate::core::{score_pooled, AgencyResult, OwnFigures, Timestamp};
 use crate::kafka::client;
 use crate::kafka::error::{op, PipelineError};
 use crate::kafka::session::drop_bounded;
@@ -83,7 +83,7 @@ impl RollupState {
                 let width = self.cfg.model.indicators.len();
                 let figures = self.figures.entry(p.period).or_insert_with(|| {
                     vec![
-                        Own {
+                        OwnFigures {
                             counts: Default::default(),
                             reported: vec![(0, 0); width],
                         };
@@ -138,7 +138,7 @@ impl RollupState {
             }
             let own = self.figures.get(&period).cloned().unwrap_or_else(|| {
                 vec![
-                    Own {
+                    OwnFigures {
                         counts: Default::default(),
                         reported: vec![(0, 0); model.indicators.len()],
                     };
