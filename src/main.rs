@@ -113,17 +113,18 @@ fn run_replay(args: ReplayArgs) -> Result<()> {
     let summary = replay(&setup, input, &mut out)
         .with_context(|| format!("reading events file {}", args.events.display()))?;
     out.flush()?;
-    let rejected: u64 = summary.rejects.values().sum();
+    let t = &summary.tally;
     let events = |n: u64| if n == 1 { "event" } else { "events" };
     eprintln!(
         "chiso replay: {} {} read, {} applied, {} duplicates, {} rejected",
-        summary.lines,
-        events(summary.lines),
-        summary.applied,
-        summary.duplicates,
-        rejected
+        t.messages,
+        events(t.messages),
+        t.applied,
+        t.duplicates,
+        t.rejected_total()
     );
-    for (code, n) in &summary.rejects {
+    let rejects: std::collections::BTreeMap<&str, u64> = t.rejects().collect();
+    for (code, n) in &rejects {
         let (line, msg) = &summary.first_reject[code];
         eprintln!("  rejected {code}: {n} (first on line {line}: {msg})");
     }

@@ -3,7 +3,7 @@
 //! Each bad line is followed by a good line that reuses its `event_id` (rejects never claim an
 //! id), and every good line is a `received` for a dossier of its own, so the results show that
 //! every good line was counted. Checked twice: line by line through `event_json::decode`, and as
-//! one stream through `replay` (its `Summary`: `rejects`, `first_reject`, `applied`).
+//! one stream through `replay` (its `Summary`: the tally's rejects and applied, `first_reject`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -405,10 +405,11 @@ fn rejects_are_counted_never_claim_ids_and_good_lines_all_count() {
     let mut out = Vec::new();
     let summary =
         replay(&setup(), input.as_slice(), &mut out).expect("replay never fails on bad input");
-    assert_eq!(summary.lines, line_no);
-    assert_eq!(summary.applied, good_lines, "every good line is applied");
-    assert_eq!(summary.duplicates, 1, "only the true duplicate is one");
-    assert_eq!(summary.rejects, expected_rejects);
+    let t = &summary.tally;
+    assert_eq!(t.messages, line_no);
+    assert_eq!(t.applied, good_lines, "every good line is applied");
+    assert_eq!(t.duplicates, 1, "only the true duplicate is one");
+    assert_eq!(t.rejects().collect::<BTreeMap<_, _>>(), expected_rejects);
     let first: BTreeMap<&str, u64> = summary
         .first_reject
         .iter()
@@ -571,9 +572,9 @@ proptest::proptest! {
         }
         let mut out = Vec::new();
         let summary = replay(&setup(), input.as_slice(), &mut out).unwrap();
-        let rejected: u64 = summary.rejects.values().sum();
-        proptest::prop_assert_eq!(summary.lines, lines);
-        proptest::prop_assert_eq!(summary.applied + summary.duplicates + rejected, lines);
+        let t = &summary.tally;
+        proptest::prop_assert_eq!(t.messages, lines);
+        proptest::prop_assert_eq!(t.applied + t.duplicates + t.rejected_total(), lines);
         proptest::prop_assert!(!out.is_empty());
     }
 }

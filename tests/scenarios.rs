@@ -282,11 +282,12 @@ fn check_case(dir: &Path, name: &str, bless: bool) -> Vec<String> {
         }
     }
     if let Some(s) = &case.summary {
-        let rejected: u64 = summary.rejects.values().sum();
+        let t = &summary.tally;
+        let rejected = t.rejected_total();
         for (what, want, got) in [
-            ("lines", s.lines, summary.lines),
-            ("applied", s.applied, summary.applied),
-            ("duplicates", s.duplicates, summary.duplicates),
+            ("lines", s.lines, t.messages),
+            ("applied", s.applied, t.applied),
+            ("duplicates", s.duplicates, t.duplicates),
             ("rejected", s.rejected, rejected),
         ] {
             if want.is_some_and(|w| w != got) {

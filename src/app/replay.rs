@@ -17,14 +17,12 @@ use crate::wire::result_json;
 
 use super::lines::Lines;
 
-/// What a replay read.
+/// What a replay read: the counts of the one accept path, and where each kind of reject first
+/// happened (what the command prints).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
-    pub lines: u64,
-    pub applied: u64,
-    pub duplicates: u64,
-    /// Rejects by reason code.
-    pub rejects: BTreeMap<&'static str, u64>,
+    /// Lines read (`messages`), applied, duplicates and rejects by reason.
+    pub tally: Tally,
     /// The first reject of each reason: (line number in the input, counting blank lines, message).
     pub first_reject: BTreeMap<&'static str, (u64, String)>,
 }
@@ -81,7 +79,6 @@ pub fn feed(
     let mut buf = Vec::with_capacity(BATCH * 512);
     // Where each non-blank line of `buf` lies.
     let mut spans = Vec::with_capacity(BATCH);
-    let mut tally = Tally::default();
     let mut more = true;
     while more {
         buf.clear();
@@ -101,14 +98,8 @@ pub fn feed(
                     .entry(reject.code())
                     .or_insert_with(|| (spans[i].1, reject.to_string()));
             }
-            tally.note(&outcome);
+            summary.tally.note(&outcome);
         });
-    }
-    summary.lines += tally.messages;
-    summary.applied += tally.applied;
-    summary.duplicates += tally.duplicates;
-    for (code, n) in tally.rejects() {
-        *summary.rejects.entry(code).or_default() += n;
     }
     Ok(())
 }
