@@ -40,6 +40,7 @@ pub(in crate::http) async fn agency(
     let projection = match (result, state.live.serves(Needs::OpenDossiers)) {
         (Some(r), Ok(())) => Ok(projection(&state, root, r)),
         (_, Err(why)) => Err(lang.unavailable(why)),
+        // Never shown: a page without a result ends before its projection.
         (None, Ok(())) => Err(""),
     };
     let children: Vec<&AgencyResult> = registry
