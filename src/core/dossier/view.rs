@@ -24,14 +24,6 @@ pub enum LateRule {
 }
 
 impl LateRule {
-    pub const ALL: [LateRule; 5] = [
-        LateRule::SecondSupplementRequest,
-        LateRule::DeclaredOverdue,
-        LateRule::EndedAfterDue,
-        LateRule::PausedAfterDue,
-        LateRule::PastDue,
-    ];
-
     /// The rule's number in the contract (1–5).
     pub fn number(self) -> u8 {
         self as u8

@@ -73,11 +73,7 @@ pub fn html(mut v: Ranking<'_>) -> String {
         })
         .collect();
     let order = order(&rows, registry, v.sort);
-    let view_q = if v.previous_view {
-        "&amp;view=previous"
-    } else {
-        ""
-    };
+    let view_q = view_query(v.previous_view);
     let level_q = level.map_or(String::new(), |l| format!("&amp;level={}", url(l))) + view_q;
     let mut body = String::with_capacity(64 * 1024 + rows.len() * 600);
     let _ = write!(body, "<header><h1>{}</h1>", lang.title);
@@ -180,6 +176,15 @@ fn order(rows: &[&AgencyResult], registry: &Registry, sort: Sort) -> Vec<usize> 
     order
 }
 
+/// The query part that keeps the previous-period view in a link.
+fn view_query(previous_view: bool) -> &'static str {
+    if previous_view {
+        "&amp;view=previous"
+    } else {
+        ""
+    }
+}
+
 /// The level filter and the current/previous switch.
 fn filters(
     levels: &[&str],
@@ -188,11 +193,7 @@ fn filters(
     lang: &Lang,
     kind: PeriodKind,
 ) -> String {
-    let view_q = if previous_view {
-        "&amp;view=previous"
-    } else {
-        ""
-    };
+    let view_q = view_query(previous_view);
     let mut body = String::from("<nav>");
     let link = |l: Option<&str>, text: &str| {
         let extra = l.map_or(String::new(), |l| format!("&amp;level={}", url(l)));
@@ -222,7 +223,7 @@ fn filters(
                 "<a href=\"/?period={}&amp;lang={}{level_only}{}\">{text}</a>",
                 kind.as_str(),
                 lang.code,
-                if previous { "&amp;view=previous" } else { "" }
+                view_query(previous)
             );
         }
     }

@@ -61,14 +61,11 @@ pub fn csv(v: &Worklist<'_>) -> String {
         unrounded_h,
     } in &v.at_stake
     {
+        out.push_str("at_stake,");
+        csv_item(&mut out, i);
         let _ = write!(
             out,
-            "at_stake,{},{},{},{},{},{:.2},{:.6},,,,{}\r\n",
-            csv_field(i.dossier_id),
-            csv_field(i.agency_id),
-            csv_field(i.procedure),
-            i.received_at.to_local_rfc3339(),
-            i.due.to_local_rfc3339(),
+            ",{:.2},{:.6},,,,{}\r\n",
             *points_h as f64 / 100.0,
             unrounded_h / 100.0,
             i.via_national_portal
@@ -81,14 +78,11 @@ pub fn csv(v: &Worklist<'_>) -> String {
         age,
     } in &v.overdue
     {
+        out.push_str("overdue,");
+        csv_item(&mut out, i);
         let _ = write!(
             out,
-            "overdue,{},{},{},{},{},,{},{},{},{}\r\n",
-            csv_field(i.dossier_id),
-            csv_field(i.agency_id),
-            csv_field(i.procedure),
-            i.received_at.to_local_rfc3339(),
-            i.due.to_local_rfc3339(),
+            ",,{},{},{},{}\r\n",
             late_since.to_local_rfc3339(),
             late_rule.map_or("", LateRule::code),
             age,
@@ -96,6 +90,19 @@ pub fn csv(v: &Worklist<'_>) -> String {
         );
     }
     out
+}
+
+/// The CSV cells both lists have first: dossier, agency, procedure, received, due.
+fn csv_item(out: &mut String, i: &WorkItem<'_>) {
+    let _ = write!(
+        out,
+        "{},{},{},{},{}",
+        csv_field(i.dossier_id),
+        csv_field(i.agency_id),
+        csv_field(i.procedure),
+        i.received_at.to_local_rfc3339(),
+        i.due.to_local_rfc3339(),
+    );
 }
 
 /// The page: the first [`PAGE_ROWS`] rows of each list.
