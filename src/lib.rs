@@ -49,6 +49,8 @@
 //!     with prefetching (`batch`), deadline timers and settling (`timers`), tracked periods and
 //!     [`core::PeriodPolicy`] (`periods`), pooled and scored results (`results`), the
 //!     incremental open-dossier set (`open`), rebuilding from a changelog (`restore`).
+//!   - [`core::feed`] snapshots of a dossier's current state (portal sync records, database
+//!     rows) compared with what is kept of the earlier ones, giving lifecycle events.
 //!   - [`core::reported`] reported indicator values (`indicator_reported`).
 //!   - [`core::scoring`] the configurable scoring model and exact points arithmetic.
 //!   - [`core::agency`] the agency registry and roll-ups over its tree.
@@ -58,7 +60,8 @@
 //!     for the logs, open-addressing index, compact id-hash set, the prefetch hint.
 //! - [`wire`] — every byte format: event JSON (`event_json`, decode), results JSON
 //!   (`result_json`), own figures for the roll-up (`partials`), the binary state batches of
-//!   the changelog (`state_batch`), the dead-letter headers (`dead_letter`), the definition
+//!   the changelog (`state_batch`), the dead-letter headers (`dead_letter`), core events written back as JSON
+//!   (`event_encode`), the national portal's sync records read through a mapping (`feed`), the definition
 //!   files — registry, scoring model, holidays — and the built-in ones (`definitions`).
 //! - [`accept`] — the one accept path: bytes → decode → ingest → outcome, and its tally.
 //! - [`read_model`] — what HTTP and metrics serve: results snapshots, open-dossier sets,

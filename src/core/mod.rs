@@ -9,6 +9,7 @@ pub mod counts;
 pub mod dossier;
 pub mod engine;
 pub mod event;
+pub mod feed;
 pub mod period;
 pub mod reported;
 pub mod scoring;

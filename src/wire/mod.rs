@@ -5,7 +5,9 @@
 
 pub mod dead_letter;
 pub mod definitions;
+pub mod event_encode;
 pub mod event_json;
+pub mod feed;
 pub mod partials;
 pub mod result_json;
 pub mod state_batch;
