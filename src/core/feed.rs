@@ -158,7 +158,7 @@ pub enum Derived {
     Stale,
     /// A delete: nothing derived, the memory kept.
     Deleted,
-    /// Applied: these events (maybe none) and the memory to keep.
+    /// Applied: this many events (maybe none) appended, the memory updated.
     Applied(usize),
 }
 

@@ -180,13 +180,11 @@ fn entry_snapshot(
     s.returned_at = date(entry, "NgayTra")?;
     s.refused_at = date(entry, "NgayTuChoi")?;
     s.rounds = rounds(entry)?;
-    let first_due = s.rounds.first().map(|_| ()).and(
-        list(entry, "DanhSachHoSoBoSung")
-            .first()
-            .map(|r| date(r, "NgayHenTraTruoc"))
-            .transpose()?
-            .flatten(),
-    );
+    // The due time set at receipt: the first round's previous one, when rounds moved it since.
+    let first_due = match list(entry, "DanhSachHoSoBoSung").first() {
+        Some(first) => date(first, "NgayHenTraTruoc")?,
+        None => None,
+    };
     let papers = list(entry, "TaiLieuNop");
     s.intake = Intake {
         due_at: first_due.or(date(entry, "NgayHenTra")?),

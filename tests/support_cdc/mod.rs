@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
-use crate::support_kafka::Cluster;
+use crate::support_kafka::{watch, Cluster};
 use crate::support_tools::tool;
 
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -104,22 +104,15 @@ fn last_line(out: &Output) -> String {
         .to_owned()
 }
 
-/// Stops `stop` (a shell command) once this test process is gone, then removes `dir`.
-fn watch(stop: &str, dir: &Path) {
-    let watcher = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf '{dir}'",
-        pid = std::process::id(),
-        dir = dir.display()
-    );
-    // Never waited for: it outlives this process on purpose.
-    #[allow(clippy::zombie_processes)]
-    Command::new("setsid")
-        .args(["sh", "-c", &watcher])
+/// What a handle does when dropped: `scripts/NAME stop --dir DIR`, then removes `dir`.
+fn stop(name: &str, dir: &Path) {
+    let _ = Command::new(format!("{ROOT}/scripts/{name}"))
+        .args(["stop", "--dir"])
+        .arg(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("starting a watcher");
+        .status();
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// A throwaway PostgreSQL cluster (database `onestop`, the Debezium user with REPLICATION),
@@ -202,13 +195,7 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let _ = Command::new(format!("{ROOT}/scripts/postgres"))
-            .args(["stop", "--dir"])
-            .arg(&self.dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .status();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        stop("postgres", &self.dir);
     }
 }
 
@@ -273,12 +260,6 @@ impl Connect {
 
 impl Drop for Connect {
     fn drop(&mut self) {
-        let _ = Command::new(format!("{ROOT}/scripts/connect"))
-            .args(["stop", "--dir"])
-            .arg(&self.dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .status();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        stop("connect", &self.dir);
     }
 }

@@ -38,6 +38,24 @@ pub struct Cluster {
     pub bootstrap: String,
 }
 
+/// Runs `stop` (a shell command) once this test process is gone, then removes `dir`.
+pub fn watch(stop: &str, dir: &Path) {
+    let watcher = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; {stop} >/dev/null 2>&1; rm -rf '{dir}'",
+        pid = std::process::id(),
+        dir = dir.display()
+    );
+    // Never waited for: it outlives this process on purpose.
+    #[allow(clippy::zombie_processes)]
+    Command::new("setsid")
+        .args(["sh", "-c", &watcher])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting a watcher");
+}
+
 fn port_free(p: u16) -> bool {
     std::net::TcpListener::bind(("127.0.0.1", p)).is_ok()
 }
@@ -90,20 +108,13 @@ impl Cluster {
             .trim()
             .to_owned();
         // The watcher: stops the cluster and removes its data once this process is gone.
-        let watcher = format!(
-            "while kill -0 {pid} 2>/dev/null; do sleep 1; done; CHISO_KAFKA_PORT={port} '{ROOT}/scripts/kafka' stop --dir '{dir}' >/dev/null 2>&1; rm -rf '{dir}'",
-            pid = std::process::id(),
-            dir = dir.display()
+        watch(
+            &format!(
+                "CHISO_KAFKA_PORT={port} '{ROOT}/scripts/kafka' stop --dir '{}'",
+                dir.display()
+            ),
+            &dir,
         );
-        // Never waited for: it outlives this process on purpose.
-        #[allow(clippy::zombie_processes)]
-        Command::new("setsid")
-            .args(["sh", "-c", &watcher])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting the broker watcher");
         Cluster {
             dir,
             port,
