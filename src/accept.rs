@@ -3,6 +3,8 @@
 //! all go through [`accept_batch`]; they differ only in what they do with each outcome (count
 //! a reject with its line number, dead-letter it, append an applied event to the state topic).
 
+pub mod feed;
+
 use crate::core::{Engine, Event, Ingested, Reject};
 use crate::wire::event_json;
 

@@ -61,9 +61,12 @@
 //! - [`wire`] — every byte format: event JSON (`event_json`, decode), results JSON
 //!   (`result_json`), own figures for the roll-up (`partials`), the binary state batches of
 //!   the changelog (`state_batch`), the dead-letter headers (`dead_letter`), core events written back as JSON
-//!   (`event_encode`), the national portal's sync records read through a mapping (`feed`), the definition
+//!   (`event_encode`), snapshot sources read through a mapping file (`feed`: `mapping`, the portal's sync records
+//!   `dvcqg`, Debezium change records `debezium`), the definition
 //!   files — registry, scoring model, holidays — and the built-in ones (`definitions`).
-//! - [`accept`] — the one accept path: bytes → decode → ingest → outcome, and its tally.
+//! - [`accept`] — the one accept path: bytes → decode → ingest → outcome, and its tally; before
+//!   it, a snapshot source's records → snapshots → derived events, with each dossier's memory
+//!   (`feed`).
 //! - [`read_model`] — what HTTP and metrics serve: results snapshots, open-dossier sets,
 //!   readiness and coverage (`readiness`), engine health atomics (`health`).
 //! - [`kafka`] — the Kafka adapter of `chiso run`: its own [`kafka::KafkaConfig`] (`config`),

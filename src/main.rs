@@ -52,6 +52,10 @@ struct ReplayArgs {
     /// Agency registry (TOML, or JSON array of {id, name, level, parent}).
     #[arg(long)]
     agencies: PathBuf,
+    /// The file holds a feed's records (the national portal's sync records, Debezium change
+    /// records), one per line, read through this mapping (TOML; see docs/integration.md).
+    #[arg(long)]
+    mapping: Option<PathBuf>,
     /// Scoring model (TOML); the built-in default model if absent.
     #[arg(long)]
     scoring: Option<PathBuf>,
@@ -98,14 +102,19 @@ fn run_replay(args: ReplayArgs) -> Result<()> {
         )
         .exit();
     }
+    let registry = chiso::app::files::load_registry(&args.agencies)?;
+    let source = (args.mapping.as_deref())
+        .map(|m| chiso::app::files::load_mapping(m, &registry))
+        .transpose()?;
     let setup = ReplaySetup {
-        registry: Arc::new(chiso::app::files::load_registry(&args.agencies)?),
+        registry: Arc::new(registry),
         model: Arc::new(chiso::app::files::load_scoring(args.scoring.as_deref())?),
         calendar: Arc::new(chiso::app::files::load_holidays(args.holidays.as_deref())?),
         at: args.at,
         periods: args.periods,
         due_soon_horizon: args.due_soon_horizon,
         max_bytes: args.max_event_bytes,
+        source,
     };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -127,6 +136,22 @@ fn run_replay(args: ReplayArgs) -> Result<()> {
     for (code, n) in &rejects {
         let (line, msg) = &summary.first_reject[code];
         eprintln!("  rejected {code}: {n} (first on line {line}: {msg})");
+    }
+    if let Some(f) = &summary.feed {
+        eprintln!(
+            "chiso replay: {} source records read: {} snapshots applied, {} stale, {} deletes, \
+             {} rejected; {} events derived",
+            f.records,
+            f.applied,
+            f.stale,
+            f.deleted,
+            f.rejected_total(),
+            f.derived
+        );
+        for (code, n) in f.rejects() {
+            let (line, msg) = &summary.first_feed_reject[code];
+            eprintln!("  record rejected {code}: {n} (first on line {line}: {msg})");
+        }
     }
     Ok(())
 }

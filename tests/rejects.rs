@@ -327,6 +327,7 @@ fn setup() -> ReplaySetup {
         periods: vec![chiso::core::Period::month(2024, 8).unwrap()],
         due_soon_horizon: chiso::core::DueSoonHorizon::from_nanos(0).unwrap(),
         max_bytes: DEFAULT_MAX_BYTES,
+        source: None,
     }
 }
 

@@ -106,6 +106,7 @@ fn run_case(dir: &Path, case: &CaseFile) -> Result<(String, Summary), String> {
         )
         .expect("a valid horizon"),
         max_bytes: DEFAULT_MAX_BYTES,
+        source: None,
     };
     let events = dir.join(case.events.as_deref().unwrap_or(Path::new("events.jsonl")));
     let input = std::fs::read(&events).map_err(|e| format!("{}: {e}", events.display()))?;

@@ -14,6 +14,7 @@ pub use crate::wire::definitions::{
     from_toml, parse_date, parse_holidays, parse_registry, parse_scoring, DEFAULT_HOLIDAYS,
     DEFAULT_SCORING, SAMPLE_AGENCIES,
 };
+use crate::wire::feed::Mapping;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Format {
@@ -47,6 +48,13 @@ fn load<T>(path: &Path, role: Role, parse: impl FnOnce(&str, Format) -> Result<T
 pub fn load_registry(path: &Path) -> Result<Registry> {
     load(path, Role::Registry, |text, format| {
         parse_registry(text, format == Format::Json)
+    })
+}
+
+/// A feed's mapping file (TOML), checked against the registry.
+pub fn load_mapping(path: &Path, registry: &Registry) -> Result<Mapping> {
+    load(path, Role::Mapping, |text, _| {
+        Ok(Mapping::parse(text, registry)?)
     })
 }
 

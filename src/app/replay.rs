@@ -8,11 +8,13 @@ use std::sync::Arc;
 
 use anyhow::Result;
 
+use crate::accept::feed::{FeedTally, Normalizer};
 use crate::accept::{accept_batch, Outcome, Tally};
 use crate::core::{
     DueSoonHorizon, Engine, EngineSettings, Period, PeriodPolicy, Registry, ScoringModel,
     Timestamp, WorkCalendar,
 };
+use crate::wire::feed::Mapping;
 use crate::wire::result_json;
 
 use super::lines::Lines;
@@ -25,6 +27,11 @@ pub struct Summary {
     pub tally: Tally,
     /// The first reject of each reason: (line number in the input, counting blank lines, message).
     pub first_reject: BTreeMap<&'static str, (u64, String)>,
+    /// A snapshot source's records (`--format dvcqg|debezium`): what they became; the events
+    /// they derived are in `tally`.
+    pub feed: Option<FeedTally>,
+    /// The first reject of each reason among the source's records, as `first_reject`.
+    pub first_feed_reject: BTreeMap<&'static str, (u64, String)>,
 }
 
 /// Everything a replay needs besides the events.
@@ -37,6 +44,8 @@ pub struct ReplaySetup {
     pub periods: Vec<Period>,
     pub due_soon_horizon: DueSoonHorizon,
     pub max_bytes: usize,
+    /// A snapshot source's mapping: the input is its records, not chiso's events.
+    pub source: Option<Mapping>,
 }
 
 impl ReplaySetup {
@@ -104,6 +113,47 @@ pub fn feed(
     Ok(())
 }
 
+/// Feeds a snapshot source's records (JSON lines) into the engine through `normalizer`:
+/// the events each batch of lines derives are ingested together.
+pub fn feed_records(
+    engine: &mut Engine,
+    mut normalizer: Normalizer,
+    input: impl BufRead,
+    max_bytes: usize,
+    summary: &mut Summary,
+) -> Result<()> {
+    let mut lines = Lines::new(input, max_bytes);
+    let mut buf = Vec::with_capacity(1 << 16);
+    let mut events = Vec::with_capacity(BATCH * 2);
+    let mut tally = FeedTally::default();
+    let mut more = true;
+    while more {
+        events.clear();
+        for _ in 0..BATCH {
+            buf.clear();
+            let Some((span, line_no)) = lines.next_into(&mut buf)? else {
+                more = false;
+                break;
+            };
+            let first = &mut summary.first_feed_reject;
+            normalizer.record(&buf[span], &mut events, &mut tally, |r| {
+                first
+                    .entry(r.code)
+                    .or_insert_with(|| (line_no, r.to_string()));
+            });
+        }
+        engine.ingest_batch(&events, |j, ingested| {
+            let outcome = match ingested {
+                crate::core::Ingested::Applied => Outcome::Applied(&events[j]),
+                crate::core::Ingested::Duplicate => Outcome::Duplicate,
+            };
+            summary.tally.note(&outcome);
+        });
+    }
+    summary.feed = Some(tally);
+    Ok(())
+}
+
 /// Writes one results object per line, sorted by agency id, period kind and start.
 pub fn write_results(engine: &Engine, out: &mut impl Write) -> Result<()> {
     let (registry, model) = (engine.registry(), engine.model());
@@ -113,11 +163,27 @@ pub fn write_results(engine: &Engine, out: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
+/// Feeds the input into the engine: chiso's events, or the records of the setup's source.
+pub fn feed_input(
+    setup: &ReplaySetup,
+    engine: &mut Engine,
+    input: impl BufRead,
+    summary: &mut Summary,
+) -> Result<()> {
+    match &setup.source {
+        None => feed(engine, input, setup.max_bytes, summary),
+        Some(mapping) => {
+            let n = Normalizer::new(mapping.clone(), setup.registry.clone(), setup.max_bytes);
+            feed_records(engine, n, input, setup.max_bytes, summary)
+        }
+    }
+}
+
 /// Runs a whole replay.
 pub fn replay(setup: &ReplaySetup, input: impl BufRead, out: &mut impl Write) -> Result<Summary> {
     let mut engine = setup.engine();
     let mut summary = Summary::default();
-    feed(&mut engine, input, setup.max_bytes, &mut summary)?;
+    feed_input(setup, &mut engine, input, &mut summary)?;
     write_results(&engine, out)?;
     Ok(summary)
 }

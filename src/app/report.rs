@@ -14,7 +14,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 
 use crate::app::clock::Clock;
-use crate::app::replay::{feed, write_results, ReplaySetup, Summary};
+use crate::app::replay::{feed_input, write_results, ReplaySetup, Summary};
 use crate::core::time::NANOS_PER_SEC;
 use crate::core::{DueSoonHorizon, Period, Timestamp};
 use crate::render::notice::{self, Notice, Row};
@@ -42,6 +42,10 @@ pub struct ReportArgs {
     /// Events (JSON lines) to compute the results from, as `chiso replay` does.
     #[arg(long, requires = "agencies")]
     pub events: Option<PathBuf>,
+    /// With --events: the file holds a feed's records (the national portal's sync records,
+    /// Debezium change records), read through this mapping (TOML).
+    #[arg(long, requires = "events")]
+    pub mapping: Option<PathBuf>,
     /// Agency registry, with --events.
     #[arg(long)]
     pub agencies: Option<PathBuf>,
@@ -149,23 +153,28 @@ fn from_events(args: &ReportArgs, events: &PathBuf) -> Result<String> {
     let mut periods = vec![args.period];
     periods.extend(args.period.previous());
     let wall = Clock::Wall.now();
+    let registry = crate::app::files::load_registry(agencies)?;
+    let source = (args.mapping.as_deref())
+        .map(|m| crate::app::files::load_mapping(m, &registry))
+        .transpose()?;
     let setup = ReplaySetup {
-        registry: Arc::new(crate::app::files::load_registry(agencies)?),
+        registry: Arc::new(registry),
         model: Arc::new(crate::app::files::load_scoring(args.scoring.as_deref())?),
         calendar: Arc::new(crate::app::files::load_holidays(args.holidays.as_deref())?),
         at: args.at.unwrap_or(args.period.end().min(wall)),
         periods,
         due_soon_horizon: DueSoonHorizon::DEFAULT,
         max_bytes: DEFAULT_MAX_BYTES,
+        source,
     };
     let file =
         std::fs::File::open(events).with_context(|| format!("cannot open {}", events.display()))?;
     let mut engine = setup.engine();
     let mut summary = Summary::default();
-    feed(
+    feed_input(
+        &setup,
         &mut engine,
         std::io::BufReader::new(file),
-        setup.max_bytes,
         &mut summary,
     )?;
     if args.at.is_none() {

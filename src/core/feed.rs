@@ -156,7 +156,7 @@ impl Memory {
 pub enum Derived {
     /// Older than the last snapshot applied: nothing.
     Stale,
-    /// A delete: nothing derived, the memory kept.
+    /// A delete: at most a `rejected` derived, the memory kept.
     Deleted,
     /// Applied: this many events (maybe none) appended, the memory updated.
     Applied(usize),
@@ -197,11 +197,19 @@ pub fn derive(
     }
     let m = memory.get_or_insert_with(|| Memory::new(snap.position, agency));
     m.position = snap.position;
-    if snap.deleted {
-        return Ok(Derived::Deleted);
-    }
     let before = out.len();
     let mut o = Out { out, snap, agency };
+    if snap.deleted {
+        // An open dossier deleted was entered by mistake: it leaves the counts from then on. An
+        // ended one is being archived: what it counted stays.
+        let open = [m.ended, m.returned, m.withdrawn, m.rejected]
+            .iter()
+            .all(|t| *t == Timestamp::MAX);
+        if m.intakes > 0 && open {
+            o.earliest(&mut m.rejected, snap.changed_at, 'x', EventKind::Rejected);
+        }
+        return Ok(Derived::Deleted);
+    }
     if let (true, Some(at)) = (received, snap.received_at) {
         if m.intakes == 0 || at != m.received_at || snap.intake != m.intake {
             m.intakes += 1;

@@ -17,6 +17,7 @@ pub enum Role {
     Holidays,
     RunConfig,
     Events,
+    Mapping,
 }
 
 impl fmt::Display for Role {
@@ -27,6 +28,7 @@ impl fmt::Display for Role {
             Role::Holidays => "holidays file",
             Role::RunConfig => "run configuration",
             Role::Events => "events file",
+            Role::Mapping => "feed mapping",
         })
     }
 }

@@ -140,7 +140,20 @@ fn a_delete_keeps_the_memory_and_a_received_needs_its_due_time() {
     let mut d = base(2);
     d.deleted = true;
     assert_eq!(derive(&mut m, &d, &mut out), Ok(Derived::Deleted));
+    assert_eq!(out.len(), 2, "an open dossier deleted is removed: {out:?}");
+    assert!(matches!(out[1].kind, EventKind::Rejected));
     assert_eq!(derive(&mut m, &base(3), &mut out), Ok(Derived::Applied(0)));
+    // An ended dossier deleted (archived) keeps what it counted.
+    let (mut m, mut out) = (None, Vec::new());
+    let mut done = base(1);
+    done.status = Status::Processed;
+    done.processed_at = Some(t("2025-09-02T08:00:00+07:00"));
+    derive(&mut m, &done, &mut out).unwrap();
+    let mut d = done.clone();
+    d.position = 2;
+    d.deleted = true;
+    derive(&mut m, &d, &mut out).unwrap();
+    assert_eq!(out.len(), 2, "{out:?}");
     let mut no_due = base(1);
     no_due.intake.due_at = None;
     assert_eq!(
