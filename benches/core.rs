@@ -8,8 +8,6 @@
 //! stream, as a smoke test. Every throughput is also reported as a ratio to a baseline measured
 //! in the same run (parsing the same lines into `serde_json::Value`), since machines are noisy.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,28 +22,8 @@ use chiso::core::{
 use chiso::sim::{Generator, GeneratorConfig};
 use chiso::wire::event_json::{decode, DEFAULT_MAX_BYTES};
 
-/// Counts live heap bytes, for the memory-per-dossier figure.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
-        unsafe { System.realloc(p, l, new) }
-    }
-}
-
-#[global_allocator]
-static ALLOC: Counting = Counting;
+#[path = "support/counting.rs"]
+mod counting;
 
 fn full_run() -> bool {
     std::env::args().any(|a| a == "--bench")
@@ -131,12 +109,12 @@ fn decode_and_ingest(engine: &mut Engine, f: &Fixture) {
 
 /// Live heap bytes per dossier held by an engine that ingested the whole stream.
 fn memory_per_dossier(f: &Fixture, events: &[Event<'static>]) -> (usize, f64) {
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = counting::live();
     let mut engine = f.engine(f.at);
     for e in events {
         engine.ingest(e);
     }
-    let held = LIVE.load(Ordering::Relaxed) - before;
+    let held = counting::live() - before;
     let n = engine.dossier_count();
     drop(engine);
     (n, held as f64 / n as f64)

@@ -5,7 +5,6 @@
 //! The events then take the one accept path like any others: a derived event is a canonical
 //! event, and a derived event sent twice is a duplicate there.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::core::feed::{derive, Derived, Memory, SnapshotError};
@@ -17,7 +16,8 @@ pub struct Normalizer {
     mapping: Mapping,
     registry: Arc<Registry>,
     max_bytes: usize,
-    memories: HashMap<Box<str>, Memory>,
+    /// foldhash: looked up on every snapshot.
+    memories: foldhash::HashMap<Box<str>, Memory>,
 }
 
 /// Running counts of what a feed's records became.
@@ -75,7 +75,7 @@ impl Normalizer {
             mapping,
             registry,
             max_bytes,
-            memories: HashMap::new(),
+            memories: foldhash::HashMap::default(),
         }
     }
 

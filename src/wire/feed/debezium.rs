@@ -16,7 +16,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use serde::Deserialize;
 
 use super::dvcqg::{channel_of, status_of};
-use super::mapping::{column, Mapping, AGENCY_SLOT, ORDER_SLOT, SLOTS};
+use super::mapping::{col, Mapping, AGENCY_SLOT, ORDER_SLOT, SLOTS};
 use super::{compact_local, epoch_local, reject, text_time, Decoded, FeedReject, Scalar};
 use crate::core::feed::{Intake, Round, Snapshot};
 use crate::core::{Registry, Timestamp};
@@ -254,15 +254,15 @@ fn snapshot<'a>(
     mapping: &Mapping,
     registry: &Registry,
 ) -> Result<Snapshot<'a>, FeedReject> {
-    let name = |key: &str| column_name(mapping, key);
-    let at = |row: &Row<'a>, key: &str| date(name(key), &row[column(key)], mapping);
-    let dossier = std::mem::take(&mut row[column("dossier")])
-        .text(name("dossier"))?
-        .ok_or_else(|| reject("missing_field", format!("`{}`", name("dossier"))))?;
+    let name = |slot: usize| column_name(mapping, slot);
+    let at = |row: &Row<'a>, slot: usize| date(name(slot), &row[slot], mapping);
+    let dossier = std::mem::take(&mut row[col!("dossier")])
+        .text(name(col!("dossier")))?
+        .ok_or_else(|| reject("missing_field", format!("`{}`", name(col!("dossier")))))?;
     if dossier.is_empty() || dossier.chars().count() > 64 {
         return Err(reject(
             "bad_length",
-            format!("`{}` must be 1 to 64 characters", name("dossier")),
+            format!("`{}` must be 1 to 64 characters", name(col!("dossier"))),
         ));
     }
     let field = &mapping.agency_field;
@@ -272,36 +272,36 @@ fn snapshot<'a>(
     let agency = mapping
         .agency(&value, registry)
         .map_err(|d| reject("unknown_agency", d))?;
-    let changed_at = match at(&row, "changed_at")?.or(source_time) {
+    let changed_at = match at(&row, col!("changed_at"))?.or(source_time) {
         Some(t) => t,
         None => return Err(reject("missing_field", "`changed_at` (or `source.ts_ms`)")),
     };
-    let procedure = std::mem::take(&mut row[column("procedure")]).text(name("procedure"))?;
-    let flag = |key: &str| row[column(key)].flag();
-    let paid = row[column("paid_online")].code(name("paid_online"))?;
+    let procedure = std::mem::take(&mut row[col!("procedure")]).text(name(col!("procedure")))?;
+    let flag = |slot: usize| row[slot].flag();
+    let paid = row[col!("paid_online")].code(name(col!("paid_online")))?;
     let s = Snapshot {
         procedure,
         agency: Some(agency),
         position,
         changed_at,
         deleted,
-        status: status_of(name("status"), &row[column("status")], mapping)?,
-        received_at: at(&row, "received_at")?,
+        status: status_of(name(col!("status")), &row[col!("status")], mapping)?,
+        received_at: at(&row, col!("received_at"))?,
         intake: Intake {
-            due_at: at(&row, "due_at")?,
-            channel: channel_of(name("channel"), &row[column("channel")], mapping)?,
-            via_national_portal: flag("via_national_portal"),
-            fee_required: flag("fee_required"),
-            digitized: flag("digitized"),
-            reused_data: flag("reused_data"),
-            citizen_storage: flag("citizen_storage"),
+            due_at: at(&row, col!("due_at"))?,
+            channel: channel_of(name(col!("channel")), &row[col!("channel")], mapping)?,
+            via_national_portal: flag(col!("via_national_portal")),
+            fee_required: flag(col!("fee_required")),
+            digitized: flag(col!("digitized")),
+            reused_data: flag(col!("reused_data")),
+            citizen_storage: flag(col!("citizen_storage")),
         },
         rounds: round(&row, mapping)?.into_iter().collect(),
-        processed_at: at(&row, "processed_at")?,
-        returned_at: at(&row, "returned_at")?,
-        refused_at: at(&row, "refused_at")?,
-        withdrawn_at: at(&row, "withdrawn_at")?,
-        electronic_result: flag("electronic_result"),
+        processed_at: at(&row, col!("processed_at"))?,
+        returned_at: at(&row, col!("returned_at"))?,
+        refused_at: at(&row, col!("refused_at"))?,
+        withdrawn_at: at(&row, col!("withdrawn_at"))?,
+        electronic_result: flag(col!("electronic_result")),
         paid_online: paid.and_then(|c| mapping.paid_online.get(c.as_ref()).copied()),
         synced: false,
         dossier,
@@ -313,15 +313,15 @@ fn snapshot<'a>(
 /// the number of rounds answered. The round is pending while its receipt is missing or older
 /// than its request; a pending round is the one after those answered.
 fn round(row: &Row<'_>, mapping: &Mapping) -> Result<Option<Round>, FeedReject> {
-    let name = |key: &str| column_name(mapping, key);
-    let at = |key: &str| date(name(key), &row[column(key)], mapping);
-    let requested = at("supplement_requested_at")?;
-    let received = at("supplement_received_at")?;
+    let name = |slot: usize| column_name(mapping, slot);
+    let at = |slot: usize| date(name(slot), &row[slot], mapping);
+    let requested = at(col!("supplement_requested_at"))?;
+    let received = at(col!("supplement_received_at"))?;
     if requested.is_none() && received.is_none() {
         return Ok(None);
     }
-    let answered = row[column("supplement_rounds")]
-        .int(name("supplement_rounds"))?
+    let answered = row[col!("supplement_rounds")]
+        .int(name(col!("supplement_rounds")))?
         .unwrap_or(0);
     let pending = match (requested, received) {
         (Some(q), Some(a)) => a < q,
@@ -336,7 +336,7 @@ fn round(row: &Row<'_>, mapping: &Mapping) -> Result<Option<Round>, FeedReject> 
     let number = u8::try_from(number).map_err(|_| {
         reject(
             "invalid_value",
-            format!("`{}` is not 0 to 254", name("supplement_rounds")),
+            format!("`{}` is not 0 to 254", name(col!("supplement_rounds"))),
         )
     })?;
     Ok(Some(Round {
@@ -346,12 +346,12 @@ fn round(row: &Row<'_>, mapping: &Mapping) -> Result<Option<Round>, FeedReject> 
         new_due_at: if pending {
             None
         } else {
-            at("supplement_due_at")?
+            at(col!("supplement_due_at"))?
         },
     }))
 }
 
 /// The table's column that a `[columns]` key names (for messages).
-fn column_name<'m>(mapping: &'m Mapping, key: &str) -> &'m str {
-    &mapping.names[column(key)]
+fn column_name(mapping: &Mapping, slot: usize) -> &str {
+    &mapping.names[slot]
 }

@@ -2,7 +2,10 @@
 //! the agency is, the columns of a database table, and how the source's codes map onto
 //! lifecycle states. Read once at start; every error names the key.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+/// foldhash: a row's keys are looked up once each, on every record.
+type HashMap<K, V> = foldhash::HashMap<K, V>;
 
 use serde::Deserialize;
 
@@ -143,13 +146,40 @@ pub const COLUMNS: [&str; 22] = [
     "electronic_result",
 ];
 
-/// The slot of a `[columns]` key.
-pub fn column(name: &str) -> usize {
-    COLUMNS
-        .iter()
-        .position(|c| *c == name)
-        .expect("a listed column")
+/// The slot of a `[columns]` key (a constant where the key is one: see [`col!`]).
+pub const fn column(name: &str) -> usize {
+    let mut i = 0;
+    while i < COLUMNS.len() {
+        if same(COLUMNS[i].as_bytes(), name.as_bytes()) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("not a listed column")
 }
+
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The slot of a `[columns]` key, computed at compile time.
+macro_rules! col {
+    ($name:literal) => {{
+        const SLOT: usize = $crate::wire::feed::mapping::column($name);
+        SLOT
+    }};
+}
+pub(crate) use col;
 
 /// The slots past [`COLUMNS`]: the agency field and the order field.
 pub const AGENCY_SLOT: usize = COLUMNS.len();
@@ -211,7 +241,8 @@ fn default_channel() -> HashMap<String, Channel> {
         ("3", Channel::Postal),
     ]
     .map(|(k, c)| (k.to_string(), c))
-    .into()
+    .into_iter()
+    .collect()
 }
 
 /// The portal's `DuocThanhToanTrucTuyen`: 1 on the national portal, 2 on the province's.
@@ -221,7 +252,8 @@ fn default_paid() -> HashMap<String, PaymentMethod> {
         ("2", PaymentMethod::ProvincialGateway),
     ]
     .map(|(k, c)| (k.to_string(), c))
-    .into()
+    .into_iter()
+    .collect()
 }
 
 /// Reads a `[values.*]` table: source value → a name of `names`.
@@ -234,7 +266,7 @@ fn value_map<T: Copy>(
     if given.is_empty() {
         return Ok(default);
     }
-    let mut out = HashMap::new();
+    let mut out = HashMap::default();
     for (value, name) in given {
         let Some((_, t)) = names.iter().find(|(n, _)| n == name) else {
             let known: Vec<&str> = names.iter().map(|(n, _)| *n).collect();
@@ -265,7 +297,7 @@ impl Mapping {
     /// Long because it checks the file's sections in their order, each error naming its key.
     pub fn parse(text: &str, registry: &Registry) -> Result<Mapping, MappingError> {
         let f: File = toml::from_str(text)?;
-        let mut lookup = HashMap::new();
+        let mut lookup = HashMap::default();
         for (code, id) in &f.agency.lookup {
             let idx = registry.lookup(id).ok_or_else(|| {
                 key_error(
@@ -284,7 +316,7 @@ impl Mapping {
                 ),
             ));
         }
-        let mut slots: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut slots: HashMap<String, Vec<usize>> = HashMap::default();
         match f.format {
             Format::Dvcqg if !f.columns.is_empty() => {
                 return Err(key_error(
