@@ -212,7 +212,7 @@ pub fn derive(
     }
     if let (true, Some(at)) = (received, snap.received_at) {
         if m.intakes == 0 || at != m.received_at || snap.intake != m.intake {
-            m.intakes += 1;
+            m.intakes = m.intakes.saturating_add(1);
             m.received_at = at;
             m.intake = snap.intake;
             o.push(

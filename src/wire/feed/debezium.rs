@@ -70,7 +70,8 @@ pub fn decode<'a>(bytes: &'a [u8], mapping: &Mapping, registry: &Registry) -> De
     .ok_or_else(|| reject("missing_field", format!("`{}`", mapping.order)))?;
     let source_time = ts_ms
         .int("ts_ms")?
-        .map(|ms| Timestamp::from_nanos(ms * 1_000_000));
+        .and_then(|ms| ms.checked_mul(1_000_000))
+        .map(Timestamp::from_nanos);
     Ok(vec![snapshot(
         row,
         deleted,
@@ -230,7 +231,7 @@ fn date(field: &str, v: &Scalar<'_>, mapping: &Mapping) -> Result<Option<Timesta
         Scalar::Int(n) => mapping
             .epoch
             .nanos(*n)
-            .map(epoch_local)
+            .and_then(epoch_local)
             .map(Some)
             .ok_or_else(bad),
         Scalar::Str(s) if s.trim().is_empty() => Ok(None),
@@ -329,7 +330,7 @@ fn round(row: &Row<'_>, mapping: &Mapping) -> Result<Option<Round>, FeedReject> 
         (None, Some(_)) => false,
     };
     let number = if pending {
-        answered + 1
+        answered.saturating_add(1)
     } else {
         answered.max(1)
     };

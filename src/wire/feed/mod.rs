@@ -303,10 +303,15 @@ fn local(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64, nanos: i64) -> Option
     })
 }
 
-/// Nanoseconds since 1970-01-01 00:00 of the local wall clock, as an instant.
-pub(crate) fn epoch_local(nanos: i64) -> Timestamp {
+/// Nanoseconds since 1970-01-01 00:00 of the local wall clock, as an instant; `None` outside
+/// the years 1900 to 2199 (no dossier date is; an integer out there is not a date).
+pub(crate) fn epoch_local(nanos: i64) -> Option<Timestamp> {
     let day = 86_400 * NANOS_PER_SEC;
-    Timestamp::from_local(nanos.div_euclid(day), nanos.rem_euclid(day))
+    let days = nanos.div_euclid(day);
+    let years = days_from_civil(1900, 1, 1)..days_from_civil(2200, 1, 1);
+    years
+        .contains(&days)
+        .then(|| Timestamp::from_local(days, nanos.rem_euclid(day)))
 }
 
 #[cfg(test)]

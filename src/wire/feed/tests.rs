@@ -22,7 +22,9 @@ fn local_dates_in_every_shape_the_sources_write() {
     assert_eq!(text_time("2025-09-03T01:15:00Z"), Some(want));
     assert_eq!(text_time("03/09/2025 08:15"), None);
     // Debezium's naive timestamp: the wall clock's digits read as if UTC.
-    assert_eq!(epoch_local(1_756_887_300_000_000 * 1_000), want);
+    assert_eq!(epoch_local(1_756_887_300_000_000 * 1_000), Some(want));
+    assert_eq!(epoch_local(i64::MIN), None);
+    assert_eq!(epoch_local(i64::MAX), None);
 }
 
 #[test]
